@@ -1,0 +1,219 @@
+/**
+ * What gpushare knows about each GPU model: memory, compute capability, whether it supports MIG and,
+ * for those that do, every MIG GPU-instance profile with its compute slices, memory slices and the memory
+ * slice positions where the hardware lets an instance start.
+ *
+ * Placements follow `nvidia-smi mig -lgipp`: an instance of a profile that spans `memorySlices` memory
+ * slices may start only at one of `placements`, and instances may not overlap on memory slices.
+ * @see https://docs.nvidia.com/datacenter/tesla/mig-user-guide/#supported-mig-profiles
+ */
+
+export interface MigProfile {
+  /** Profile name as nvidia-smi and mig-manager write it, e.g. `1g.5gb` or `1g.5gb+me`. */
+  readonly name: string;
+  /** Compute (GPC) slices the instance takes: the `<n>g` of the name. */
+  readonly computeSlices: number;
+  /** Memory slices the instance spans (out of `MigGeometry.memorySlices`). */
+  readonly memorySlices: number;
+  /** Memory the instance holds, GiB, as nvidia-smi reports it. */
+  readonly memoryGiB: number;
+  /** Memory-slice indices where an instance may start. */
+  readonly placements: readonly number[];
+  /** At most this many instances per GPU (media-extension profiles allow one). */
+  readonly maxInstances: number;
+}
+
+export interface MigGeometry {
+  /** Compute slices per GPU (7 on A100/H100/H200, 4 on A30). */
+  readonly computeSlices: number;
+  /** Memory slices per GPU (8 on A100/H100/H200, 4 on A30). */
+  readonly memorySlices: number;
+  readonly profiles: readonly MigProfile[];
+  /**
+   * The `all-balanced` layout as NVIDIA's mig-manager defines it for this model.
+   * @see https://github.com/NVIDIA/mig-parted/blob/main/examples/config.yaml
+   */
+  readonly balanced: Readonly<Record<string, number>>;
+}
+
+export interface GpuModel {
+  /** The name stack config uses, e.g. `A100-SXM4-40GB`. */
+  readonly name: string;
+  /** Total memory, GiB. */
+  readonly memoryGiB: number;
+  /** CUDA compute capability, e.g. 7.5 for T4: decides how many MPS clients a GPU takes. */
+  readonly computeCapability: number;
+  /** PCI device ids (vendor 10de), lowercase hex without 0x, as node-feature-discovery reports them. */
+  readonly pciDeviceIds: readonly string[];
+  /** MIG geometry, absent for GPUs without MIG. */
+  readonly mig?: MigGeometry;
+}
+
+function profile(
+  name: string,
+  computeSlices: number,
+  memorySlices: number,
+  memoryGiB: number,
+  placements: readonly number[],
+  maxInstances = placements.length,
+): MigProfile {
+  return { name, computeSlices, memorySlices, memoryGiB, placements, maxInstances };
+}
+
+const SEVEN = [0, 1, 2, 3, 4, 5, 6];
+const EVEN_FOUR = [0, 2, 4, 6];
+const EVEN_THREE = [0, 2, 4];
+const HALVES = [0, 4];
+
+/** Profiles of the 8-memory-slice family (A100, H100, H200), named by the model's memory per slice. */
+function eightSliceProfiles(m: {
+  one: [string, number];
+  oneDouble: [string, number];
+  two: [string, number];
+  three: [string, number];
+  four: [string, number];
+  seven: [string, number];
+}): MigProfile[] {
+  return [
+    profile(m.one[0], 1, 1, m.one[1], SEVEN),
+    profile(`${m.one[0]}+me`, 1, 1, m.one[1], SEVEN, 1),
+    profile(m.oneDouble[0], 1, 2, m.oneDouble[1], EVEN_FOUR),
+    profile(m.two[0], 2, 2, m.two[1], EVEN_THREE),
+    profile(m.three[0], 3, 4, m.three[1], HALVES),
+    profile(m.four[0], 4, 4, m.four[1], [0]),
+    profile(m.seven[0], 7, 8, m.seven[1], [0]),
+  ];
+}
+
+const GPU_MODELS: readonly GpuModel[] = [
+  {
+    name: "A100-SXM4-40GB",
+    memoryGiB: 40,
+    computeCapability: 8.0,
+    pciDeviceIds: ["20b0", "20b1", "20f1"],
+    mig: {
+      computeSlices: 7,
+      memorySlices: 8,
+      profiles: eightSliceProfiles({
+        one: ["1g.5gb", 4.75],
+        oneDouble: ["1g.10gb", 9.62],
+        two: ["2g.10gb", 9.62],
+        three: ["3g.20gb", 19.5],
+        four: ["4g.20gb", 19.5],
+        seven: ["7g.40gb", 39.25],
+      }),
+      balanced: { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 },
+    },
+  },
+  {
+    name: "A100-80GB",
+    memoryGiB: 80,
+    computeCapability: 8.0,
+    pciDeviceIds: ["20b2", "20b5"],
+    mig: {
+      computeSlices: 7,
+      memorySlices: 8,
+      profiles: eightSliceProfiles({
+        one: ["1g.10gb", 9.5],
+        oneDouble: ["1g.20gb", 19.5],
+        two: ["2g.20gb", 19.5],
+        three: ["3g.40gb", 39.25],
+        four: ["4g.40gb", 39.25],
+        seven: ["7g.80gb", 79.25],
+      }),
+      balanced: { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
+    },
+  },
+  {
+    name: "H100-80GB",
+    memoryGiB: 80,
+    computeCapability: 9.0,
+    pciDeviceIds: ["2330", "2331"],
+    mig: {
+      computeSlices: 7,
+      memorySlices: 8,
+      profiles: eightSliceProfiles({
+        one: ["1g.10gb", 9.75],
+        oneDouble: ["1g.20gb", 19.62],
+        two: ["2g.20gb", 19.62],
+        three: ["3g.40gb", 39.5],
+        four: ["4g.40gb", 39.5],
+        seven: ["7g.80gb", 79.25],
+      }),
+      balanced: { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
+    },
+  },
+  {
+    // Read off real hardware: shared/reference/h200-mig-profiles.txt (nvidia-smi mig -lgip / -lgipp).
+    name: "H200-141GB",
+    memoryGiB: 141,
+    computeCapability: 9.0,
+    pciDeviceIds: ["2335"],
+    mig: {
+      computeSlices: 7,
+      memorySlices: 8,
+      profiles: eightSliceProfiles({
+        one: ["1g.18gb", 16.0],
+        oneDouble: ["1g.35gb", 32.5],
+        two: ["2g.35gb", 32.5],
+        three: ["3g.71gb", 69.75],
+        four: ["4g.71gb", 69.75],
+        seven: ["7g.141gb", 140.0],
+      }),
+      balanced: { "1g.18gb": 2, "2g.35gb": 1, "3g.71gb": 1 },
+    },
+  },
+  {
+    name: "A30-24GB",
+    memoryGiB: 24,
+    computeCapability: 8.0,
+    pciDeviceIds: ["20b7"],
+    mig: {
+      computeSlices: 4,
+      memorySlices: 4,
+      profiles: [
+        profile("1g.6gb", 1, 1, 5.81, [0, 1, 2, 3]),
+        profile("1g.6gb+me", 1, 1, 5.81, [0, 1, 2, 3], 1),
+        profile("2g.12gb", 2, 2, 11.69, [0, 2]),
+        profile("2g.12gb+me", 2, 2, 11.69, [0, 2], 1),
+        profile("4g.24gb", 4, 4, 23.5, [0]),
+      ],
+      balanced: { "1g.6gb": 2, "2g.12gb": 1 },
+    },
+  },
+  { name: "T4", memoryGiB: 16, computeCapability: 7.5, pciDeviceIds: ["1eb8"] },
+  { name: "L4", memoryGiB: 24, computeCapability: 8.9, pciDeviceIds: ["27b8"] },
+  { name: "A10", memoryGiB: 24, computeCapability: 8.6, pciDeviceIds: ["2236"] },
+  { name: "A40", memoryGiB: 48, computeCapability: 8.6, pciDeviceIds: ["2235"] },
+  { name: "L40S", memoryGiB: 48, computeCapability: 8.9, pciDeviceIds: ["26b9"] },
+  { name: "V100-16GB", memoryGiB: 16, computeCapability: 7.0, pciDeviceIds: ["1db1", "1db4"] },
+  { name: "V100-32GB", memoryGiB: 32, computeCapability: 7.0, pciDeviceIds: ["1db5", "1db6"] },
+];
+
+const BY_NAME = new Map(GPU_MODELS.map((m) => [m.name, m]));
+
+/** Every GPU model gpushare knows, in catalog order. */
+export function gpuModels(): readonly GpuModel[] {
+  return GPU_MODELS;
+}
+
+/** The names stack config accepts for `gpuPools.<pool>.gpu`. */
+export function gpuModelNames(): string[] {
+  return GPU_MODELS.map((m) => m.name);
+}
+
+export function findGpuModel(name: string): GpuModel | undefined {
+  return BY_NAME.get(name);
+}
+
+export function findMigProfile(model: GpuModel, name: string): MigProfile | undefined {
+  return model.mig?.profiles.find((p) => p.name === name);
+}
+
+/**
+ * MPS clients one GPU takes: 48 from compute capability 7.5 (Turing) on, 16 below.
+ * @see https://docs.nvidia.com/deploy/mps/index.html#limitations
+ */
+export function maxMpsClients(model: GpuModel): number {
+  return model.computeCapability >= 7.5 ? 48 : 16;
+}

@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+import { parseStackConfig, StackConfigError } from "../stacks/config";
+import { gpushareConfig, readStackFile, StackFileError } from "./stack-file";
+
+/**
+ * `npm run --silent capacity -- --config Pulumi.<stack>.yaml [--json]`: what each GPU pool of a stack will
+ * advertise, per node and at its max node count, before anything is created or paid for.
+ */
+function main(): number {
+  const { values } = parseArgs({
+    options: { config: { type: "string" }, json: { type: "boolean", default: false } },
+    allowPositionals: false,
+  });
+  if (values.config === undefined) {
+    process.stderr.write("usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--json]\n");
+    return 2;
+  }
+  try {
+    const config = parseStackConfig(gpushareConfig(readStackFile(values.config)));
+    for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (values.json) {
+      const pools = config.pools.map((p) => ({
+        name: p.name,
+        gpu: p.gpu.name,
+        mode: p.mode,
+        migStrategy: p.sharing.mig === undefined ? null : config.migStrategy,
+        nodes: { min: p.nodes.min, max: p.nodes.max },
+        perNode: p.perNode,
+        atMaxNodes: p.atMaxNodes,
+      }));
+      process.stdout.write(`${JSON.stringify({ migStrategy: config.migStrategy, pools }, null, 2)}\n`);
+      return 0;
+    }
+    const rows: string[][] = [["POOL", "GPU", "SHARING", "RESOURCE", "PER NODE", "MAX NODES", "AT MAX NODES"]];
+    for (const p of config.pools) {
+      const mode = p.sharing.mig?.migEnabled ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})` : p.mode;
+      const resources = Object.keys(p.perNode);
+      if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "0", String(p.nodes.max), "0"]);
+      for (const r of resources) {
+        rows.push([p.name, p.gpu.name, mode, r, String(p.perNode[r]), String(p.nodes.max), String(p.atMaxNodes[r])]);
+      }
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof StackConfigError || e instanceof StackFileError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main();

@@ -1,0 +1,84 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { StackConfigError } from "../stacks/config";
+import { MockRuntime, settle } from "./mock-runtime";
+import type { RecordedResource } from "./mock-runtime";
+import { readStackFile, StackFileError } from "./stack-file";
+
+/**
+ * `npm run --silent render -- --stack <name> --out <dir>`: runs the program of one stack under Pulumi's mock
+ * runtime (no cloud, no CLI, no credentials) and writes what it would register:
+ * `<dir>/resources.json` — `{type, name, parent, inputs}` per resource in registration order — and each
+ * Kubernetes object as YAML under `<dir>/manifests/`, Helm releases with their values beside them.
+ */
+
+function manifestFileName(index: number, r: RecordedResource): string {
+  const kind = r.type.split(":").pop() ?? "object";
+  return `${String(index).padStart(3, "0")}-${kind.toLowerCase()}-${r.name.replace(/[^a-zA-Z0-9_.-]/g, "_")}.yaml`;
+}
+
+export async function render(stack: string, out: string, projectDir = process.cwd()): Promise<RecordedResource[]> {
+  const file = readStackFile(path.join(projectDir, `Pulumi.${stack}.yaml`));
+  process.env.GPUSHARE_RENDER = "1";
+  const runtime = new MockRuntime();
+  await runtime.install(stack, file.config);
+  const failures: unknown[] = [];
+  const onRejection = (e: unknown): void => {
+    failures.push(e);
+  };
+  process.on("unhandledRejection", onRejection);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(path.join(projectDir, "index"));
+    await settle(runtime);
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  if (failures.length > 0) throw failures[0];
+
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, "manifests"), { recursive: true });
+  const resources = runtime.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs }));
+  fs.writeFileSync(path.join(out, "resources.json"), `${JSON.stringify(resources, null, 2)}\n`);
+  runtime.resources.forEach((r, i) => {
+    if (!r.custom || !r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes") return;
+    const body = r.type.startsWith("kubernetes:helm.sh/") ? { helmRelease: r.name, ...r.inputs } : r.inputs;
+    fs.writeFileSync(path.join(out, "manifests", manifestFileName(i, r)), stringify(body, { sortMapEntries: false }));
+  });
+  return runtime.resources;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" } } });
+  if (values.stack === undefined) {
+    process.stderr.write("usage: npm run --silent render -- --stack <name> [--out <dir>]\n");
+    return 2;
+  }
+  const out = values.out ?? path.join("out", values.stack);
+  try {
+    const resources = await render(values.stack, out);
+    process.stdout.write(`${resources.length} resources of stack ${values.stack} written to ${out}\n`);
+    for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof StackConfigError || e instanceof StackFileError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

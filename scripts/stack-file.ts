@@ -1,0 +1,62 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+
+/** Stand-in for a `secure:` value of a stack file: the offline tools need to know it is set, not what it is. */
+export const SECRET_STAND_IN = "(secret)";
+
+export interface StackFile {
+  /** Every config key of the file (`gpushare:servers`, `openstack:region`, ...) with its value. */
+  readonly config: Record<string, unknown>;
+  /** Keys whose values were secrets. */
+  readonly secretKeys: string[];
+}
+
+export class StackFileError extends Error {}
+
+function isSecure(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Object.keys(value).length === 1 && "secure" in value;
+}
+
+/** Reads a `Pulumi.<stack>.yaml` file: YAML errors (including duplicate keys) become one clear error. */
+export function readStackFile(file: string): StackFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new StackFileError(`${file}: cannot read the stack file; pass --config Pulumi.<stack>.yaml of this project`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new StackFileError(
+      doc.errors
+        .map((e) =>
+          e.code === "DUPLICATE_KEY"
+            ? `${path.basename(file)}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: names of pools, servers and config keys must be unique; rename or merge one of them`
+            : `${path.basename(file)}: ${e.message}`,
+        )
+        .join("\n"),
+    );
+  }
+  const root = (doc.toJS() ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(root.config ?? {})) {
+    if (isSecure(value)) {
+      config[key] = SECRET_STAND_IN;
+      secretKeys.push(key);
+    } else {
+      config[key] = value;
+    }
+  }
+  return { config, secretKeys };
+}
+
+/** The `gpushare:` keys of a stack file, without the namespace, as `parseStackConfig` takes them. */
+export function gpushareConfig(file: StackFile): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(file.config)) {
+    if (key.startsWith("gpushare:")) out[key.slice("gpushare:".length)] = value;
+  }
+  return out;
+}

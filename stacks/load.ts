@@ -1,0 +1,57 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import { parseStackConfig, StackConfigError } from "./config";
+import { missingOpenStackCredentials } from "./credentials";
+import { STACK_CONFIG_KEYS } from "./schema";
+
+/** Placeholder that stands for a secret in the config handed to the pure parser, which only needs presence. */
+const SECRET_PRESENT = "(secret)";
+
+/** Provider config keys of `openstack:` that carry credentials or where to find them. */
+const OPENSTACK_CREDENTIAL_KEYS = [
+  "cloud",
+  "authUrl",
+  "userName",
+  "userId",
+  "password",
+  "tenantName",
+  "tenantId",
+  "applicationCredentialId",
+  "applicationCredentialName",
+  "applicationCredentialSecret",
+];
+
+export interface LoadedStack {
+  readonly config: StackConfig;
+  /** kubeconfig of an existing cluster, kept secret. */
+  readonly kubeconfig?: pulumi.Output<string>;
+}
+
+/**
+ * Reads the `gpushare:` config of the current stack once, validates it and logs its warnings. Every
+ * problem is thrown at once, before any resource is registered.
+ *
+ * @param checkCredentials whether to require OpenStack credentials in OpenStack mode; the offline render
+ * turns it off, since it creates nothing.
+ */
+export function loadStackConfig(checkCredentials = true): LoadedStack {
+  const cfg = new pulumi.Config("gpushare");
+  const raw: Record<string, unknown> = {};
+  for (const key of STACK_CONFIG_KEYS) {
+    if (key === "kubeconfig") continue;
+    const value = cfg.getObject<unknown>(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  const kubeconfig = cfg.getSecret("kubeconfig");
+  if (kubeconfig !== undefined) raw.kubeconfig = SECRET_PRESENT;
+
+  const config = parseStackConfig(raw);
+  if (checkCredentials && config.raw.cluster.kind === "openstack") {
+    const os = new pulumi.Config("openstack");
+    const providerConfig = new Set(OPENSTACK_CREDENTIAL_KEYS.filter((k) => os.getSecret(k) !== undefined));
+    const missing = missingOpenStackCredentials({ env: process.env, providerConfig });
+    if (missing.length > 0) throw new StackConfigError(missing);
+  }
+  for (const warning of config.warnings) pulumi.log.warn(warning);
+  return { config, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
+}

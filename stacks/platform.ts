@@ -1,0 +1,131 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ModelShare } from "../components/cloud/model-share";
+import { OpenStackCluster } from "../components/cloud/openstack-cluster";
+import { GpuOperator } from "../components/k8s/gpu-operator";
+import { MetricsAdapter } from "../components/k8s/metrics-adapter";
+import { ModelStore } from "../components/k8s/model-store";
+import { Monitoring } from "../components/k8s/monitoring";
+import { TritonServer } from "../components/k8s/triton-server";
+import type { StackConfig } from "./config";
+import { capacityTable, type PoolCapacityRow } from "./capacity-table";
+
+export interface GpuInferencePlatformArgs {
+  /** The validated stack config. */
+  readonly config: StackConfig;
+  /** kubeconfig of an existing cluster; the ambient kubeconfig (and cluster.existing.context) when unset. */
+  readonly kubeconfig?: pulumi.Input<string>;
+}
+
+export interface ServerEndpoint {
+  readonly pool: string;
+  readonly resource: string;
+  /** `http://<address>:8000` once the load balancer has an address; the in-cluster DNS name before. */
+  readonly endpoint: pulumi.Output<string>;
+}
+
+/**
+ * The whole GPU-shared inference platform: the cluster (created on OpenStack or an existing one), the NFS
+ * model store, the GPU operator that splits the GPUs, monitoring and the custom metric, and the Triton
+ * servers with their autoscalers.
+ */
+export class GpuInferencePlatform extends pulumi.ComponentResource {
+  /** kubeconfig of the cluster the platform runs on (secret). */
+  public readonly kubeconfig: pulumi.Output<string> | undefined;
+  public readonly servers: Record<string, ServerEndpoint>;
+  /** Per pool: what the device plugin advertises, what servers claim at max replicas, the headroom. */
+  public readonly capacity: PoolCapacityRow[];
+  public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: GpuInferencePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gpushare:stack:GpuInferencePlatform", name, {}, opts);
+    const { config } = args;
+    const raw = config.raw;
+
+    let kubeconfig: pulumi.Input<string> | undefined = args.kubeconfig;
+    let nodeNamePatterns: Record<string, pulumi.Output<string>> | undefined;
+    let accessCidr = raw.modelStore.manila?.accessCidr;
+    if (raw.cluster.kind === "openstack" && raw.cluster.openstack !== undefined) {
+      const cluster = new OpenStackCluster(
+        `${name}-cluster`,
+        { cluster: raw.cluster.openstack, pools: config.pools },
+        { parent: this },
+      );
+      kubeconfig = cluster.kubeconfig;
+      nodeNamePatterns = cluster.nodeNamePatterns;
+      accessCidr ??= raw.cluster.openstack.nodeSubnetCidr;
+    }
+    this.kubeconfig = kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig);
+
+    let nfsServer: pulumi.Input<string>;
+    let nfsPath: pulumi.Input<string>;
+    if (raw.modelStore.manila !== undefined && accessCidr !== undefined) {
+      const share = new ModelShare(
+        `${name}-models`,
+        { manila: raw.modelStore.manila, accessCidr, allowDestroy: raw.modelStore.allowDestroy },
+        { parent: this },
+      );
+      nfsServer = share.server;
+      nfsPath = share.path;
+    } else if (raw.modelStore.nfs !== undefined) {
+      nfsServer = raw.modelStore.nfs.server;
+      nfsPath = raw.modelStore.nfs.path;
+    } else {
+      // parseStackConfig refuses a stack without model storage; this keeps the compiler honest.
+      throw new pulumi.InputPropertiesError({
+        message: "modelStore needs manila or nfs",
+        errors: [{ propertyPath: "modelStore", reason: "give modelStore.nfs or modelStore.manila" }],
+      });
+    }
+
+    const provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
+        ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
+        // Server-side apply: fields other controllers own (HPA replicas, injected CA bundles) stay theirs.
+        enableServerSideApply: true,
+      },
+      { parent: this },
+    );
+    const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
+
+    const operator = new GpuOperator(
+      `${name}-gpu-operator`,
+      { config, ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }) },
+      k8sOpts,
+    );
+    const monitoring = new Monitoring(`${name}-monitoring`, { config }, { ...k8sOpts, dependsOn: [operator] });
+    const adapter = new MetricsAdapter(
+      `${name}-metrics-adapter`,
+      { config, prometheusUrl: monitoring.prometheusUrl, namespaceReady: monitoring.namespaceReady },
+      k8sOpts,
+    );
+    const store = new ModelStore(`${name}-model-store`, { config, nfsServer, nfsPath }, k8sOpts);
+
+    this.servers = {};
+    for (const server of config.servers) {
+      const triton = new TritonServer(
+        `${name}-${server.name}`,
+        {
+          server,
+          namespace: store.namespace,
+          claimName: store.claimName,
+          monitorLabels: monitoring.monitorLabels,
+          metricName: adapter.metricName,
+        },
+        { ...k8sOpts, dependsOn: [operator, store, adapter] },
+      );
+      this.servers[server.name] = { pool: server.pool.name, resource: server.resource, endpoint: triton.endpoint };
+    }
+    this.capacity = capacityTable(config);
+    this.grafanaAdminPassword = monitoring.grafanaAdminPassword;
+
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      servers: this.servers,
+      capacity: this.capacity,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+    });
+  }
+}

@@ -1,0 +1,249 @@
+import { z } from "zod";
+import {
+  DEFAULT_CUSTOM_METRIC_NAME,
+  DEFAULT_GPU_OPERATOR_CHART_VERSION,
+  DEFAULT_GPU_OPERATOR_NAMESPACE,
+  DEFAULT_GPU_OPERATOR_REPOSITORY,
+  DEFAULT_INFERENCE_NAMESPACE,
+  DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+  DEFAULT_METRIC_WINDOW,
+  DEFAULT_MONITORING_NAMESPACE,
+  DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION,
+  DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
+  DEFAULT_SEED_IMAGE,
+  DEFAULT_SEED_MODELS,
+  DEFAULT_TARGET_QUEUE_TIME_US,
+  DEFAULT_TRITON_IMAGE,
+} from "./defaults";
+
+/**
+ * The shape of everything a stack can set, under the `gpushare:` namespace of `Pulumi.<stack>.yaml`.
+ * Structure only: what needs knowledge of GPUs or of other fields is checked in `validate.ts`.
+ * Numbers that have rules of their own (replicas, node counts) are plain numbers here so that the
+ * semantic check can say what is wrong with them in the project's words.
+ */
+
+const stringMap = z.record(z.string(), z.string());
+const looseValues = z.record(z.string(), z.unknown());
+
+export const migStrategySchema = z.enum(["single", "mixed"]);
+
+const openstackTemplateSchema = z.strictObject({
+  /** Glance image of the cluster nodes (e.g. a Fedora CoreOS image Magnum supports). */
+  image: z.string().min(1),
+  /** Neutron network for floating IPs / the API load balancer. */
+  externalNetworkId: z.string().min(1),
+  masterFlavor: z.string().min(1),
+  /** Flavor of the default (non-GPU) worker node group. */
+  flavor: z.string().min(1),
+  coe: z.literal("kubernetes").default("kubernetes"),
+  networkDriver: z.string().default("calico"),
+  dockerVolumeSize: z.number().optional(),
+  dnsNameserver: z.string().optional(),
+  /** Magnum labels of the template (kube_tag, container_runtime, ...). */
+  labels: stringMap.default({}),
+});
+
+const openstackClusterSchema = z.strictObject({
+  /** An existing Magnum cluster template; otherwise `template` describes one gpushare creates. */
+  clusterTemplateId: z.string().min(1).optional(),
+  template: openstackTemplateSchema.optional(),
+  keypair: z.string().min(1).optional(),
+  masterCount: z.number().default(1),
+  /** Nodes of the default worker group (system workloads: Prometheus, adapter, operator controllers). */
+  workerCount: z.number().default(1),
+  fixedNetwork: z.string().optional(),
+  fixedSubnet: z.string().optional(),
+  /** The subnet the cluster's nodes live in: the NFS share admits it and nothing wider. */
+  nodeSubnetCidr: z.string().min(1),
+  /** Minutes Magnum may take to create the cluster. */
+  createTimeoutMinutes: z.number().default(60),
+});
+
+const clusterSchema = z.strictObject({
+  /** `openstack`: gpushare creates a Magnum cluster; `existing`: it uses the cluster a kubeconfig points to. */
+  kind: z.enum(["openstack", "existing"]).default("existing"),
+  /** MIG strategy of the whole cluster: the GPU operator applies one to every node. */
+  migStrategy: migStrategySchema.optional(),
+  openstack: openstackClusterSchema.optional(),
+  existing: z
+    .strictObject({
+      /** kubeconfig context to use; the current one if unset. */
+      context: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+const migSchema = z.strictObject({
+  /** A layout mig-manager names (`all-1g.5gb`, `all-balanced`, `all-disabled`, ...). */
+  layout: z.string().optional(),
+  /** An explicit layout: profile → instances per GPU. */
+  profiles: z.record(z.string(), z.number()).optional(),
+  /** Name of an explicit layout in mig-manager's config. @default gpushare-<pool> */
+  name: z.string().optional(),
+  /** The strategy this pool was designed for; must agree with every other pool and the cluster. */
+  strategy: migStrategySchema.optional(),
+});
+
+const timeSlicingSchema = z.strictObject({
+  /** Pods per device: one number for every resource, or per MIG profile under `mixed`. */
+  replicas: z.union([z.number(), z.record(z.string(), z.number())]),
+  renameByDefault: z.boolean().default(false),
+  failRequestsGreaterThanOne: z.boolean().default(false),
+});
+
+const mpsSchema = z.strictObject({
+  replicas: z.number(),
+  renameByDefault: z.boolean().default(false),
+});
+
+const nodesSchema = z.strictObject({
+  min: z.number(),
+  max: z.number(),
+  /** Nodes at creation; @default min (at least 1). */
+  initial: z.number().optional(),
+});
+
+export const poolSchema = z.strictObject({
+  gpu: z.string(),
+  gpusPerNode: z.number().default(1),
+  nodes: nodesSchema,
+  /** Nova flavor of the node group (OpenStack mode). */
+  flavor: z.string().min(1).optional(),
+  /** Glance image of the node group; the cluster template's if unset (OpenStack mode). */
+  image: z.string().min(1).optional(),
+  /** Node labels that select the pool's nodes in existing-cluster mode. @default {gpushare.io/pool: <pool>} */
+  nodeSelector: stringMap.optional(),
+  mig: migSchema.optional(),
+  timeSlicing: timeSlicingSchema.optional(),
+  mps: mpsSchema.optional(),
+});
+
+const manilaSchema = z.strictObject({
+  sizeGiB: z.number(),
+  shareType: z.string().min(1).optional(),
+  shareNetworkId: z.string().min(1).optional(),
+  availabilityZone: z.string().min(1).optional(),
+  /** Who may mount the share; @default the cluster's nodeSubnetCidr in OpenStack mode. */
+  accessCidr: z.string().min(1).optional(),
+});
+
+const seedModelSchema = z.strictObject({
+  name: z.string().min(1),
+  files: z.array(z.strictObject({ path: z.string().min(1), url: z.string().min(1) })).min(1),
+});
+
+const modelStoreSchema = z.strictObject({
+  /** A Manila NFS share gpushare creates. */
+  manila: manilaSchema.optional(),
+  /** Or an NFS export that exists: server address and exported path. */
+  nfs: z.strictObject({ server: z.string().min(1), path: z.string().min(1) }).optional(),
+  /** Sub-directory of the export that is the model repository. */
+  subPath: z.string().default(""),
+  /** Let `pulumi destroy` or a replacing change delete the share and its models. */
+  allowDestroy: z.boolean().default(false),
+  seed: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      image: z.string().default(DEFAULT_SEED_IMAGE),
+      models: z.array(seedModelSchema).default(DEFAULT_SEED_MODELS),
+    })
+    .prefault({}),
+});
+
+const gpuOperatorSchema = z.strictObject({
+  /** The operator is already installed: gpushare manages only its configs and node labels. */
+  installed: z.boolean().default(false),
+  namespace: z.string().default(DEFAULT_GPU_OPERATOR_NAMESPACE),
+  chartVersion: z.string().default(DEFAULT_GPU_OPERATOR_CHART_VERSION),
+  repository: z.string().default(DEFAULT_GPU_OPERATOR_REPOSITORY),
+  /** Install NVIDIA's driver container; false where drivers are preinstalled on the image. */
+  driverEnabled: z.boolean().default(true),
+  /** Reboot the node when toggling MIG mode needs it (most cloud VMs). */
+  rebootOnMigChange: z.boolean().default(false),
+  dcgmServiceMonitor: z.boolean().default(true),
+  /** Helm values merged last; keys gpushare owns are refused. */
+  values: looseValues.default({}),
+});
+
+const monitoringSchema = z.strictObject({
+  installed: z.boolean().default(false),
+  namespace: z.string().default(DEFAULT_MONITORING_NAMESPACE),
+  chartVersion: z.string().default(DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION),
+  repository: z.string().default(DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY),
+  /** With `installed`: the Prometheus URL the adapter queries. */
+  prometheusUrl: z.string().optional(),
+  /** With `installed`: labels that Prometheus's monitor selectors match. */
+  monitorLabels: stringMap.optional(),
+  grafana: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  values: looseValues.default({}),
+});
+
+const metricsAdapterSchema = z.strictObject({
+  installed: z.boolean().default(false),
+  namespace: z.string().default(DEFAULT_MONITORING_NAMESPACE),
+  chartVersion: z.string().default(DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION),
+  repository: z.string().default(DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY),
+  metricName: z.string().default(DEFAULT_CUSTOM_METRIC_NAME),
+  window: z.string().default(DEFAULT_METRIC_WINDOW),
+  values: looseValues.default({}),
+});
+
+const serverSchema = z.strictObject({
+  pool: z.string(),
+  /** The resource each pod requests; @default the pool's only advertised resource. */
+  resource: z.string().optional(),
+  image: z.string().default(DEFAULT_TRITON_IMAGE),
+  replicas: z.number().default(1),
+  autoscaling: z
+    .strictObject({
+      minReplicas: z.number().default(1),
+      maxReplicas: z.number(),
+      /** Target of the custom metric per pod (µs of queue time per request). */
+      targetAverageValue: z.number().default(DEFAULT_TARGET_QUEUE_TIME_US),
+    })
+    .optional(),
+  /** GPU memory one model instance needs, GiB; checked against the device it shares. */
+  modelMemoryGiB: z.number().positive().optional(),
+  /** Models to load (explicit model control); all models of the repository if unset. */
+  models: z.array(z.string().min(1)).optional(),
+  resources: z
+    .strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") })
+    .prefault({}),
+  service: z
+    .strictObject({
+      type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
+      annotations: stringMap.default({}),
+      /** Expose the metrics port through the Service too (refused for LoadBalancer). */
+      exposeMetrics: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export const stackConfigSchema = z.strictObject({
+  cluster: clusterSchema.prefault({}),
+  /** kubeconfig of an existing cluster (secret); the ambient one if unset. */
+  kubeconfig: z.string().min(1).optional(),
+  gpuPools: z.record(z.string(), poolSchema).default({}),
+  modelStore: modelStoreSchema.prefault({}),
+  inference: z
+    .strictObject({ namespace: z.string().default(DEFAULT_INFERENCE_NAMESPACE) })
+    .prefault({}),
+  gpuOperator: gpuOperatorSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
+  metricsAdapter: metricsAdapterSchema.prefault({}),
+  servers: z.record(z.string(), serverSchema).default({}),
+  validation: z
+    .strictObject({
+      /** What oversubscribed GPU memory under time-slicing does: warn, or fail the preview. */
+      memoryOversubscription: z.enum(["warn", "fail"]).default("warn"),
+    })
+    .prefault({}),
+});
+
+export type RawStackConfig = z.infer<typeof stackConfigSchema>;
+export type RawPool = z.infer<typeof poolSchema>;
+export type RawServer = RawStackConfig["servers"][string];
+
+/** The config keys, in the order `Pulumi.yaml` declares them. */
+export const STACK_CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof RawStackConfig)[];
