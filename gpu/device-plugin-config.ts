@@ -37,9 +37,10 @@ export function devicePluginConfig(pool: PoolSharingSpec, strategy: MigStrategy)
   if (shared.length === 0) return config;
   // Several MIG profiles can map to one base resource only under `single`, where validation keeps the
   // layout homogeneous; dedupe so the plugin never sees a resource twice.
-  const resources = [...new Map(shared.map((d) => [d.baseResource, d.replicas])).entries()].map(
-    ([name, replicas]) => ({ name, replicas }),
-  );
+  const resources = [...new Map(shared.map((d) => [d.baseResource, d.replicas])).entries()].map(([name, replicas]) => ({
+    name,
+    replicas,
+  }));
   if (pool.mps !== undefined) {
     config.sharing = {
       mps: {

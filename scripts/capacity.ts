@@ -33,7 +33,9 @@ function main(): number {
     }
     const rows: string[][] = [["POOL", "GPU", "SHARING", "RESOURCE", "PER NODE", "MAX NODES", "AT MAX NODES"]];
     for (const p of config.pools) {
-      const mode = p.sharing.mig?.migEnabled ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})` : p.mode;
+      const mode = p.sharing.mig?.migEnabled
+        ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})`
+        : p.mode;
       const resources = Object.keys(p.perNode);
       if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "0", String(p.nodes.max), "0"]);
       for (const r of resources) {
@@ -41,7 +43,13 @@ function main(): number {
       }
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `${r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd()}\n`,
+      );
     return 0;
   } catch (e) {
     if (e instanceof StackConfigError || e instanceof StackFileError) {

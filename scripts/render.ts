@@ -40,7 +40,12 @@ export async function render(stack: string, out: string, projectDir = process.cw
 
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(path.join(out, "manifests"), { recursive: true });
-  const resources = runtime.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: r.inputs }));
+  const resources = runtime.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    parent: r.parent ?? null,
+    inputs: r.inputs,
+  }));
   fs.writeFileSync(path.join(out, "resources.json"), `${JSON.stringify(resources, null, 2)}\n`);
   runtime.resources.forEach((r, i) => {
     if (!r.custom || !r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes") return;

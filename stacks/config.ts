@@ -68,9 +68,7 @@ function show(value: unknown): string {
 }
 
 function pathOf(segments: readonly PropertyKey[]): string {
-  return segments
-    .map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
-    .join("");
+  return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join("");
 }
 
 function valueAt(raw: unknown, segments: readonly PropertyKey[]): unknown {
@@ -88,7 +86,9 @@ function structuralProblems(raw: unknown, error: z.ZodError): string[] {
     if (issue.code === "unrecognized_keys") {
       return `${path === "" ? "gpushare" : path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
         .map((k) => `"${k}"`)
-        .join(", ")}; remove ${issue.keys.length > 1 ? "them" : "it"} or check the spelling against the README's config reference`;
+        .join(
+          ", ",
+        )}; remove ${issue.keys.length > 1 ? "them" : "it"} or check the spelling against the README's config reference`;
     }
     const value = valueAt(raw, issue.path);
     const got = value === undefined ? "missing" : show(value);
@@ -153,7 +153,9 @@ function resolveMig(name: string, pool: RawPool, gpu: GpuModel, problems: string
   }
   if (!ok) return undefined;
   if (nonZeroProfiles(counts).length === 0) {
-    problems.push(`${at}.profiles: no instances; list at least one profile with a count ≥ 1, or use layout "all-disabled"`);
+    problems.push(
+      `${at}.profiles: no instances; list at least one profile with a count ≥ 1, or use layout "all-disabled"`,
+    );
     return undefined;
   }
   if (placeMigLayout(gpu.mig, counts) === undefined) {
@@ -253,7 +255,9 @@ function checkServer(
 ): ServerConfig | undefined {
   const at = `servers.${name}`;
   if (!DNS_LABEL.test(name) || name.length > 63) {
-    problems.push(`servers: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`);
+    problems.push(
+      `servers: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    );
   }
   if (!PINNED_IMAGE.test(server.image)) {
     problems.push(
@@ -283,7 +287,9 @@ function checkServer(
       );
     }
     if (!(auto.targetAverageValue > 0)) {
-      problems.push(`${at}.autoscaling.targetAverageValue: ${show(auto.targetAverageValue)} is not allowed; use a number > 0 (µs)`);
+      problems.push(
+        `${at}.autoscaling.targetAverageValue: ${show(auto.targetAverageValue)} is not allowed; use a number > 0 (µs)`,
+      );
     }
   }
   const seed = stack.modelStore.seed;
@@ -388,7 +394,9 @@ export function parseStackConfig(input: unknown): StackConfig {
     }
     const os = raw.cluster.openstack;
     if (os === undefined) {
-      problems.push(`cluster.openstack: missing; OpenStack mode needs it (at least nodeSubnetCidr, and clusterTemplateId or template)`);
+      problems.push(
+        `cluster.openstack: missing; OpenStack mode needs it (at least nodeSubnetCidr, and clusterTemplateId or template)`,
+      );
     } else {
       if ((os.clusterTemplateId === undefined) === (os.template === undefined)) {
         problems.push(
@@ -396,20 +404,28 @@ export function parseStackConfig(input: unknown): StackConfig {
         );
       }
       if (!Number.isInteger(os.masterCount) || os.masterCount < 1 || os.masterCount % 2 === 0) {
-        problems.push(`cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum`);
+        problems.push(
+          `cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum`,
+        );
       }
       if (!Number.isInteger(os.workerCount) || os.workerCount < 1) {
-        problems.push(`cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number ≥ 1 for the system node group`);
+        problems.push(
+          `cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number ≥ 1 for the system node group`,
+        );
       }
     }
   } else if (raw.cluster.openstack !== undefined) {
-    problems.push(`cluster.openstack: set, but cluster.kind is "existing"; set cluster.kind to "openstack" or remove cluster.openstack`);
+    problems.push(
+      `cluster.openstack: set, but cluster.kind is "existing"; set cluster.kind to "openstack" or remove cluster.openstack`,
+    );
   }
 
   // Model store.
   const store = raw.modelStore;
   if (store.manila !== undefined && store.nfs !== undefined) {
-    problems.push(`modelStore: both manila (a share gpushare creates) and nfs (an existing export) are given; keep one`);
+    problems.push(
+      `modelStore: both manila (a share gpushare creates) and nfs (an existing export) are given; keep one`,
+    );
   } else if (store.manila === undefined && store.nfs === undefined) {
     problems.push(
       `modelStore: no model storage; give modelStore.nfs {server, path} of an existing NFS export, or modelStore.manila {sizeGiB} for a Manila share`,
@@ -421,7 +437,9 @@ export function parseStackConfig(input: unknown): StackConfig {
       problems.push(`modelStore.manila.sizeGiB: ${show(size)} is not allowed; Manila shares are whole GiB, at least 1`);
     }
     if (store.manila.accessCidr === undefined && !openstack) {
-      problems.push(`modelStore.manila.accessCidr: missing; in existing-cluster mode name the nodes' subnet (e.g. 10.0.0.0/24) the share admits`);
+      problems.push(
+        `modelStore.manila.accessCidr: missing; in existing-cluster mode name the nodes' subnet (e.g. 10.0.0.0/24) the share admits`,
+      );
     }
   }
 
@@ -436,7 +454,9 @@ export function parseStackConfig(input: unknown): StackConfig {
     problems.push(`metricsAdapter.window: "${adapter.window}" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s`);
   }
   if (raw.monitoring.installed && raw.monitoring.prometheusUrl === undefined) {
-    problems.push(`monitoring.prometheusUrl: missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)`);
+    problems.push(
+      `monitoring.prometheusUrl: missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)`,
+    );
   }
   for (const [path, ns] of [
     ["gpuOperator.namespace", raw.gpuOperator.namespace],
@@ -445,7 +465,9 @@ export function parseStackConfig(input: unknown): StackConfig {
     ["inference.namespace", raw.inference.namespace],
   ] as const) {
     if (ns === "kube-system") {
-      problems.push(`${path}: "kube-system" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)`);
+      problems.push(
+        `${path}: "kube-system" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)`,
+      );
     } else if (!DNS_LABEL.test(ns)) {
       problems.push(`${path}: "${ns}" is not a DNS-1123 label; use lowercase letters, digits and "-"`);
     }
@@ -457,23 +479,31 @@ export function parseStackConfig(input: unknown): StackConfig {
   for (const [name, pool] of Object.entries(raw.gpuPools)) {
     const at = `gpuPools.${name}`;
     if (!DNS_LABEL.test(name) || name.length > 63) {
-      problems.push(`gpuPools: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`);
+      problems.push(
+        `gpuPools: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+      );
     } else if (name === "default") {
       problems.push(`gpuPools: "default" is reserved for the device plugin's default config; pick another pool name`);
     }
     const { min, max } = pool.nodes;
     if (!isNonNegativeInt(min)) problems.push(`${at}.nodes.min: ${show(min)} is not allowed; use a whole number ≥ 0`);
-    if (!Number.isInteger(max) || max < 1) problems.push(`${at}.nodes.max: ${show(max)} is not allowed; use a whole number ≥ 1`);
-    if (min > max) problems.push(`${at}.nodes: min ${min} is greater than max ${max}; raise nodes.max or lower nodes.min`);
+    if (!Number.isInteger(max) || max < 1)
+      problems.push(`${at}.nodes.max: ${show(max)} is not allowed; use a whole number ≥ 1`);
+    if (min > max)
+      problems.push(`${at}.nodes: min ${min} is greater than max ${max}; raise nodes.max or lower nodes.min`);
     const initial = pool.nodes.initial;
     if (initial !== undefined && (!Number.isInteger(initial) || initial < min || initial > max)) {
-      problems.push(`${at}.nodes.initial: ${show(initial)} is not allowed; use a whole number between nodes.min ${min} and nodes.max ${max}`);
+      problems.push(
+        `${at}.nodes.initial: ${show(initial)} is not allowed; use a whole number between nodes.min ${min} and nodes.max ${max}`,
+      );
     }
     if (!Number.isInteger(pool.gpusPerNode) || pool.gpusPerNode < 1 || pool.gpusPerNode > 16) {
       problems.push(`${at}.gpusPerNode: ${show(pool.gpusPerNode)} is not allowed; use a whole number from 1 to 16`);
     }
     if (openstack && pool.flavor === undefined) {
-      problems.push(`${at}.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one ${pool.gpu})`);
+      problems.push(
+        `${at}.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one ${pool.gpu})`,
+      );
     }
     if (!openstack && pool.flavor !== undefined) {
       warnings.push(`${at}.flavor: ignored in existing-cluster mode; nodes are found by gpuPools.${name}.nodeSelector`);
@@ -498,7 +528,8 @@ export function parseStackConfig(input: unknown): StackConfig {
       `MIG strategy: ${[...asked].map(([k, v]) => `${k} "${v}"`).join(", ")} disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack`,
     );
   }
-  const migStrategy: MigStrategy = raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
+  const migStrategy: MigStrategy =
+    raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
 
   const pools = new Map<string, PoolConfig>();
   for (const d of drafts) {
@@ -521,7 +552,11 @@ export function parseStackConfig(input: unknown): StackConfig {
     };
     const devices = advertisedDevices(sharing, migStrategy);
     const perNode = capacityPerNode(devices);
-    const nodes = { min: d.raw.nodes.min, max: d.raw.nodes.max, initial: d.raw.nodes.initial ?? Math.max(d.raw.nodes.min, 1) };
+    const nodes = {
+      min: d.raw.nodes.min,
+      max: d.raw.nodes.max,
+      initial: d.raw.nodes.initial ?? Math.max(d.raw.nodes.min, 1),
+    };
     pools.set(d.name, {
       name: d.name,
       raw: d.raw,

@@ -18,13 +18,34 @@ interface Requirement {
 
 const AUTH_URL: Requirement = { what: "the Keystone URL", anyOf: [["authUrl", "OS_AUTH_URL"]] };
 const APP_CREDENTIAL: Requirement[] = [
-  { what: "the application credential id", anyOf: [["applicationCredentialId", "OS_APPLICATION_CREDENTIAL_ID"], ["applicationCredentialName", "OS_APPLICATION_CREDENTIAL_NAME"]] },
-  { what: "the application credential secret", anyOf: [["applicationCredentialSecret", "OS_APPLICATION_CREDENTIAL_SECRET"]] },
+  {
+    what: "the application credential id",
+    anyOf: [
+      ["applicationCredentialId", "OS_APPLICATION_CREDENTIAL_ID"],
+      ["applicationCredentialName", "OS_APPLICATION_CREDENTIAL_NAME"],
+    ],
+  },
+  {
+    what: "the application credential secret",
+    anyOf: [["applicationCredentialSecret", "OS_APPLICATION_CREDENTIAL_SECRET"]],
+  },
 ];
 const PASSWORD: Requirement[] = [
-  { what: "the user", anyOf: [["userName", "OS_USERNAME"], ["userId", "OS_USER_ID"]] },
+  {
+    what: "the user",
+    anyOf: [
+      ["userName", "OS_USERNAME"],
+      ["userId", "OS_USER_ID"],
+    ],
+  },
   { what: "the password", anyOf: [["password", "OS_PASSWORD"]] },
-  { what: "the project", anyOf: [["tenantName", "OS_PROJECT_NAME"], ["tenantId", "OS_PROJECT_ID"]] },
+  {
+    what: "the project",
+    anyOf: [
+      ["tenantName", "OS_PROJECT_NAME"],
+      ["tenantId", "OS_PROJECT_ID"],
+    ],
+  },
 ];
 
 function satisfied(req: Requirement, src: CredentialSources): boolean {

@@ -207,9 +207,7 @@ const serverSchema = z.strictObject({
   modelMemoryGiB: z.number().positive().optional(),
   /** Models to load (explicit model control); all models of the repository if unset. */
   models: z.array(z.string().min(1)).optional(),
-  resources: z
-    .strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") })
-    .prefault({}),
+  resources: z.strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") }).prefault({}),
   service: z
     .strictObject({
       type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
@@ -226,9 +224,7 @@ export const stackConfigSchema = z.strictObject({
   kubeconfig: z.string().min(1).optional(),
   gpuPools: z.record(z.string(), poolSchema).default({}),
   modelStore: modelStoreSchema.prefault({}),
-  inference: z
-    .strictObject({ namespace: z.string().default(DEFAULT_INFERENCE_NAMESPACE) })
-    .prefault({}),
+  inference: z.strictObject({ namespace: z.string().default(DEFAULT_INFERENCE_NAMESPACE) }).prefault({}),
   gpuOperator: gpuOperatorSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
   metricsAdapter: metricsAdapterSchema.prefault({}),

@@ -53,5 +53,5 @@ export function resolve<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** Whether an Output is marked secret. */
 export function isSecret<T>(output: pulumi.Output<T>): Promise<boolean> {
-  return output.isSecret;
+  return pulumi.isSecret(output);
 }

@@ -1,0 +1,233 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { findGpuModel, findMigProfile, gpuModels, maxMpsClients } from "../../gpu/catalog";
+import { allProfileLayoutName, findNamedLayout, namedLayouts } from "../../gpu/layouts";
+import { maxInstancesOf, placeMigLayout } from "../../gpu/placement";
+
+const migModels = gpuModels().filter((m) => m.mig !== undefined);
+
+describe("the GPU catalog", () => {
+  it("knows the MIG models the design names, and the non-MIG ones as such", () => {
+    expect(migModels.map((m) => m.name)).toEqual([
+      "A100-SXM4-40GB",
+      "A100-80GB",
+      "H100-80GB",
+      "H200-141GB",
+      "A30-24GB",
+    ]);
+    for (const name of ["T4", "L4", "A10", "L40S"]) expect(findGpuModel(name)?.mig).toBeUndefined();
+  });
+
+  it.each([
+    ["T4", 48],
+    ["A100-SXM4-40GB", 48],
+    ["V100-16GB", 16],
+  ])("allows %s at most %i MPS clients", (name, max) => {
+    const model = findGpuModel(name);
+    expect(model).toBeDefined();
+    if (model !== undefined) expect(maxMpsClients(model)).toBe(max);
+  });
+
+  it.each(migModels.map((m) => [m.name, m] as const))(
+    "%s: every profile fits the GPU at each of its placements",
+    (_, model) => {
+      const mig = model.mig;
+      if (mig === undefined) throw new Error("not a MIG model");
+      for (const p of mig.profiles) {
+        expect(p.computeSlices).toBe(Number(p.name.split("g.")[0]));
+        for (const start of p.placements) expect(start + p.memorySlices).toBeLessThanOrEqual(mig.memorySlices);
+      }
+    },
+  );
+});
+
+describe("named layouts", () => {
+  const expected: Record<string, Record<string, Record<string, number>>> = {
+    "A100-SXM4-40GB": {
+      "all-1g.5gb": { "1g.5gb": 7 },
+      "all-1g.5gb.me": { "1g.5gb+me": 1 },
+      "all-1g.10gb": { "1g.10gb": 4 },
+      "all-2g.10gb": { "2g.10gb": 3 },
+      "all-3g.20gb": { "3g.20gb": 2 },
+      "all-4g.20gb": { "4g.20gb": 1 },
+      "all-7g.40gb": { "7g.40gb": 1 },
+      "all-balanced": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 },
+    },
+    "A100-80GB": {
+      "all-1g.10gb": { "1g.10gb": 7 },
+      "all-1g.10gb.me": { "1g.10gb+me": 1 },
+      "all-1g.20gb": { "1g.20gb": 4 },
+      "all-2g.20gb": { "2g.20gb": 3 },
+      "all-3g.40gb": { "3g.40gb": 2 },
+      "all-4g.40gb": { "4g.40gb": 1 },
+      "all-7g.80gb": { "7g.80gb": 1 },
+      "all-balanced": { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
+    },
+    "H100-80GB": {
+      "all-1g.10gb": { "1g.10gb": 7 },
+      "all-1g.10gb.me": { "1g.10gb+me": 1 },
+      "all-1g.20gb": { "1g.20gb": 4 },
+      "all-2g.20gb": { "2g.20gb": 3 },
+      "all-3g.40gb": { "3g.40gb": 2 },
+      "all-4g.40gb": { "4g.40gb": 1 },
+      "all-7g.80gb": { "7g.80gb": 1 },
+      "all-balanced": { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
+    },
+    "H200-141GB": {
+      "all-1g.18gb": { "1g.18gb": 7 },
+      "all-1g.18gb.me": { "1g.18gb+me": 1 },
+      "all-1g.35gb": { "1g.35gb": 4 },
+      "all-2g.35gb": { "2g.35gb": 3 },
+      "all-3g.71gb": { "3g.71gb": 2 },
+      "all-4g.71gb": { "4g.71gb": 1 },
+      "all-7g.141gb": { "7g.141gb": 1 },
+      "all-balanced": { "1g.18gb": 2, "2g.35gb": 1, "3g.71gb": 1 },
+    },
+    "A30-24GB": {
+      "all-1g.6gb": { "1g.6gb": 4 },
+      "all-1g.6gb.me": { "1g.6gb+me": 1 },
+      "all-2g.12gb": { "2g.12gb": 2 },
+      "all-2g.12gb.me": { "2g.12gb+me": 1 },
+      "all-4g.24gb": { "4g.24gb": 1 },
+      "all-balanced": { "1g.6gb": 2, "2g.12gb": 1 },
+    },
+  };
+
+  const cases = Object.entries(expected).flatMap(([gpu, layouts]) =>
+    Object.entries(layouts).map(([name, counts]) => [gpu, name, counts] as const),
+  );
+
+  it.each(cases)("%s %s has the counts mig-manager gives it and a legal placement", (gpu, name, counts) => {
+    const model = findGpuModel(gpu);
+    if (model?.mig === undefined) throw new Error(`${gpu} is not a MIG model`);
+    const layout = findNamedLayout(model, name);
+    expect(layout?.counts).toEqual(counts);
+    expect(placeMigLayout(model.mig, counts)).toBeDefined();
+  });
+
+  it.each(migModels.map((m) => [m.name, m] as const))(
+    "%s: exactly the named layouts mig-manager generates",
+    (name, model) => {
+      const names = namedLayouts(model).map((l) => l.name);
+      expect(new Set(names).size).toBe(names.length);
+      expect(names).toContain("all-disabled");
+      expect(names).toContain("all-enabled");
+      for (const n of Object.keys(expected[name])) expect(names).toContain(n);
+      expect(names).toHaveLength(Object.keys(expected[name]).length + 2);
+    },
+  );
+
+  it("writes + as . in all-<profile> names", () => {
+    expect(allProfileLayoutName("1g.5gb+me")).toBe("all-1g.5gb.me");
+  });
+
+  it("offers non-MIG GPUs only all-disabled", () => {
+    const t4 = findGpuModel("T4");
+    if (t4 === undefined) throw new Error("T4 missing");
+    expect(namedLayouts(t4).map((l) => l.name)).toEqual(["all-disabled"]);
+  });
+});
+
+describe("MIG placement", () => {
+  const a100 = findGpuModel("A100-SXM4-40GB")?.mig;
+  if (a100 === undefined) throw new Error("A100 missing");
+
+  it.each([
+    [{ "3g.20gb": 2, "1g.5gb": 1 }, "two 3g and one 1g: the 3g instances take all 8 memory slices"],
+    [{ "4g.20gb": 1, "3g.20gb": 1, "1g.5gb": 1 }, "4g+3g+1g: 8 compute slices"],
+    [{ "1g.5gb": 8 }, "eight 1g.5gb: only seven placements"],
+    [{ "1g.5gb+me": 2 }, "two media-extension instances"],
+    [{ "7g.40gb": 1, "1g.5gb": 1 }, "a full-GPU instance beside anything"],
+  ])("refuses %j (%s)", (counts, _why) => {
+    expect(placeMigLayout(a100, counts)).toBeUndefined();
+  });
+
+  it.each([
+    [{ "4g.20gb": 1, "3g.20gb": 1 }],
+    [{ "3g.20gb": 1, "2g.10gb": 1, "1g.5gb": 2 }],
+    [{ "2g.10gb": 3, "1g.5gb": 1 }],
+    [{ "1g.10gb": 3, "1g.5gb": 1 }],
+    [{ "2g.10gb": 3, "1g.10gb": 1 }],
+  ])("places %j", (counts) => {
+    expect(placeMigLayout(a100, counts)).toBeDefined();
+  });
+
+  it("finds the maximum count of each profile", () => {
+    expect(maxInstancesOf(a100, "1g.5gb")).toBe(7);
+    expect(maxInstancesOf(a100, "3g.20gb")).toBe(2);
+  });
+
+  it("never accepts a layout whose instances overlap on memory slices or exceed the compute slices", () => {
+    for (const model of migModels) {
+      const mig = model.mig;
+      if (mig === undefined) continue;
+      const countsArb = fc.record(
+        Object.fromEntries(mig.profiles.map((p) => [p.name, fc.integer({ min: 0, max: 4 })])) as Record<
+          string,
+          fc.Arbitrary<number>
+        >,
+      );
+      fc.assert(
+        fc.property(countsArb, (counts) => {
+          const placed = placeMigLayout(mig, counts);
+          if (placed === undefined) return true;
+          const used = new Array<number>(mig.memorySlices).fill(0);
+          let compute = 0;
+          for (const inst of placed) {
+            const p = mig.profiles.find((x) => x.name === inst.profile);
+            if (p === undefined || !p.placements.includes(inst.start)) return false;
+            compute += p.computeSlices;
+            for (let s = inst.start; s < inst.start + inst.memorySlices; s++) used[s]++;
+          }
+          const requested = Object.values(counts).reduce((a, b) => a + b, 0);
+          return used.every((u) => u <= 1) && compute <= mig.computeSlices && placed.length === requested;
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});
+
+describe("the H200 entry against real nvidia-smi output", () => {
+  const file = path.resolve(__dirname, "../../../shared/reference/h200-mig-profiles.txt");
+  const present = fs.existsSync(file);
+  if (!present) {
+    it.skip(`skipped: ${file} is not on this machine, so the H200 row cannot be compared with real hardware`, () => {});
+    return;
+  }
+  const text = fs.readFileSync(file, "utf8");
+  const profiles = [...text.matchAll(/MIG (\S+)\s+(\d+)\s+(\d+)\/(\d+)\s+([\d.]+)/g)].map((m) => ({
+    name: m[1],
+    id: Number(m[2]),
+    total: Number(m[4]),
+    memoryGiB: Number(m[5]),
+  }));
+  const placements = new Map(
+    [...text.matchAll(/Profile ID\s+(\d+) Placements?\s*:\s*\{([\d,]+)\}:(\d+)/g)].map((m) => [
+      Number(m[1]),
+      { starts: m[2].split(",").map(Number), size: Number(m[3]) },
+    ]),
+  );
+  const h200 = findGpuModel("H200-141GB");
+
+  it("lists the same profiles", () => {
+    expect(profiles.length).toBeGreaterThan(0);
+    expect(h200?.mig?.profiles.map((p) => p.name).sort()).toEqual(profiles.map((p) => p.name).sort());
+  });
+
+  it.each(profiles.map((p) => [p.name, p] as const))(
+    "%s: memory, placements, slice span and instance count agree",
+    (name, real) => {
+      const mig = h200?.mig;
+      if (mig === undefined || h200 === undefined) throw new Error("H200 has no MIG entry");
+      const p = findMigProfile(h200, name);
+      const place = placements.get(real.id);
+      expect(p?.memoryGiB).toBe(real.memoryGiB);
+      expect(p?.placements).toEqual(place?.starts);
+      expect(p?.memorySlices).toBe(place?.size);
+      expect(maxInstancesOf(mig, name)).toBe(real.total);
+    },
+  );
+});

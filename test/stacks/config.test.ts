@@ -1,0 +1,318 @@
+import { describe, expect, it } from "vitest";
+import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { minimalConfig, stackFileConfig } from "../helpers";
+
+/** The problems parseStackConfig reports for `input`; fails the test if it accepts it. */
+function problemsOf(input: Record<string, unknown>): readonly string[] {
+  try {
+    parseStackConfig(input);
+  } catch (e) {
+    if (e instanceof StackConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("parseStackConfig accepted the config");
+}
+
+const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
+const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
+
+describe("the project's stacks", () => {
+  it.each([
+    ["dev", { t4: { "nvidia.com/gpu": 14 } }],
+    ["staging", { a100: { "nvidia.com/gpu": 7 }, t4: { "nvidia.com/gpu": 14 } }],
+    [
+      "prod",
+      {
+        a100: { "nvidia.com/mig-1g.5gb": 8, "nvidia.com/mig-2g.10gb": 3, "nvidia.com/mig-3g.20gb": 4 },
+        t4: { "nvidia.com/gpu": 14 },
+      },
+    ],
+  ])("%s validates and advertises the article's numbers", (stack, expected) => {
+    const config = stackFileConfig(stack);
+    expect(Object.fromEntries(config.pools.map((p) => [p.name, p.atMaxNodes]))).toEqual(expected);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("runs single on staging and mixed on prod", () => {
+    expect(stackFileConfig("staging").migStrategy).toBe("single");
+    expect(stackFileConfig("prod").migStrategy).toBe("mixed");
+  });
+});
+
+describe("defaults", () => {
+  it("make a minimal stack short", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) }, servers: { triton: { pool: "t4" } } }),
+    );
+    expect(config.raw.cluster.kind).toBe("existing");
+    expect(config.migStrategy).toBe("single");
+    expect(config.raw.gpuOperator.chartVersion).toBe("v26.7.0");
+    expect(config.raw.metricsAdapter.metricName).toBe("avg_time_queue_us");
+    expect(config.raw.metricsAdapter.window).toBe("30s");
+    expect(config.raw.inference.namespace).toBe("inference");
+    expect(config.raw.modelStore.seed.enabled).toBe(true);
+    expect(config.servers[0].resource).toBe("nvidia.com/gpu");
+    expect(config.pools[0].nodeSelector).toEqual({ "gpushare.io/pool": "t4" });
+  });
+});
+
+describe("bad input", () => {
+  it("reports every problem at once", () => {
+    const problems = problemsOf(
+      minimalConfig({ gpuPools: { x: { gpu: "A200", nodes: { min: 2, max: 1 } } }, servers: { s: { pool: "nope" } } }),
+    );
+    expect(problems).toHaveLength(3);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "the GPU model is unknown",
+      { gpuPools: { x: { gpu: "A200", nodes: { min: 1, max: 1 } } } },
+      'gpuPools.x.gpu: "A200" is not a known GPU model; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB',
+    ],
+    [
+      "MIG is asked of a GPU without MIG",
+      { gpuPools: { t4: t4({ mig: { layout: "all-1g.5gb" } }) } },
+      "gpuPools.t4.mig: T4 has no MIG; remove gpuPools.t4.mig and share it with timeSlicing or mps, or use a MIG GPU (A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB)",
+    ],
+    [
+      "a layout is not one of the model's",
+      { gpuPools: { a100: a100({ mig: { layout: "all-2g.20gb" } }) } },
+      'gpuPools.a100.mig.layout: "all-2g.20gb" is not a MIG layout of A100-SXM4-40GB; use one of all-disabled, all-enabled, all-1g.5gb, all-1g.5gb.me, all-1g.10gb, all-2g.10gb, all-3g.20gb, all-4g.20gb, all-7g.40gb, all-balanced or list profiles explicitly under gpuPools.a100.mig.profiles',
+    ],
+    [
+      "a profile is not the model's",
+      {
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { profiles: { "1g.10gb": 1, "2g.20gb": 1 } } }) },
+      },
+      'gpuPools.a100.mig.profiles: "2g.20gb" is not a MIG profile of A100-SXM4-40GB; use one of 1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb',
+    ],
+    [
+      "a layout has no legal placement",
+      {
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { profiles: { "3g.20gb": 2, "1g.5gb": 1 } } }) },
+      },
+      'gpuPools.a100.mig.profiles: {"3g.20gb":2,"1g.5gb":1} has no legal placement on A100-SXM4-40GB (instances overlap on its 8 memory slices or exceed its 7 compute slices); remove an instance or use a named layout such as all-balanced',
+    ],
+    [
+      "a heterogeneous layout runs under single",
+      { gpuPools: { a100: a100({ mig: { layout: "all-balanced" } }) } },
+      'gpuPools.a100.mig: layout all-balanced mixes 1g.5gb, 2g.10gb, 3g.20gb, but the single strategy needs identical slices; set cluster.migStrategy "mixed" or use one profile (e.g. all-1g.5gb)',
+    ],
+    [
+      "MPS is asked of a MIG pool",
+      { gpuPools: { a100: a100({ mig: { layout: "all-1g.5gb" }, mps: { replicas: 4 } }) } },
+      "gpuPools.a100.mps: MPS does not run on MIG devices; remove gpuPools.a100.mig to share whole GPUs with MPS, or remove gpuPools.a100.mps and time-slice the MIG slices with gpuPools.a100.timeSlicing",
+    ],
+    [
+      "MPS runs under the mixed strategy",
+      { cluster: { migStrategy: "mixed" }, gpuPools: { t4: t4({ mps: { replicas: 4 } }) } },
+      'gpuPools.t4.mps: the device plugin rejects MPS under the mixed MIG strategy this cluster uses; use timeSlicing on this pool or run MPS pools in a cluster with cluster.migStrategy "single"',
+    ],
+    [
+      "time-slicing and MPS are both set",
+      { gpuPools: { t4: t4({ mps: { replicas: 4 }, timeSlicing: { replicas: 4 } }) } },
+      "gpuPools.t4: both timeSlicing and mps are set and the device plugin would silently use MPS; keep one of gpuPools.t4.timeSlicing or gpuPools.t4.mps",
+    ],
+    [
+      "time-slicing replicas are below 2",
+      { gpuPools: { t4: t4({ timeSlicing: { replicas: 1 } }) } },
+      "gpuPools.t4.timeSlicing.replicas: 1 is not allowed; time-slicing replicas are a whole number ≥ 2 (remove gpuPools.t4.timeSlicing to not share)",
+    ],
+    [
+      "time-slicing replicas are not whole",
+      { gpuPools: { t4: t4({ timeSlicing: { replicas: 2.5 } }) } },
+      "gpuPools.t4.timeSlicing.replicas: 2.5 is not allowed; time-slicing replicas are a whole number ≥ 2 (remove gpuPools.t4.timeSlicing to not share)",
+    ],
+    [
+      "per-profile time-slicing names a slice the layout lacks",
+      {
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" }, timeSlicing: { replicas: { "7g.40gb": 2 } } }) },
+      },
+      "gpuPools.a100.timeSlicing.replicas.7g.40gb: the pool's layout all-balanced has no 7g.40gb slices; use one of 1g.5gb, 2g.10gb, 3g.20gb",
+    ],
+    [
+      "MPS replicas exceed what the GPU allows",
+      { gpuPools: { t4: t4({ mps: { replicas: 49 } }) } },
+      "gpuPools.t4.mps.replicas: 49 is not allowed; T4 (compute capability 7.5) takes 2 to 48 MPS clients per GPU, as a whole number",
+    ],
+    [
+      "pools ask for different MIG strategies",
+      {
+        gpuPools: {
+          a: a100({ mig: { layout: "all-1g.5gb", strategy: "single" } }),
+          b: a100({ mig: { layout: "all-balanced", strategy: "mixed" } }),
+        },
+      },
+      'MIG strategy: gpuPools.a.mig.strategy "single", gpuPools.b.mig.strategy "mixed" disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack',
+    ],
+    [
+      "min nodes exceed max nodes",
+      { gpuPools: { t4: { gpu: "T4", nodes: { min: 3, max: 2 } } } },
+      "gpuPools.t4.nodes: min 3 is greater than max 2; raise nodes.max or lower nodes.min",
+    ],
+    [
+      "a pool name is not a DNS-1123 label",
+      { gpuPools: { T4_pool: t4() } },
+      'gpuPools: "T4_pool" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+    ],
+    [
+      "a server name is not a DNS-1123 label",
+      { gpuPools: { t4: t4() }, servers: { "Triton.A": { pool: "t4" } } },
+      'servers: "Triton.A" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+    ],
+    [
+      "a server's pool does not exist",
+      { gpuPools: { t4: t4() }, servers: { s: { pool: "a100" } } },
+      'servers.s.pool: "a100" is not a pool of this stack; use one of t4',
+    ],
+    [
+      "a server requests a resource its pool does not advertise",
+      {
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" } }) },
+        servers: { s: { pool: "a100", resource: "nvidia.com/gpu" } },
+      },
+      'servers.s.resource: "nvidia.com/gpu" is not advertised by pool a100 (A100-SXM4-40GB, mig, MIG strategy mixed); use one of nvidia.com/mig-1g.5gb, nvidia.com/mig-2g.10gb, nvidia.com/mig-3g.20gb',
+    ],
+    [
+      "autoscaling min exceeds max",
+      {
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { s: { pool: "t4", autoscaling: { minReplicas: 3, maxReplicas: 2 } } },
+      },
+      "servers.s.autoscaling: minReplicas 3 is greater than maxReplicas 2; raise maxReplicas or lower minReplicas",
+    ],
+    [
+      "max replicas exceed the pool's capacity at max nodes",
+      {
+        gpuPools: { a100: a100({ nodes: { min: 1, max: 2 }, mig: { layout: "all-1g.5gb" } }) },
+        servers: { s: { pool: "a100", autoscaling: { maxReplicas: 20 } } },
+      },
+      "servers.s.autoscaling.maxReplicas: 20 pods of nvidia.com/gpu do not fit pool a100: at its 2 max nodes it advertises 14, 6 short; lower autoscaling.maxReplicas to 14 or raise gpuPools.a100.nodes.max",
+    ],
+    [
+      "replicas exceed capacity without autoscaling",
+      { gpuPools: { t4: t4() }, servers: { s: { pool: "t4", replicas: 2 } } },
+      "servers.s.replicas: 2 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 1, 1 short; lower replicas to 1 or raise gpuPools.t4.nodes.max",
+    ],
+    [
+      "servers sharing a resource together outgrow it",
+      {
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { a: { pool: "t4", replicas: 3 }, b: { pool: "t4", replicas: 2 } },
+      },
+      "servers: a, b together claim up to 5 of nvidia.com/gpu in pool t4, which advertises 4 at max nodes, 1 short; lower their maxReplicas or raise gpuPools.t4.nodes.max",
+    ],
+    [
+      "an image has neither tag nor digest",
+      { gpuPools: { t4: t4() }, servers: { s: { pool: "t4", image: "nvcr.io/nvidia/tritonserver" } } },
+      'servers.s.image: "nvcr.io/nvidia/tritonserver" has no tag or digest; pin it, e.g. nvcr.io/nvidia/tritonserver:24.08-py3',
+    ],
+    [
+      "metrics would be exposed through a LoadBalancer",
+      { gpuPools: { t4: t4() }, servers: { s: { pool: "t4", service: { exposeMetrics: true } } } },
+      "servers.s.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP",
+    ],
+    [
+      "the metric name is not a Prometheus metric name",
+      { metricsAdapter: { metricName: "avg-time" } },
+      'metricsAdapter.metricName: "avg-time" is not a Prometheus metric name; use letters, digits, "_" and ":", not starting with a digit (e.g. avg_time_queue_us)',
+    ],
+    [
+      "the window is not a Prometheus duration",
+      { metricsAdapter: { window: "30 seconds" } },
+      'metricsAdapter.window: "30 seconds" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s',
+    ],
+    [
+      "an operator values override sets the MIG strategy",
+      { gpuOperator: { values: { mig: { strategy: "mixed" } } } },
+      "gpuOperator.values.mig.strategy: gpushare sets this value itself; remove it and use cluster.migStrategy",
+    ],
+    [
+      "a namespace is kube-system",
+      { inference: { namespace: "kube-system" } },
+      "inference.namespace: \"kube-system\" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)",
+    ],
+    [
+      "a pool has no flavor in OpenStack mode",
+      {
+        cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
+        modelStore: { manila: { sizeGiB: 10 } },
+        gpuPools: { t4: t4() },
+      },
+      "gpuPools.t4.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one T4)",
+    ],
+    [
+      "a share is smaller than 1 GiB",
+      { modelStore: { manila: { sizeGiB: 0.5, accessCidr: "10.0.0.0/24" } } },
+      "modelStore.manila.sizeGiB: 0.5 is not allowed; Manila shares are whole GiB, at least 1",
+    ],
+    [
+      "existing-cluster mode has no NFS server and path",
+      { modelStore: {} },
+      "modelStore: no model storage; give modelStore.nfs {server, path} of an existing NFS export, or modelStore.manila {sizeGiB} for a Manila share",
+    ],
+    [
+      "both a kubeconfig and an OpenStack cluster are given",
+      {
+        kubeconfig: "(secret)",
+        cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
+        modelStore: { manila: { sizeGiB: 10 } },
+      },
+      'cluster: both an OpenStack cluster (cluster.kind "openstack") and an existing cluster (gpushare:kubeconfig) are given; remove one: kind "existing" uses the kubeconfig, kind "openstack" creates the cluster',
+    ],
+    [
+      "a key is misspelled",
+      { gpuPools: { t4: t4({ timeslicing: { replicas: 4 } }) } },
+      'gpuPools.t4: unknown key "timeslicing"; remove it or check the spelling against the README\'s config reference',
+    ],
+  ])("fails when %s", (_, input, message) => {
+    expect(problemsOf(minimalConfig(input))).toContain(message);
+  });
+
+  it("warns, naming MIG and MPS, when time-sliced replicas outgrow the GPU's memory", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 14 } }) },
+        servers: { s: { pool: "t4", replicas: 4, modelMemoryGiB: 2 } },
+      }),
+    );
+    expect(config.warnings).toEqual([
+      "servers.s.modelMemoryGiB: 14 time-sliced replicas × 2 GiB = 28 GiB exceeds the 16 GiB of one T4, and time-sliced pods share memory, so one OOM kills them all; isolate memory with MIG slices or MPS, or lower the replicas of gpuPools.t4.timeSlicing",
+    ]);
+  });
+
+  it("fails when memory is oversubscribed and the stack opts into failing", () => {
+    const problems = problemsOf(
+      minimalConfig({
+        validation: { memoryOversubscription: "fail" },
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" }, timeSlicing: { replicas: { "1g.5gb": 4 } } }) },
+        servers: { s: { pool: "a100", resource: "nvidia.com/mig-1g.5gb", modelMemoryGiB: 2 } },
+      }),
+    );
+    expect(problems).toEqual([
+      "servers.s.modelMemoryGiB: 4 time-sliced replicas × 2 GiB = 8 GiB exceeds the 4.75 GiB of one 1g.5gb slice, and time-sliced pods share memory, so one OOM kills them all; isolate memory with MIG slices or MPS, or lower the replicas of gpuPools.a100.timeSlicing",
+    ]);
+  });
+
+  it("does not warn when the model fits its share of the device", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 14 } }) },
+        servers: { s: { pool: "t4", modelMemoryGiB: 1 } },
+      }),
+    );
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("formats the thrown error with every problem on its own line", () => {
+    expect(() => parseStackConfig(minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 2, max: 1 } }) } }))).toThrow(
+      "gpushare stack config has 1 problem:\n  - gpuPools.t4.nodes: min 2 is greater than max 1; raise nodes.max or lower nodes.min",
+    );
+  });
+});
