@@ -5,6 +5,7 @@ import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "..
 import { advertisedDevices, capacityPerNode, scaleCapacity } from "../gpu/capacity";
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
 import { placeMigLayout } from "../gpu/placement";
+import { poolLabelConflicts } from "../components/k8s/gpu-operator-values";
 import { POOL_LABEL } from "./defaults";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { stackConfigSchema } from "./schema";
@@ -594,6 +595,10 @@ export function parseStackConfig(input: unknown): StackConfig {
     }
   }
 
+  // OpenStack mode names every node after its node group, so each pool's nodes can be matched by name.
+  const resolved: StackConfig = { raw, migStrategy, pools: [...pools.values()], servers, warnings };
+  problems.push(...poolLabelConflicts(resolved, () => openstack));
+
   if (problems.length > 0) throw new StackConfigError(problems);
-  return { raw, migStrategy, pools: [...pools.values()], servers, warnings };
+  return resolved;
 }

@@ -1,19 +1,229 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../../stacks/config";
+import type { PoolConfig, StackConfig } from "../../stacks/config";
+import { POOL_LABEL } from "../../stacks/defaults";
+import {
+  DEVICE_PLUGIN_CONFIG_MAP,
+  MIG_CONFIG_MAP,
+  NODE_FEATURE_RULE_API_VERSION,
+  devicePluginConfigData,
+  gpuOperatorValues,
+  migManagerConfigData,
+  nodeFeatureRuleSpec,
+  poolLabelConflicts,
+  poolNodeLabels,
+  poolsLabelledByNodeGroup,
+} from "./gpu-operator-values";
+
+/** The chart gpushare installs from `gpuOperator.repository`. */
+export const GPU_OPERATOR_CHART = "gpu-operator";
+/**
+ * Helm release name. Fixed rather than auto-named because the chart derives its objects' names from it
+ * (`<release>-node-feature-discovery-master`, ...) and those must stay within 63 characters; a cluster runs one
+ * operator anyway, and `gpu-operator` is the name NVIDIA's install guide uses.
+ */
+export const GPU_OPERATOR_RELEASE_NAME = "gpu-operator";
+/**
+ * @default - seconds Helm waits for the operator, node-feature-discovery and their CRDs to be ready. The GPU
+ * operands (driver, device plugin) are created later by the operator itself and are not waited for.
+ */
+export const DEFAULT_GPU_OPERATOR_TIMEOUT_SECONDS = 600;
 
 export interface GpuOperatorArgs {
+  /**
+   * The validated stack config: `gpuOperator` settings, the cluster's MIG strategy and the pools whose
+   * device-plugin configs, MIG layouts and node labels this component writes.
+   * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/getting-started.html
+   */
   readonly config: StackConfig;
-  /** Pool name → regex of its node names (OpenStack mode), for the label rules. */
+  /**
+   * Pool name → regular expression (RE2, as node-feature-discovery's `InRegexp` reads it) matching the names of
+   * the pool's nodes. Known in OpenStack mode, where node groups name their nodes; a pool with a pattern is
+   * labelled only on nodes whose name matches, which tells apart pools of one GPU model.
+   * @default - no pattern: a pool's nodes are recognised by its GPU's PCI device id alone.
+   * @see https://kubernetes-sigs.github.io/node-feature-discovery/stable/usage/customization-guide.html#available-features
+   */
   readonly nodeNamePatterns?: Record<string, pulumi.Input<string>>;
+  /**
+   * Labels the DCGM exporter's ServiceMonitor carries so that the cluster's Prometheus selects it (e.g.
+   * `{release: <kube-prometheus-stack release>}`). Ignored with `gpuOperator.installed`.
+   * @default - none: only a Prometheus that selects every ServiceMonitor scrapes GPU metrics.
+   * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
+   */
+  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
 }
 
-/** CONTRACT SKELETON (issue 4 fills it in). */
+/**
+ * The NVIDIA GPU operator, configured to split each pool's GPUs as its stack config says.
+ *
+ * It writes two ConfigMaps in the operator's namespace — `gpushare-device-plugin-configs` (one device-plugin
+ * config per pool, keyed by pool name, plus `default`) and `gpushare-mig-configs` (mig-manager's `config.yaml`
+ * with every layout a pool uses plus `all-disabled`) — installs the `gpu-operator` chart pointing at them, and
+ * adds one node-feature-discovery `NodeFeatureRule` per pool that gives the pool's nodes, including nodes an
+ * autoscaler adds later, `gpushare.io/pool=<pool>`, `nvidia.com/device-plugin.config=<pool>` and, on MIG GPUs,
+ * `nvidia.com/mig.config=<layout>`.
+ *
+ * **An operator installed outside gpushare** (`gpuOperator.installed: true`): no namespace and no Helm release
+ * are created, only the two ConfigMaps (in `gpuOperator.namespace`, which must exist) and the rules. The
+ * existing release must then reference the ConfigMaps by name, or the pools' sharing never takes effect:
+ * ```
+ * helm upgrade <release> nvidia/gpu-operator -n <namespace> --reuse-values \
+ *   --set devicePlugin.config.name=gpushare-device-plugin-configs --set devicePlugin.config.default=default \
+ *   --set migManager.config.name=gpushare-mig-configs --set migManager.config.default=all-disabled \
+ *   --set mig.strategy=<cluster.migStrategy>
+ * ```
+ * The names are the component's `devicePluginConfigMap` and `migConfigMap` outputs. The rules need that
+ * release's node-feature-discovery (or another deployment of it that serves the NodeFeatureRule CRD).
+ *
+ * **Changing a pool's layout on a live cluster.** `pulumi preview` shows the change as field diffs: the pool's
+ * NodeFeatureRule label `nvidia.com/mig.config` and, for explicit layouts or new time-slicing, the keys of the
+ * two ConfigMaps. On `pulumi up`, node-feature-discovery relabels every node of the pool; mig-manager on each
+ * node sees the new label, sets `nvidia.com/mig.config.state=pending`, stops the operator's GPU clients on the
+ * node (device plugin, GFD, DCGM exporter: `nvidia.com/gpu.deploy.*=paused-for-mig-change`), repartitions the
+ * GPUs — rebooting the node first when `gpuOperator.rebootOnMigChange` is set (state `rebooting`) — restarts the
+ * clients and sets the state to `success`, or to `failed` keeping the old layout. It evicts no pods: a server
+ * pod still holding a GPU makes the repartitioning fail, and pods asking for resources the new layout no longer
+ * advertises stay Pending. Scale the pool's servers down first, or expect an outage on that pool.
+ * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/gpu-operator-mig.html
+ */
 export class GpuOperator extends pulumi.ComponentResource {
+  /** The operator's namespace; resolves once it exists (when gpushare creates it). */
   public readonly namespace: pulumi.Output<string>;
+  /** Name of the device-plugin ConfigMap (`devicePlugin.config.name` of the chart). */
+  public readonly devicePluginConfigMap: pulumi.Output<string>;
+  /** Name of the mig-manager ConfigMap (`migManager.config.name` of the chart). */
+  public readonly migConfigMap: pulumi.Output<string>;
+  /** Per pool, the labels its nodes get. */
+  public readonly nodeLabels: Record<string, Record<string, string>>;
+  /**
+   * Pools gpushare cannot label (same GPU model as another pool, no node-name pattern): their node groups must
+   * carry `nodeLabels[pool]` themselves.
+   */
+  public readonly poolsLabelledByNodeGroup: string[];
 
   constructor(name: string, args: GpuOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpushare:k8s:GpuOperator", name, {}, opts);
-    this.namespace = pulumi.output(args.config.raw.gpuOperator.namespace);
-    this.registerOutputs({ namespace: this.namespace });
+    const { config } = args;
+    const settings = config.raw.gpuOperator;
+    const patterns = args.nodeNamePatterns ?? {};
+    const hasNamePattern = (pool: PoolConfig): boolean => patterns[pool.name] !== undefined;
+
+    const problems = poolLabelConflicts(config, hasNamePattern);
+    const unknown = Object.keys(patterns).filter((p) => !config.pools.some((pool) => pool.name === p));
+    if (problems.length > 0 || unknown.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `GpuOperator ${name}: the pools' nodes cannot be labelled`,
+        errors: [
+          ...problems.map((reason) => ({ propertyPath: "config.gpuPools", reason })),
+          ...unknown.map((p) => ({
+            propertyPath: `nodeNamePatterns.${p}`,
+            reason: `"${p}" is not a pool of this stack; use one of ${config.pools.map((x) => x.name).join(", ")}`,
+          })),
+        ],
+      });
+    }
+
+    let namespace: pulumi.Output<string>;
+    if (settings.installed) {
+      namespace = pulumi.output(settings.namespace);
+    } else {
+      const ns = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        {
+          metadata: {
+            // A contract: the operator's own config and the ConfigMaps below live here.
+            name: settings.namespace,
+            // Driver, toolkit and device-plugin pods are privileged; NVIDIA asks for this label where
+            // Pod Security Admission is enforced.
+            labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+          },
+        },
+        { parent: this },
+      );
+      namespace = ns.metadata.name;
+    }
+
+    const devicePluginConfigs = new k8s.core.v1.ConfigMap(
+      `${name}-device-plugin-configs`,
+      {
+        metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
+        data: devicePluginConfigData(config),
+      },
+      { parent: this },
+    );
+    const migConfigs = new k8s.core.v1.ConfigMap(
+      `${name}-mig-configs`,
+      {
+        metadata: { name: MIG_CONFIG_MAP, namespace },
+        data: migManagerConfigData(config),
+      },
+      { parent: this },
+    );
+
+    let release: k8s.helm.v3.Release | undefined;
+    if (!settings.installed) {
+      release = new k8s.helm.v3.Release(
+        `${name}-release`,
+        {
+          name: GPU_OPERATOR_RELEASE_NAME,
+          chart: GPU_OPERATOR_CHART,
+          version: settings.chartVersion,
+          repositoryOpts: { repo: settings.repository },
+          namespace,
+          createNamespace: false,
+          values: gpuOperatorValues(config, {
+            ...(args.serviceMonitorLabels === undefined ? {} : { serviceMonitorLabels: args.serviceMonitorLabels }),
+          }),
+          // Wait: the NodeFeatureRules below need the CRD and a running nfd-master, and the servers that
+          // depend on this component need the operator; a failed install must fail `pulumi up`, not pass
+          // silently. Only the operator and NFD are waited for, not the operands it creates per GPU node.
+          skipAwait: false,
+          timeout: DEFAULT_GPU_OPERATOR_TIMEOUT_SECONDS,
+        },
+        {
+          parent: this,
+          // The operator reads both ConfigMaps when it renders the device plugin and mig-manager.
+          dependsOn: [devicePluginConfigs, migConfigs],
+          // The release name is fixed: a replacement must remove the old release first.
+          deleteBeforeReplace: true,
+        },
+      );
+    }
+
+    const manual = poolsLabelledByNodeGroup(config, hasNamePattern);
+    for (const pool of config.pools) {
+      if (manual.includes(pool.name)) {
+        pulumi.log.warn(
+          `gpuPools.${pool.name}: shares its GPU model with another pool, so gpushare cannot label its nodes; its node group must carry ${JSON.stringify(poolNodeLabels(pool))}`,
+          this,
+        );
+        continue;
+      }
+      // Cluster-scoped, like every NodeFeatureRule; auto-named, since nothing refers to it by name.
+      new k8s.apiextensions.CustomResource(
+        `${name}-${pool.name}-labels`,
+        {
+          apiVersion: NODE_FEATURE_RULE_API_VERSION,
+          kind: "NodeFeatureRule",
+          metadata: { labels: { "app.kubernetes.io/managed-by": "gpushare", [POOL_LABEL]: pool.name } },
+          spec: nodeFeatureRuleSpec(pool, patterns[pool.name]),
+        },
+        // Without `installed`, the CRD arrives with the release's node-feature-discovery subchart.
+        { parent: this, ...(release === undefined ? {} : { dependsOn: [release] }) },
+      );
+    }
+
+    this.namespace = namespace;
+    this.devicePluginConfigMap = devicePluginConfigs.metadata.name;
+    this.migConfigMap = migConfigs.metadata.name;
+    this.nodeLabels = Object.fromEntries(config.pools.map((p) => [p.name, poolNodeLabels(p)]));
+    this.poolsLabelledByNodeGroup = manual;
+    this.registerOutputs({
+      namespace: this.namespace,
+      devicePluginConfigMap: this.devicePluginConfigMap,
+      migConfigMap: this.migConfigMap,
+      nodeLabels: this.nodeLabels,
+      poolsLabelledByNodeGroup: this.poolsLabelledByNodeGroup,
+    });
   }
 }

@@ -316,3 +316,26 @@ describe("bad input", () => {
     );
   });
 });
+
+describe("pools of one GPU model", () => {
+  it("fails when two pools of the same GPU cannot be told apart in existing-cluster mode", () => {
+    const problems = problemsOf(
+      minimalConfig({ gpuPools: { small: t4(), shared: t4({ timeSlicing: { replicas: 4 } }) } }),
+    );
+    expect(problems).toContain(
+      "gpuPools.small.nodeSelector: missing, but pool shared runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.small.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    );
+  });
+
+  it("accepts them when each names its node group's label", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: {
+          small: t4({ nodeSelector: { nodegroup: "small" } }),
+          shared: t4({ nodeSelector: { nodegroup: "shared" }, timeSlicing: { replicas: 4 } }),
+        },
+      }),
+    );
+    expect(config.pools.map((p) => p.nodeSelector)).toEqual([{ nodegroup: "small" }, { nodegroup: "shared" }]);
+  });
+});

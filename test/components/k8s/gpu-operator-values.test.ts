@@ -1,0 +1,317 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  deepMerge,
+  devicePluginConfigData,
+  gpuOperatorValues,
+  migManagerConfigData,
+  nodeFeatureRuleSpec,
+  poolLabelConflicts,
+  poolNodeLabels,
+  poolsLabelledByNodeGroup,
+} from "../../../components/k8s/gpu-operator-values";
+import type { PoolConfig, StackConfig } from "../../../stacks/config";
+import { parseStackConfig } from "../../../stacks/config";
+import { minimalConfig, stackFileConfig } from "../../helpers";
+
+const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
+const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
+
+function configWith(overrides: Record<string, unknown>): StackConfig {
+  return parseStackConfig(minimalConfig(overrides));
+}
+
+function pool(config: StackConfig, name: string): PoolConfig {
+  const found = config.pools.find((p) => p.name === name);
+  if (found === undefined) throw new Error(`no pool ${name}`);
+  return found;
+}
+
+const noPatterns = (): boolean => false;
+
+describe("gpuOperatorValues", () => {
+  it("sets every value gpushare owns for staging (single, no reboot)", () => {
+    const values = gpuOperatorValues(stackFileConfig("staging"));
+    expect(values).toEqual({
+      mig: { strategy: "single" },
+      migManager: { config: { name: "gpushare-mig-configs", default: "all-disabled" } },
+      devicePlugin: { config: { name: "gpushare-device-plugin-configs", default: "default" } },
+      driver: { enabled: true },
+      dcgmExporter: { serviceMonitor: { enabled: true } },
+      nfd: { enabled: true },
+      "node-feature-discovery": { master: { config: { extraLabelNs: ["nvidia.com", "gpushare.io"] } } },
+    });
+  });
+
+  it("asks mig-manager to reboot when rebootOnMigChange is set (prod)", () => {
+    const values = gpuOperatorValues(stackFileConfig("prod"));
+    expect(values.mig).toEqual({ strategy: "mixed" });
+    expect(values.migManager).toEqual({
+      config: { name: "gpushare-mig-configs", default: "all-disabled" },
+      env: [{ name: "WITH_REBOOT", value: "true" }],
+    });
+  });
+
+  it("labels the DCGM ServiceMonitor for the cluster's Prometheus", () => {
+    const values = gpuOperatorValues(stackFileConfig("dev"), { serviceMonitorLabels: { release: "monitoring" } });
+    expect(values.dcgmExporter).toEqual({
+      serviceMonitor: { enabled: true, additionalLabels: { release: "monitoring" } },
+    });
+  });
+
+  it("follows driverEnabled and dcgmServiceMonitor", () => {
+    const values = gpuOperatorValues(
+      configWith({ gpuPools: { t4: t4() }, gpuOperator: { driverEnabled: false, dcgmServiceMonitor: false } }),
+    );
+    expect(values.driver).toEqual({ enabled: false });
+    expect(values.dcgmExporter).toEqual({ serviceMonitor: { enabled: false } });
+  });
+
+  it("merges gpuOperator.values last: objects key by key, arrays replaced", () => {
+    const values = gpuOperatorValues(
+      configWith({
+        gpuPools: { t4: t4() },
+        gpuOperator: {
+          values: {
+            dcgmExporter: { serviceMonitor: { interval: "30s", enabled: false } },
+            toolkit: { enabled: false },
+            "node-feature-discovery": { master: { config: { extraLabelNs: ["example.com"] } } },
+          },
+        },
+      }),
+    );
+    expect(values.dcgmExporter).toEqual({ serviceMonitor: { enabled: false, interval: "30s" } });
+    expect(values.toolkit).toEqual({ enabled: false });
+    expect(values["node-feature-discovery"]).toEqual({ master: { config: { extraLabelNs: ["example.com"] } } });
+    expect(values.devicePlugin).toEqual({ config: { name: "gpushare-device-plugin-configs", default: "default" } });
+  });
+});
+
+describe("deepMerge", () => {
+  it("leaves both arguments untouched", () => {
+    const base = { a: { b: 1, c: [1] } };
+    const override = { a: { c: [2], d: 3 } };
+    expect(deepMerge(base, override)).toEqual({ a: { b: 1, c: [2], d: 3 } });
+    expect(base).toEqual({ a: { b: 1, c: [1] } });
+    expect(override).toEqual({ a: { c: [2], d: 3 } });
+  });
+});
+
+describe("devicePluginConfigData", () => {
+  it("writes staging: default, A100 all-1g.5gb without sharing, T4 time-sliced 14", () => {
+    const data = devicePluginConfigData(stackFileConfig("staging"));
+    expect(Object.keys(data).sort()).toEqual(["a100", "default", "t4"]);
+    expect(parse(data.default)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    expect(parse(data.a100)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    expect(parse(data.t4)).toEqual({
+      version: "v1",
+      flags: { migStrategy: "single" },
+      sharing: {
+        timeSlicing: {
+          renameByDefault: false,
+          failRequestsGreaterThanOne: false,
+          resources: [{ name: "nvidia.com/gpu", replicas: 14 }],
+        },
+      },
+    });
+  });
+
+  it("writes prod's A100 with one time-slicing resource per MIG profile", () => {
+    const a100Config = parse(devicePluginConfigData(stackFileConfig("prod")).a100);
+    expect(a100Config.version).toBe("v1");
+    expect(a100Config.flags).toEqual({ migStrategy: "mixed" });
+    expect(Object.keys(a100Config.sharing)).toEqual(["timeSlicing"]);
+    expect(a100Config.sharing.timeSlicing.renameByDefault).toBe(false);
+    expect(a100Config.sharing.timeSlicing.failRequestsGreaterThanOne).toBe(false);
+    expect(a100Config.sharing.timeSlicing.resources).toEqual([
+      { name: "nvidia.com/mig-1g.5gb", replicas: 4 },
+      { name: "nvidia.com/mig-2g.10gb", replicas: 3 },
+      { name: "nvidia.com/mig-3g.20gb", replicas: 4 },
+    ]);
+  });
+
+  it("writes an MPS section for an MPS pool", () => {
+    const data = devicePluginConfigData(configWith({ gpuPools: { t4: t4({ mps: { replicas: 4 } }) } }));
+    expect(parse(data.t4).sharing).toEqual({
+      mps: {
+        renameByDefault: false,
+        failRequestsGreaterThanOne: true,
+        resources: [{ name: "nvidia.com/gpu", replicas: 4 }],
+      },
+    });
+  });
+});
+
+describe("migManagerConfigData", () => {
+  it("writes staging's all-1g.5gb and all-disabled, nothing else", () => {
+    const data = migManagerConfigData(stackFileConfig("staging"));
+    expect(Object.keys(data)).toEqual(["config.yaml"]);
+    expect(parse(data["config.yaml"])).toEqual({
+      version: "v1",
+      "mig-configs": {
+        "all-disabled": [{ devices: "all", "mig-enabled": false }],
+        "all-1g.5gb": [{ devices: "all", "mig-enabled": true, "mig-devices": { "1g.5gb": 7 } }],
+      },
+    });
+  });
+
+  it("writes prod's all-balanced as 2 × 1g.5gb, 1 × 2g.10gb, 1 × 3g.20gb", () => {
+    const parsed = parse(migManagerConfigData(stackFileConfig("prod"))["config.yaml"]);
+    expect(parsed.version).toBe("v1");
+    expect(Object.keys(parsed["mig-configs"]).sort()).toEqual(["all-balanced", "all-disabled"]);
+    expect(parsed["mig-configs"]["all-balanced"]).toEqual([
+      { devices: "all", "mig-enabled": true, "mig-devices": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 } },
+    ]);
+    expect(parsed["mig-configs"]["all-disabled"]).toEqual([{ devices: "all", "mig-enabled": false }]);
+  });
+
+  it("writes only all-disabled for dev, which has no MIG pool", () => {
+    expect(parse(migManagerConfigData(stackFileConfig("dev"))["config.yaml"])).toEqual({
+      version: "v1",
+      "mig-configs": { "all-disabled": [{ devices: "all", "mig-enabled": false }] },
+    });
+  });
+
+  it("keeps PCI device filters as strings for one name used by two GPU models", () => {
+    const config = configWith({
+      cluster: { migStrategy: "mixed" },
+      gpuPools: {
+        small: a100({ mig: { layout: "all-balanced" } }),
+        big: { gpu: "A100-80GB", nodes: { min: 1, max: 1 }, mig: { layout: "all-balanced" } },
+      },
+    });
+    const entries = parse(migManagerConfigData(config)["config.yaml"])["mig-configs"]["all-balanced"];
+    expect(entries).toEqual([
+      {
+        devices: "all",
+        "mig-enabled": true,
+        "device-filter": ["0x20B010DE", "0x20B110DE", "0x20F110DE"],
+        "mig-devices": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 },
+      },
+      {
+        devices: "all",
+        "mig-enabled": true,
+        "device-filter": ["0x20B210DE", "0x20B510DE"],
+        "mig-devices": { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
+      },
+    ]);
+  });
+});
+
+describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
+  it("labels prod's A100 with its pool, device-plugin key and layout", () => {
+    expect(poolNodeLabels(pool(stackFileConfig("prod"), "a100"))).toEqual({
+      "gpushare.io/pool": "a100",
+      "nvidia.com/device-plugin.config": "a100",
+      "nvidia.com/mig.config": "all-balanced",
+    });
+  });
+
+  it("gives a T4 pool no MIG label", () => {
+    expect(poolNodeLabels(pool(stackFileConfig("dev"), "t4"))).toEqual({
+      "gpushare.io/pool": "t4",
+      "nvidia.com/device-plugin.config": "t4",
+    });
+  });
+
+  it("turns MIG off explicitly on a MIG GPU pool without a mig section", () => {
+    const config = configWith({ gpuPools: { whole: a100({ timeSlicing: { replicas: 2 } }) } });
+    expect(poolNodeLabels(pool(config, "whole"))["nvidia.com/mig.config"]).toBe("all-disabled");
+  });
+
+  it("names an explicit layout by its config name", () => {
+    const config = configWith({ gpuPools: { custom: a100({ mig: { profiles: { "3g.20gb": 2 } } }) } });
+    expect(poolNodeLabels(pool(config, "custom"))["nvidia.com/mig.config"]).toBe("gpushare-custom");
+  });
+
+  it("matches by NVIDIA vendor and the model's PCI ids, without a name term when there is no pattern", () => {
+    expect(nodeFeatureRuleSpec(pool(stackFileConfig("staging"), "a100"))).toEqual({
+      rules: [
+        {
+          name: "gpushare-pool-a100",
+          labels: {
+            "gpushare.io/pool": "a100",
+            "nvidia.com/device-plugin.config": "a100",
+            "nvidia.com/mig.config": "all-1g.5gb",
+          },
+          matchFeatures: [
+            {
+              feature: "pci.device",
+              matchExpressions: {
+                vendor: { op: "In", value: ["10de"] },
+                device: { op: "In", value: ["20b0", "20b1", "20f1"] },
+              },
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("adds a system.name term for a node-name pattern", () => {
+    const spec = nodeFeatureRuleSpec(pool(stackFileConfig("dev"), "t4"), "^gpushare-t4-.*$");
+    expect(spec.rules[0].matchFeatures).toEqual([
+      {
+        feature: "pci.device",
+        matchExpressions: { vendor: { op: "In", value: ["10de"] }, device: { op: "In", value: ["1eb8"] } },
+      },
+      { feature: "system.name", matchExpressions: { nodename: { op: "InRegexp", value: ["^gpushare-t4-.*$"] } } },
+    ]);
+  });
+});
+
+describe("poolLabelConflicts", () => {
+  it.each(["dev", "staging", "prod"])("finds none in %s", (stack) => {
+    expect(poolLabelConflicts(stackFileConfig(stack), noPatterns)).toEqual([]);
+  });
+
+  it("accepts two pools of one model told apart by node-name patterns", () => {
+    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    expect(poolLabelConflicts(config, () => true)).toEqual([]);
+    expect(poolsLabelledByNodeGroup(config, () => true)).toEqual([]);
+  });
+
+  it("accepts two pools of one model whose nodeSelectors exclude each other, and leaves their labels to the node groups", () => {
+    const config = configWith({
+      gpuPools: {
+        a: a100({ nodeSelector: { group: "gpu-a" } }),
+        b: a100({ nodeSelector: { group: "gpu-b" } }),
+        t4: t4(),
+      },
+    });
+    expect(poolLabelConflicts(config, noPatterns)).toEqual([]);
+    expect(poolsLabelledByNodeGroup(config, noPatterns)).toEqual(["a", "b"]);
+  });
+
+  it("fails when two pools of one model have neither a pattern nor a nodeSelector", () => {
+    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    expect(poolLabelConflicts(config, noPatterns)).toEqual([
+      "gpuPools.a.nodeSelector: missing, but pool b runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    ]);
+  });
+
+  it("fails when only one of two pools of one model has a nodeSelector", () => {
+    const config = configWith({ gpuPools: { a: a100({ nodeSelector: { group: "gpu-a" } }), b: a100(), c: a100() } });
+    expect(poolLabelConflicts(config, noPatterns)).toEqual([
+      "gpuPools.b.nodeSelector: missing, but pools a, c run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      "gpuPools.c.nodeSelector: missing, but pools a, b run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.c.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    ]);
+  });
+
+  it("fails when two pools of one model have nodeSelectors that can match one node", () => {
+    const config = configWith({
+      gpuPools: { a: a100({ nodeSelector: { gpu: "a100" } }), b: a100({ nodeSelector: { gpu: "a100", zone: "b" } }) },
+    });
+    expect(poolLabelConflicts(config, noPatterns)).toEqual([
+      'gpuPools.b.nodeSelector: {"gpu":"a100","zone":"b"} and gpuPools.a.nodeSelector {"gpu":"a100"} can both match one node, and both pools run A100-SXM4-40GB; give both a label key with different values (e.g. the node group\'s name label) so that each node belongs to one pool',
+    ]);
+  });
+
+  it("fails when a pool without a pattern shares PCI ids with patterned pools", () => {
+    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    expect(poolLabelConflicts(config, (p) => p.name === "a")).toEqual([
+      "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    ]);
+  });
+});

@@ -1,0 +1,420 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { GpuOperator } from "../../../components/k8s/gpu-operator";
+import type { StackConfig } from "../../../stacks/config";
+import { parseStackConfig } from "../../../stacks/config";
+import { DEFAULT_GPU_OPERATOR_REPOSITORY } from "../../../stacks/defaults";
+import type { RecordedResource } from "../../../scripts/mock-runtime";
+import { minimalConfig, ofType, one, resolve, runProgram, stackFileConfig } from "../../helpers";
+
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const RULE = "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule";
+
+interface Rule {
+  name: string;
+  labels: Record<string, string>;
+  matchFeatures: { feature: string; matchExpressions: Record<string, { op: string; value: string[] }> }[];
+}
+
+async function render(
+  config: StackConfig,
+  extra: {
+    nodeNamePatterns?: Record<string, pulumi.Input<string>>;
+    serviceMonitorLabels?: Record<string, string>;
+  } = {},
+): Promise<{ resources: RecordedResource[]; operator: GpuOperator }> {
+  let operator: GpuOperator | undefined;
+  const resources = await runProgram(() => {
+    operator = new GpuOperator("gpu", { config, ...extra });
+  });
+  if (operator === undefined) throw new Error("GpuOperator was not constructed");
+  return { resources, operator };
+}
+
+function data(resources: readonly RecordedResource[], name: string): Record<string, string> {
+  return one(resources, CONFIG_MAP, name).inputs.data as Record<string, string>;
+}
+
+function ruleOf(resources: readonly RecordedResource[], pool: string): Rule {
+  const rule = one(resources, RULE, `-${pool}-labels`);
+  const spec = rule.inputs.spec as { rules: Rule[] };
+  expect(spec.rules).toHaveLength(1);
+  return spec.rules[0];
+}
+
+function values(resources: readonly RecordedResource[]): Record<string, unknown> {
+  return one(resources, RELEASE).inputs.values as Record<string, unknown>;
+}
+
+const pciTerm = (ids: string[]) => ({
+  feature: "pci.device",
+  matchExpressions: { vendor: { op: "In", value: ["10de"] }, device: { op: "In", value: ids } },
+});
+
+describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 time-sliced 14)", () => {
+  it("creates its own namespace, two ConfigMaps, the release and one rule per pool", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const ns = one(resources, NAMESPACE);
+    expect(ns.name).toBe("gpu-namespace");
+    expect(ns.inputs.metadata).toEqual({
+      name: "gpu-operator",
+      labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+    });
+    expect(
+      ofType(resources, CONFIG_MAP)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["gpu-device-plugin-configs", "gpu-mig-configs"]);
+    expect(one(resources, CONFIG_MAP, "device-plugin").inputs.metadata).toEqual({
+      name: "gpushare-device-plugin-configs",
+      namespace: "gpu-operator",
+    });
+    expect(one(resources, CONFIG_MAP, "mig-configs").inputs.metadata).toEqual({
+      name: "gpushare-mig-configs",
+      namespace: "gpu-operator",
+    });
+    expect(
+      ofType(resources, RULE)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["gpu-a100-labels", "gpu-t4-labels"]);
+    for (const r of [
+      ...ofType(resources, NAMESPACE),
+      ...ofType(resources, CONFIG_MAP),
+      ...ofType(resources, RELEASE),
+      ...ofType(resources, RULE),
+    ]) {
+      expect(r.parent).toMatch(/gpushare:k8s:GpuOperator::gpu$/);
+    }
+  });
+
+  it("installs the pinned chart, waiting for it, with the values field by field", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const release = one(resources, RELEASE);
+    expect(release.name).toBe("gpu-release");
+    expect(release.inputs.chart).toBe("gpu-operator");
+    expect(release.inputs.version).toBe("v26.7.0");
+    expect(release.inputs.repositoryOpts).toEqual({ repo: DEFAULT_GPU_OPERATOR_REPOSITORY });
+    expect(release.inputs.namespace).toBe("gpu-operator");
+    expect(release.inputs.name).toBe("gpu-operator");
+    expect(release.inputs.createNamespace).toBe(false);
+    expect(release.inputs.skipAwait).toBe(false);
+    expect(release.inputs.timeout).toBe(600);
+    const v = values(resources);
+    expect(v.mig).toEqual({ strategy: "single" });
+    expect(v.migManager).toEqual({ config: { name: "gpushare-mig-configs", default: "all-disabled" } });
+    expect(v.devicePlugin).toEqual({ config: { name: "gpushare-device-plugin-configs", default: "default" } });
+    expect(v.driver).toEqual({ enabled: true });
+    expect(v.dcgmExporter).toEqual({ serviceMonitor: { enabled: true } });
+    expect(v.nfd).toEqual({ enabled: true });
+    expect(v["node-feature-discovery"]).toEqual({
+      master: { config: { extraLabelNs: ["nvidia.com", "gpushare.io"] } },
+    });
+    expect(Object.keys(v).sort()).toEqual(
+      ["dcgmExporter", "devicePlugin", "driver", "mig", "migManager", "nfd", "node-feature-discovery"].sort(),
+    );
+  });
+
+  it("orders the release after both ConfigMaps and every rule after the release", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const release = one(resources, RELEASE);
+    expect(release.dependencies).toEqual(
+      expect.arrayContaining([
+        one(resources, CONFIG_MAP, "device-plugin").urn,
+        one(resources, CONFIG_MAP, "mig-configs").urn,
+      ]),
+    );
+    for (const rule of ofType(resources, RULE)) expect(rule.dependencies).toContain(release.urn);
+  });
+
+  it("writes the device-plugin configs: default, a100 (no sharing), t4 (time-slicing 14)", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const d = data(resources, "device-plugin");
+    expect(Object.keys(d).sort()).toEqual(["a100", "default", "t4"]);
+    expect(parse(d.default)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    expect(parse(d.a100)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    const t4 = parse(d.t4);
+    expect(t4.version).toBe("v1");
+    expect(t4.flags).toEqual({ migStrategy: "single" });
+    expect(t4.sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 14 }]);
+    expect(t4.sharing.timeSlicing.renameByDefault).toBe(false);
+    expect(t4.sharing.timeSlicing.failRequestsGreaterThanOne).toBe(false);
+    expect(t4.sharing.mps).toBeUndefined();
+  });
+
+  it("writes mig-manager's config with all-1g.5gb × 7 and all-disabled", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const d = data(resources, "mig-configs");
+    expect(Object.keys(d)).toEqual(["config.yaml"]);
+    const config = parse(d["config.yaml"]);
+    expect(config.version).toBe("v1");
+    expect(config["mig-configs"]["all-1g.5gb"]).toEqual([
+      { devices: "all", "mig-enabled": true, "mig-devices": { "1g.5gb": 7 } },
+    ]);
+    expect(config["mig-configs"]["all-disabled"]).toEqual([{ devices: "all", "mig-enabled": false }]);
+    expect(Object.keys(config["mig-configs"]).sort()).toEqual(["all-1g.5gb", "all-disabled"]);
+  });
+
+  it("labels each pool's nodes by PCI id alone, there being no node-name patterns", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const rule = one(resources, RULE, "a100");
+    expect(rule.inputs.apiVersion).toBe("nfd.k8s-sigs.io/v1alpha1");
+    expect(rule.inputs.kind).toBe("NodeFeatureRule");
+    // Cluster-scoped: a namespace would be refused.
+    expect((rule.inputs.metadata as Record<string, unknown>).namespace).toBeUndefined();
+    expect(ruleOf(resources, "a100")).toEqual({
+      name: "gpushare-pool-a100",
+      labels: {
+        "gpushare.io/pool": "a100",
+        "nvidia.com/device-plugin.config": "a100",
+        "nvidia.com/mig.config": "all-1g.5gb",
+      },
+      matchFeatures: [pciTerm(["20b0", "20b1", "20f1"])],
+    });
+    expect(ruleOf(resources, "t4")).toEqual({
+      name: "gpushare-pool-t4",
+      labels: { "gpushare.io/pool": "t4", "nvidia.com/device-plugin.config": "t4" },
+      matchFeatures: [pciTerm(["1eb8"])],
+    });
+  });
+
+  it("outputs the ConfigMap names, the namespace and the labels per pool", async () => {
+    const { operator } = await render(stackFileConfig("staging"));
+    expect(await resolve(operator.namespace)).toBe("gpu-operator");
+    expect(await resolve(operator.devicePluginConfigMap)).toBe("gpushare-device-plugin-configs");
+    expect(await resolve(operator.migConfigMap)).toBe("gpushare-mig-configs");
+    expect(operator.nodeLabels.a100).toEqual({
+      "gpushare.io/pool": "a100",
+      "nvidia.com/device-plugin.config": "a100",
+      "nvidia.com/mig.config": "all-1g.5gb",
+    });
+    expect(operator.poolsLabelledByNodeGroup).toEqual([]);
+  });
+});
+
+describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slicing 4/3/4, T4 14)", () => {
+  const patterns = { a100: "^gpushare-prod-a100-.*$", t4: "^gpushare-prod-t4-.*$" };
+
+  it("sets the mixed strategy and WITH_REBOOT", async () => {
+    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const v = values(resources);
+    expect(v.mig).toEqual({ strategy: "mixed" });
+    expect(v.migManager).toEqual({
+      config: { name: "gpushare-mig-configs", default: "all-disabled" },
+      env: [{ name: "WITH_REBOOT", value: "true" }],
+    });
+  });
+
+  it("time-slices each MIG profile of the A100 as configured", async () => {
+    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const a100 = parse(data(resources, "device-plugin").a100);
+    expect(a100.version).toBe("v1");
+    expect(a100.flags.migStrategy).toBe("mixed");
+    expect(a100.sharing.timeSlicing.resources).toEqual([
+      { name: "nvidia.com/mig-1g.5gb", replicas: 4 },
+      { name: "nvidia.com/mig-2g.10gb", replicas: 3 },
+      { name: "nvidia.com/mig-3g.20gb", replicas: 4 },
+    ]);
+    const t4 = parse(data(resources, "device-plugin").t4);
+    expect(t4.flags.migStrategy).toBe("mixed");
+    expect(t4.sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 14 }]);
+    expect(parse(data(resources, "device-plugin").default)).toEqual({ version: "v1", flags: { migStrategy: "mixed" } });
+  });
+
+  it("defines all-balanced and all-disabled for mig-manager", async () => {
+    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const config = parse(data(resources, "mig-configs")["config.yaml"]);
+    expect(config.version).toBe("v1");
+    expect(config["mig-configs"]).toEqual({
+      "all-disabled": [{ devices: "all", "mig-enabled": false }],
+      "all-balanced": [
+        { devices: "all", "mig-enabled": true, "mig-devices": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 } },
+      ],
+    });
+  });
+
+  it("matches each pool's nodes by PCI id and node name", async () => {
+    const { resources } = await render(stackFileConfig("prod"), {
+      nodeNamePatterns: { a100: pulumi.output(patterns.a100), t4: patterns.t4 },
+    });
+    expect(ruleOf(resources, "a100")).toEqual({
+      name: "gpushare-pool-a100",
+      labels: {
+        "gpushare.io/pool": "a100",
+        "nvidia.com/device-plugin.config": "a100",
+        "nvidia.com/mig.config": "all-balanced",
+      },
+      matchFeatures: [
+        pciTerm(["20b0", "20b1", "20f1"]),
+        {
+          feature: "system.name",
+          matchExpressions: { nodename: { op: "InRegexp", value: ["^gpushare-prod-a100-.*$"] } },
+        },
+      ],
+    });
+    expect(ruleOf(resources, "t4").matchFeatures).toEqual([
+      pciTerm(["1eb8"]),
+      { feature: "system.name", matchExpressions: { nodename: { op: "InRegexp", value: ["^gpushare-prod-t4-.*$"] } } },
+    ]);
+  });
+});
+
+describe("GpuOperator on dev (T4 time-sliced 14)", () => {
+  it("writes one pool config, an all-disabled-only MIG config and one rule", async () => {
+    const { resources } = await render(stackFileConfig("dev"), { nodeNamePatterns: { t4: "^gpushare-dev-t4-.*$" } });
+    const d = data(resources, "device-plugin");
+    expect(Object.keys(d).sort()).toEqual(["default", "t4"]);
+    expect(parse(d.t4)).toEqual({
+      version: "v1",
+      flags: { migStrategy: "single" },
+      sharing: {
+        timeSlicing: {
+          renameByDefault: false,
+          failRequestsGreaterThanOne: false,
+          resources: [{ name: "nvidia.com/gpu", replicas: 14 }],
+        },
+      },
+    });
+    expect(parse(data(resources, "mig-configs")["config.yaml"])).toEqual({
+      version: "v1",
+      "mig-configs": { "all-disabled": [{ devices: "all", "mig-enabled": false }] },
+    });
+    expect(ofType(resources, RULE)).toHaveLength(1);
+    expect(ruleOf(resources, "t4").labels).toEqual({
+      "gpushare.io/pool": "t4",
+      "nvidia.com/device-plugin.config": "t4",
+    });
+    expect(values(resources).migManager).toEqual({
+      config: { name: "gpushare-mig-configs", default: "all-disabled" },
+      env: [{ name: "WITH_REBOOT", value: "true" }],
+    });
+  });
+
+  it("labels the DCGM ServiceMonitor when given the Prometheus's labels", async () => {
+    const { resources } = await render(stackFileConfig("dev"), {
+      serviceMonitorLabels: { release: "gpushare-monitoring" },
+    });
+    expect(values(resources).dcgmExporter).toEqual({
+      serviceMonitor: { enabled: true, additionalLabels: { release: "gpushare-monitoring" } },
+    });
+  });
+});
+
+describe("GpuOperator with an operator installed outside gpushare", () => {
+  const installed = () =>
+    parseStackConfig(
+      minimalConfig({
+        cluster: { migStrategy: "single" },
+        gpuPools: { a100: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 2 }, mig: { layout: "all-1g.5gb" } } },
+        gpuOperator: { installed: true, namespace: "nvidia-gpu-operator" },
+      }),
+    );
+
+  it("creates only the two ConfigMaps and the rules, in the given namespace", async () => {
+    const { resources, operator } = await render(installed());
+    expect(ofType(resources, NAMESPACE)).toEqual([]);
+    expect(ofType(resources, RELEASE)).toEqual([]);
+    const metadata = ofType(resources, CONFIG_MAP).map((r) => r.inputs.metadata as { name: string });
+    expect(metadata.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: "gpushare-device-plugin-configs", namespace: "nvidia-gpu-operator" },
+      { name: "gpushare-mig-configs", namespace: "nvidia-gpu-operator" },
+    ]);
+    expect(ruleOf(resources, "a100").labels["nvidia.com/mig.config"]).toBe("all-1g.5gb");
+    expect(await resolve(operator.namespace)).toBe("nvidia-gpu-operator");
+    expect(await resolve(operator.devicePluginConfigMap)).toBe("gpushare-device-plugin-configs");
+    expect(await resolve(operator.migConfigMap)).toBe("gpushare-mig-configs");
+  });
+});
+
+describe("GpuOperator values and labels", () => {
+  it("merges gpuOperator.values over gpushare's values", async () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: 4 } } },
+        gpuOperator: { values: { dcgmExporter: { serviceMonitor: { interval: "30s" } }, toolkit: { enabled: false } } },
+      }),
+    );
+    const { resources } = await render(config);
+    const v = values(resources);
+    expect(v.dcgmExporter).toEqual({ serviceMonitor: { enabled: true, interval: "30s" } });
+    expect(v.toolkit).toEqual({ enabled: false });
+    expect(v.migManager).toEqual({ config: { name: "gpushare-mig-configs", default: "all-disabled" } });
+  });
+
+  it("leaves pools of one model told apart by nodeSelector to their node groups", async () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: {
+          small: {
+            gpu: "A100-SXM4-40GB",
+            nodes: { min: 1, max: 1 },
+            nodeSelector: { group: "small" },
+            mig: { layout: "all-1g.5gb" },
+          },
+          big: {
+            gpu: "A100-SXM4-40GB",
+            nodes: { min: 1, max: 1 },
+            nodeSelector: { group: "big" },
+            mig: { layout: "all-3g.20gb" },
+          },
+          t4: { gpu: "T4", nodes: { min: 1, max: 1 }, nodeSelector: { group: "t4" } },
+        },
+      }),
+    );
+    const { resources, operator } = await render(config);
+    expect(ofType(resources, RULE).map((r) => r.name)).toEqual(["gpu-t4-labels"]);
+    expect(ruleOf(resources, "t4").matchFeatures).toEqual([pciTerm(["1eb8"])]);
+    expect(operator.poolsLabelledByNodeGroup).toEqual(["small", "big"]);
+    expect(operator.nodeLabels.big).toEqual({
+      "gpushare.io/pool": "big",
+      "nvidia.com/device-plugin.config": "big",
+      "nvidia.com/mig.config": "all-3g.20gb",
+    });
+  });
+
+  it("fails when two pools of one model cannot be told apart", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { a: { gpu: "T4", nodes: { min: 1, max: 1 } }, b: { gpu: "T4", nodes: { min: 1, max: 1 } } },
+      }),
+    );
+    let error: unknown;
+    try {
+      new GpuOperator("gpu", { config });
+    } catch (e) {
+      error = e;
+    }
+    expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    const e = error as pulumi.InputPropertiesError;
+    expect(e.message).toBe("GpuOperator gpu: the pools' nodes cannot be labelled");
+    expect(e.errors).toEqual([
+      {
+        propertyPath: "config.gpuPools",
+        reason:
+          "gpuPools.a.nodeSelector: missing, but pool b runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      },
+      {
+        propertyPath: "config.gpuPools",
+        reason:
+          "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      },
+    ]);
+  });
+
+  it("fails when a node-name pattern names no pool", () => {
+    let error: unknown;
+    try {
+      new GpuOperator("gpu", { config: stackFileConfig("dev"), nodeNamePatterns: { t4: "^t4-", a100: "^a100-" } });
+    } catch (e) {
+      error = e;
+    }
+    expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      { propertyPath: "nodeNamePatterns.a100", reason: '"a100" is not a pool of this stack; use one of t4' },
+    ]);
+  });
+});
