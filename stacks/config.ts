@@ -5,6 +5,7 @@ import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "..
 import { advertisedDevices, capacityPerNode, scaleCapacity } from "../gpu/capacity";
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
 import { placeMigLayout } from "../gpu/placement";
+import { nodeGroupNameProblems } from "../components/cloud/magnum-names";
 import { poolLabelConflicts } from "../components/k8s/gpu-operator-values";
 import { POOL_LABEL } from "./defaults";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
@@ -516,6 +517,17 @@ export function parseStackConfig(input: unknown): StackConfig {
     }
     const mig = resolveMig(name, pool, gpu, problems);
     drafts.push({ name, raw: pool, gpu, ...(mig === undefined ? {} : { mig }) });
+  }
+
+  if (openstack) {
+    problems.push(...nodeGroupNameProblems(Object.keys(raw.gpuPools)));
+    const template = raw.cluster.openstack?.template;
+    const autoscaled = Object.entries(raw.gpuPools).filter(([, p]) => p.nodes.min < p.nodes.max);
+    if (template !== undefined && autoscaled.length > 0 && template.labels.auto_scaling_enabled !== "true") {
+      warnings.push(
+        `cluster.openstack.template.labels.auto_scaling_enabled: not "true", so Magnum runs no cluster autoscaler and ${autoscaled.map(([n]) => `gpuPools.${n}`).join(", ")} stay at nodes.initial; set auto_scaling_enabled: "true" or make nodes.min equal nodes.max`,
+      );
+    }
   }
 
   const asked = new Map<string, string>();

@@ -1,25 +1,165 @@
+import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { RawStackConfig } from "../../stacks/schema";
 
 export type ManilaSettings = NonNullable<RawStackConfig["modelStore"]["manila"]>;
 
+/** Manila protocol of the share: Kubernetes mounts it with its built-in NFS volume. */
+export const MODEL_SHARE_PROTOCOL = "NFS";
+/** Read-write for the rule: the seed Job writes the models; Triton's pods mount the volume read-only in Kubernetes. */
+export const MODEL_SHARE_ACCESS_LEVEL = "rw";
+
 export interface ModelShareArgs {
+  /**
+   * The `modelStore.manila` section of the stack config: size in GiB, share type, share network and availability
+   * zone. The share type, share network, availability zone (and the protocol) cannot change without a new share.
+   * @see https://www.pulumi.com/registry/packages/openstack/api-docs/sharedfilesystem/share/
+   */
   readonly manila: ManilaSettings;
-  /** The only network that may mount the share (the nodes' subnet). */
+  /**
+   * The only network that may mount the share (the nodes' subnet), an IP address or CIDR; the access rule admits
+   * exactly this and nothing wider.
+   * @see https://www.pulumi.com/registry/packages/openstack/api-docs/sharedfilesystem/shareaccess/
+   */
   readonly accessCidr: string;
-  /** Allow `pulumi destroy` and replacements to delete the share. */
+  /**
+   * Allow `pulumi destroy` and replacements to delete the share. When false the share is protected: the engine
+   * refuses to replace or delete it and fails the preview saying so; and it is retained in OpenStack if it ever
+   * leaves the stack.
+   */
   readonly allowDestroy: boolean;
 }
 
-/** CONTRACT SKELETON (issue 3 fills it in): Manila NFS share + access rule, export split in server/path. */
+/** One export location of a Manila share, as the provider reports it. */
+export interface ShareExportLocation {
+  /** `<server>:<path>`, e.g. `10.0.0.5:/shares/share-1` or `[fd00::5]:/shares/share-1`. */
+  readonly path: string;
+  /** `"true"` for the location Manila prefers. */
+  readonly preferred: string;
+}
+
+/** An NFS export: what a Kubernetes `nfs` volume takes. */
+export interface NfsExport {
+  /** Address of the NFS server; an IPv6 address without brackets. */
+  readonly server: string;
+  /** Exported path, starting with `/`. */
+  readonly path: string;
+}
+
+/** Splits `<server>:/<path>` at its first `:/` (IPv6 addresses hold no `/`); the brackets of an IPv6 server go. */
+export function splitExportLocation(location: string): NfsExport {
+  const at = location.indexOf(":/");
+  const bracketed = location.startsWith("[");
+  const server = at < 0 ? "" : bracketed ? location.slice(1, at - 1) : location.slice(0, at);
+  const wellFormed =
+    server !== "" && !/\s/.test(location) && (!bracketed || location[at - 1] === "]") && !/[[\]]/.test(server);
+  if (!wellFormed) {
+    throw new Error(
+      `Manila export location "${location}" is not <server>:/<path>; gpushare mounts the share over NFS, so use a share type whose back end exports NFS`,
+    );
+  }
+  // A bare IPv6 address is what the Kubernetes NFS volume takes: kubelet adds the brackets for mount.nfs itself
+  // (kubernetes/kubernetes#101067, Kubernetes 1.22).
+  return { server, path: location.slice(at + 1) };
+}
+
+/** The NFS export of a share: its preferred export location (`preferred == "true"`), else its first. */
+export function nfsExportOf(locations: readonly ShareExportLocation[]): NfsExport {
+  const chosen = locations.find((l) => l.preferred === "true") ?? locations[0];
+  if (chosen === undefined) {
+    throw new Error(
+      "the Manila share has no export locations; check that it is available (`openstack share show`) and that its share type exports NFS",
+    );
+  }
+  return splitExportLocation(chosen.path);
+}
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (loosely: Manila checks the address itself). */
+const IP_OR_CIDR =
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/(?:[0-9]|[12][0-9]|3[0-2]))?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:\/\d{1,3})?)$/;
+
+function validate(name: string, args: ModelShareArgs): void {
+  const errors: { propertyPath: string; reason: string }[] = [];
+  const cidr = args.accessCidr;
+  if (!IP_OR_CIDR.test(cidr)) {
+    errors.push({
+      propertyPath: "accessCidr",
+      reason: `"${cidr}" is not an IP address or CIDR; give the nodes' subnet, e.g. 10.0.0.0/24`,
+    });
+  } else if (/\/0+$/.test(cidr)) {
+    errors.push({
+      propertyPath: "accessCidr",
+      reason: `"${cidr}" admits every address; give the nodes' subnet, e.g. 10.0.0.0/24`,
+    });
+  }
+  const size = args.manila.sizeGiB;
+  if (!Number.isInteger(size) || size < 1) {
+    errors.push({ propertyPath: "manila.sizeGiB", reason: `${size} is not a size; use a whole number of GiB ≥ 1` });
+  }
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({
+      message: `ModelShare ${name}: ${errors.map((e) => `${e.propertyPath}: ${e.reason}`).join("; ")}`,
+      errors,
+    });
+  }
+}
+
+/**
+ * The NFS share on OpenStack Manila that holds the Triton model repository, with one access rule for the nodes'
+ * subnet. Unless `allowDestroy`, the models are safe from gpushare: the share is protected and retained on delete.
+ */
 export class ModelShare extends pulumi.ComponentResource {
+  /** Address of the NFS server of the share's preferred export location. */
   public readonly server: pulumi.Output<string>;
+  /** Exported path of the share's preferred export location. */
   public readonly path: pulumi.Output<string>;
 
   constructor(name: string, args: ModelShareArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before super(): bad arguments register nothing, not even the component.
+    validate(name, args);
     super("gpushare:cloud:ModelShare", name, {}, opts);
-    this.server = pulumi.output(args.accessCidr);
-    this.path = pulumi.output("/");
+    const { manila } = args;
+
+    // Data safety rests on `protect`. The engine refuses to replace a protected resource and fails the preview with
+    // "unable to replace resource ... as it is currently marked for protection" (pulumi/pulumi#8810; since #15969
+    // the preview also shows the diff that forces it), and refuses to delete one: "... cannot be deleted because it
+    // is protected" (pulumi/pulumi#11819). The share's replacing inputs in terraform-provider-openstack are
+    // share_proto, share_type, share_network_id, availability_zone, snapshot_id and region; size, name, description
+    // and metadata update in place. `retainOnDelete` keeps the share in OpenStack if it leaves the stack anyway
+    // (`pulumi state unprotect` then destroy). With allowDestroy both are off in the same update, which the engine
+    // permits: it checks the new protect flag.
+    const keep = !args.allowDestroy;
+    const share = new openstack.sharedfilesystem.Share(
+      `${name}-share`,
+      {
+        // Explicit, so auto-naming never picks a new physical name.
+        name,
+        description: "gpushare model repository (Triton)",
+        shareProto: MODEL_SHARE_PROTOCOL,
+        size: manila.sizeGiB,
+        shareType: manila.shareType,
+        shareNetworkId: manila.shareNetworkId,
+        availabilityZone: manila.availabilityZone,
+      },
+      { parent: this, protect: keep, retainOnDelete: keep },
+    );
+
+    const access = new openstack.sharedfilesystem.ShareAccess(
+      `${name}-access`,
+      {
+        shareId: share.id,
+        accessType: "ip",
+        accessTo: args.accessCidr,
+        accessLevel: MODEL_SHARE_ACCESS_LEVEL,
+      },
+      // Manila refuses a second rule for the same address on a share, so a changed rule goes before its successor.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    // Resolved only once the access rule exists, so nothing mounts the share before the nodes may.
+    const nfsExport = pulumi.all([share.exportLocations, access.urn]).apply(([locations]) => nfsExportOf(locations));
+    this.server = nfsExport.server;
+    this.path = nfsExport.path;
     this.registerOutputs({ server: this.server, path: this.path });
   }
 }

@@ -339,3 +339,41 @@ describe("pools of one GPU model", () => {
     expect(config.pools.map((p) => p.nodeSelector)).toEqual([{ nodegroup: "small" }, { nodegroup: "shared" }]);
   });
 });
+
+describe("OpenStack node groups", () => {
+  const openstack = (pools: Record<string, unknown>, labels: Record<string, string> = {}) => ({
+    cluster: {
+      kind: "openstack",
+      openstack: {
+        template: { image: "fcos", externalNetworkId: "public", masterFlavor: "m1", flavor: "m1", labels },
+        nodeSubnetCidr: "10.0.0.0/24",
+      },
+    },
+    modelStore: { manila: { sizeGiB: 10 } },
+    gpuPools: pools,
+  });
+
+  it("fails when two pools share the 9 characters Magnum keeps in node names", () => {
+    expect(
+      problemsOf(
+        openstack({
+          "inference-a": { gpu: "T4", flavor: "g", nodes: { min: 1, max: 1 } },
+          "inference-b": { gpu: "A10", flavor: "g", nodes: { min: 1, max: 1 } },
+        }),
+      ),
+    ).toEqual([
+      'gpuPools: "inference-a", "inference-b" start with the same 9 characters ("inference"), the only part of a node group\'s name Magnum keeps in node names; rename them so their first 9 characters differ',
+    ]);
+  });
+
+  it("warns when pools autoscale but the template does not enable Magnum's autoscaler", () => {
+    const config = parseStackConfig(openstack({ t4: { gpu: "T4", flavor: "g", nodes: { min: 1, max: 3 } } }));
+    expect(config.warnings).toEqual([
+      'cluster.openstack.template.labels.auto_scaling_enabled: not "true", so Magnum runs no cluster autoscaler and gpuPools.t4 stay at nodes.initial; set auto_scaling_enabled: "true" or make nodes.min equal nodes.max',
+    ]);
+    const enabled = parseStackConfig(
+      openstack({ t4: { gpu: "T4", flavor: "g", nodes: { min: 1, max: 3 } } }, { auto_scaling_enabled: "true" }),
+    );
+    expect(enabled.warnings).toEqual([]);
+  });
+});

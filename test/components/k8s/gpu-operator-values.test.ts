@@ -21,6 +21,18 @@ function configWith(overrides: Record<string, unknown>): StackConfig {
   return parseStackConfig(minimalConfig(overrides));
 }
 
+/**
+ * A config whose pools parseStackConfig accepts whatever their labels: in OpenStack mode every pool's nodes
+ * are named after their node group. Lets the tests ask poolLabelConflicts about other situations directly.
+ */
+function openstackConfigWith(pools: Record<string, Record<string, unknown>>): StackConfig {
+  return parseStackConfig({
+    cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
+    modelStore: { manila: { sizeGiB: 10 } },
+    gpuPools: Object.fromEntries(Object.entries(pools).map(([n, p]) => [n, { flavor: "gpu", ...p }])),
+  });
+}
+
 function pool(config: StackConfig, name: string): PoolConfig {
   const found = config.pools.find((p) => p.name === name);
   if (found === undefined) throw new Error(`no pool ${name}`);
@@ -266,25 +278,23 @@ describe("poolLabelConflicts", () => {
   });
 
   it("accepts two pools of one model told apart by node-name patterns", () => {
-    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    const config = openstackConfigWith({ a: a100(), b: a100() });
     expect(poolLabelConflicts(config, () => true)).toEqual([]);
     expect(poolsLabelledByNodeGroup(config, () => true)).toEqual([]);
   });
 
   it("accepts two pools of one model whose nodeSelectors exclude each other, and leaves their labels to the node groups", () => {
-    const config = configWith({
-      gpuPools: {
-        a: a100({ nodeSelector: { group: "gpu-a" } }),
-        b: a100({ nodeSelector: { group: "gpu-b" } }),
-        t4: t4(),
-      },
+    const config = openstackConfigWith({
+      a: a100({ nodeSelector: { group: "gpu-a" } }),
+      b: a100({ nodeSelector: { group: "gpu-b" } }),
+      t4: t4(),
     });
     expect(poolLabelConflicts(config, noPatterns)).toEqual([]);
     expect(poolsLabelledByNodeGroup(config, noPatterns)).toEqual(["a", "b"]);
   });
 
   it("fails when two pools of one model have neither a pattern nor a nodeSelector", () => {
-    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    const config = openstackConfigWith({ a: a100(), b: a100() });
     expect(poolLabelConflicts(config, noPatterns)).toEqual([
       "gpuPools.a.nodeSelector: missing, but pool b runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
       "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
@@ -292,7 +302,7 @@ describe("poolLabelConflicts", () => {
   });
 
   it("fails when only one of two pools of one model has a nodeSelector", () => {
-    const config = configWith({ gpuPools: { a: a100({ nodeSelector: { group: "gpu-a" } }), b: a100(), c: a100() } });
+    const config = openstackConfigWith({ a: a100({ nodeSelector: { group: "gpu-a" } }), b: a100(), c: a100() });
     expect(poolLabelConflicts(config, noPatterns)).toEqual([
       "gpuPools.b.nodeSelector: missing, but pools a, c run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
       "gpuPools.c.nodeSelector: missing, but pools a, b run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.c.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
@@ -300,8 +310,9 @@ describe("poolLabelConflicts", () => {
   });
 
   it("fails when two pools of one model have nodeSelectors that can match one node", () => {
-    const config = configWith({
-      gpuPools: { a: a100({ nodeSelector: { gpu: "a100" } }), b: a100({ nodeSelector: { gpu: "a100", zone: "b" } }) },
+    const config = openstackConfigWith({
+      a: a100({ nodeSelector: { gpu: "a100" } }),
+      b: a100({ nodeSelector: { gpu: "a100", zone: "b" } }),
     });
     expect(poolLabelConflicts(config, noPatterns)).toEqual([
       'gpuPools.b.nodeSelector: {"gpu":"a100","zone":"b"} and gpuPools.a.nodeSelector {"gpu":"a100"} can both match one node, and both pools run A100-SXM4-40GB; give both a label key with different values (e.g. the node group\'s name label) so that each node belongs to one pool',
@@ -309,7 +320,7 @@ describe("poolLabelConflicts", () => {
   });
 
   it("fails when a pool without a pattern shares PCI ids with patterned pools", () => {
-    const config = configWith({ gpuPools: { a: a100(), b: a100() } });
+    const config = openstackConfigWith({ a: a100(), b: a100() });
     expect(poolLabelConflicts(config, (p) => p.name === "a")).toEqual([
       "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
     ]);

@@ -377,11 +377,15 @@ describe("GpuOperator values and labels", () => {
   });
 
   it("fails when two pools of one model cannot be told apart", () => {
-    const config = parseStackConfig(
-      minimalConfig({
-        gpuPools: { a: { gpu: "T4", nodes: { min: 1, max: 1 } }, b: { gpu: "T4", nodes: { min: 1, max: 1 } } },
-      }),
-    );
+    // Valid as OpenStack config (node names tell the pools apart), but no name patterns reach the component.
+    const config = parseStackConfig({
+      cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
+      modelStore: { manila: { sizeGiB: 10 } },
+      gpuPools: {
+        a: { gpu: "T4", flavor: "gpu", nodes: { min: 1, max: 1 } },
+        b: { gpu: "T4", flavor: "gpu", nodes: { min: 1, max: 1 } },
+      },
+    });
     let error: unknown;
     try {
       new GpuOperator("gpu", { config });
