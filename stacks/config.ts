@@ -7,6 +7,7 @@ import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } 
 import { placeMigLayout } from "../gpu/placement";
 import { nodeGroupNameProblems } from "../components/cloud/magnum-names";
 import { poolLabelConflicts } from "../components/k8s/gpu-operator-values";
+import { seedScriptProblems } from "../components/k8s/seed-script";
 import { POOL_LABEL } from "./defaults";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { stackConfigSchema } from "./schema";
@@ -433,6 +434,7 @@ export function parseStackConfig(input: unknown): StackConfig {
       `modelStore: no model storage; give modelStore.nfs {server, path} of an existing NFS export, or modelStore.manila {sizeGiB} for a Manila share`,
     );
   }
+  if (store.seed.enabled) problems.push(...seedScriptProblems(store.seed.models, store.subPath));
   if (store.manila !== undefined) {
     const size = store.manila.sizeGiB;
     if (!Number.isInteger(size) || size < 1) {

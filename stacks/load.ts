@@ -42,15 +42,24 @@ export function loadStackConfig(checkCredentials = true): LoadedStack {
     const value = cfg.getObject<unknown>(key);
     if (value !== undefined) raw[key] = value;
   }
-  const kubeconfig = cfg.getSecret("kubeconfig");
-  if (kubeconfig !== undefined) raw.kubeconfig = SECRET_PRESENT;
+  // Pulumi.yaml declares the key with an empty default, so "unset" reads as "".
+  const hasKubeconfig = (cfg.get("kubeconfig") ?? "") !== "";
+  const kubeconfig = hasKubeconfig ? cfg.requireSecret("kubeconfig") : undefined;
+  if (hasKubeconfig) raw.kubeconfig = SECRET_PRESENT;
 
-  const config = parseStackConfig(raw);
-  if (checkCredentials && config.raw.cluster.kind === "openstack") {
-    const os = new pulumi.Config("openstack");
-    const providerConfig = new Set(OPENSTACK_CREDENTIAL_KEYS.filter((k) => os.getSecret(k) !== undefined));
-    const missing = missingOpenStackCredentials({ env: process.env, providerConfig });
-    if (missing.length > 0) throw new StackConfigError(missing);
+  let config: StackConfig;
+  try {
+    config = parseStackConfig(raw);
+    if (checkCredentials && config.raw.cluster.kind === "openstack") {
+      const os = new pulumi.Config("openstack");
+      const providerConfig = new Set(OPENSTACK_CREDENTIAL_KEYS.filter((k) => os.getSecret(k) !== undefined));
+      const missing = missingOpenStackCredentials({ env: process.env, providerConfig });
+      if (missing.length > 0) throw new StackConfigError(missing);
+    }
+  } catch (e) {
+    // A RunError ends the program with its message alone: the problems, not a stack trace.
+    if (e instanceof StackConfigError) throw new pulumi.RunError(e.message);
+    throw e;
   }
   for (const warning of config.warnings) pulumi.log.warn(warning);
   return { config, ...(kubeconfig === undefined ? {} : { kubeconfig }) };

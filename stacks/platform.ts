@@ -114,7 +114,8 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
           monitorLabels: monitoring.monitorLabels,
           metricName: adapter.metricName,
         },
-        { ...k8sOpts, dependsOn: [operator, store, adapter] },
+        // The PodMonitor needs monitoring's CRDs; pods need the operator's devices and the store's claim.
+        { ...k8sOpts, dependsOn: [operator, monitoring, store, adapter] },
       );
       this.servers[server.name] = { pool: server.pool.name, resource: server.resource, endpoint: triton.endpoint };
     }

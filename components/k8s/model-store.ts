@@ -1,22 +1,225 @@
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../../stacks/config";
+import { buildSeedScript, contentHash, normalizeSubPath, seedScriptProblems } from "./seed-script";
 
 export interface ModelStoreArgs {
+  /** The validated stack config; `modelStore` and `inference.namespace` are read. */
   readonly config: StackConfig;
+  /** The NFS server: the Manila share's export location or `modelStore.nfs.server`. */
   readonly nfsServer: pulumi.Input<string>;
+  /** The exported path on `nfsServer`; `modelStore.subPath` below it is the model repository. */
   readonly nfsPath: pulumi.Input<string>;
 }
 
-/** CONTRACT SKELETON (issue 6 fills it in). */
+/** The claim every Triton server mounts, read-only: a contract of `claimName`. */
+export const MODEL_CLAIM_NAME = "models";
+/** The seed Job's read-write claim on the export root; it exists only while seeding is enabled. */
+export const SEED_CLAIM_NAME = "models-seed";
+/** Where the seed Job mounts the export root. */
+export const SEED_SHARE_MOUNT_PATH = "/share";
+/** The seed Job's user: the Triton image's, so that what it writes is Triton's to read. */
+export const SEED_USER_ID = 1000;
+/**
+ * Capacity of the PersistentVolumes of an existing NFS export, whose size gpushare does not know. Informational:
+ * NFS enforces no PV capacity; binding only needs the claim's request to fit it.
+ * @default - the Manila share's size when gpushare creates the share.
+ */
+export const DEFAULT_NFS_VOLUME_CAPACITY = "1Gi";
+
+/**
+ * Mount options of both volumes. `hard`: an NFS hiccup blocks I/O and retries instead of handing Triton an EIO in
+ * the middle of a model load. No `nfsvers`: the client negotiates the highest version the server speaks (Manila
+ * CephFS-NFS shares speak only 4.x, older servers only 3).
+ */
+export const NFS_MOUNT_OPTIONS = ["hard"];
+
+const LABELS = { "app.kubernetes.io/name": "gpushare-model-store", "app.kubernetes.io/part-of": "gpushare" };
+
+/**
+ * The inference namespace and its NFS model repository:
+ * - a PersistentVolume + claim of the repository directory (export path + `subPath`) that Triton servers mount
+ *   read-only (`ReadOnlyMany`, and `readOnly` on the PV's NFS source, so even a pod asking to write cannot);
+ * - with `seed.enabled`, a second, read-write PersistentVolume + claim of the export root used by the seed Job
+ *   only (it creates the repository directory and stages downloads beside it), and the Job itself.
+ * Both volumes are pre-bound both ways (the PV's `claimRef`, the claim's `volumeName`) with no storage class, so
+ * no other claim can take them and no provisioner is involved; their reclaim policy is `Retain`. Their names carry
+ * a digest of the NFS location, so moving the store replaces volume and claim instead of editing immutable fields.
+ */
 export class ModelStore extends pulumi.ComponentResource {
   /** The inference namespace (created here), resolved once it exists. */
   public readonly namespace: pulumi.Output<string>;
+  /** The claim of the model repository, for read-only mounts. */
   public readonly claimName: pulumi.Output<string>;
+  /** The NFS location of the repository, `server:/path/subPath`. */
+  public readonly repository: pulumi.Output<string>;
+  /** The seed Job's name when seeding is enabled; it changes exactly when the seeded content changes. */
+  public readonly seedJobName: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ModelStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+    const store = args.config.raw.modelStore;
+    const seed = store.seed;
+    const subPath = normalizeSubPath(store.subPath);
+
+    // Validated before any resource exists, this component included.
+    const problems = seedScriptProblems(seed.enabled ? seed.models : [], store.subPath);
+    if (store.subPath.startsWith("/")) {
+      problems.push(
+        `modelStore.subPath: "${store.subPath}" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)`,
+      );
+    }
+    if (problems.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `the model store config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
+          .map((p) => `  - ${p}`)
+          .join("\n")}`,
+        errors: problems.map((p) => ({
+          propertyPath: p.slice(0, p.indexOf(":")),
+          reason: p.slice(p.indexOf(":") + 2),
+        })),
+      });
+    }
     super("gpushare:k8s:ModelStore", name, {}, opts);
-    this.namespace = pulumi.output(args.config.raw.inference.namespace);
-    this.claimName = pulumi.output("models");
-    this.registerOutputs({ namespace: this.namespace, claimName: this.claimName });
+
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          // The namespace name is a contract: every server and the adapter's metric queries use it.
+          name: args.config.raw.inference.namespace,
+          labels: {
+            ...LABELS,
+            // Everything here runs non-root with no privileges; keep it that way.
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+          },
+        },
+      },
+      { parent: this },
+    );
+    const namespace = ns.metadata.name;
+    const capacity = store.manila === undefined ? DEFAULT_NFS_VOLUME_CAPACITY : `${store.manila.sizeGiB}Gi`;
+    const location = pulumi.all([args.nfsServer, args.nfsPath]).apply(([server, exportPath]) => ({
+      server,
+      exportPath,
+      repositoryPath: subPath === "" ? exportPath : path.posix.join(exportPath, subPath),
+    }));
+    this.repository = location.apply((l) => `${l.server}:${l.repositoryPath}`);
+
+    const volume = (
+      suffix: string,
+      claimName: string,
+      nfsPath: pulumi.Output<string>,
+      accessMode: string,
+      readOnly: boolean,
+    ): k8s.core.v1.PersistentVolumeClaim => {
+      const pvName = pulumi
+        .all([namespace, location, nfsPath])
+        .apply(([n, l, p]) => `${n}-${claimName}-${contentHash(l.server, p)}`);
+      const pv = new k8s.core.v1.PersistentVolume(
+        `${name}-${suffix}-pv`,
+        {
+          metadata: { name: pvName, labels: LABELS },
+          spec: {
+            capacity: { storage: capacity },
+            accessModes: [accessMode],
+            persistentVolumeReclaimPolicy: "Retain",
+            storageClassName: "",
+            mountOptions: NFS_MOUNT_OPTIONS,
+            // `readOnly` makes the kubelet mount the export read-only whatever a pod asks for.
+            nfs: { server: location.server, path: nfsPath, readOnly },
+            claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claimName },
+          },
+        },
+        { parent: this },
+      );
+      return new k8s.core.v1.PersistentVolumeClaim(
+        `${name}-${suffix}-pvc`,
+        {
+          metadata: { name: claimName, namespace, labels: LABELS },
+          spec: {
+            accessModes: [accessMode],
+            storageClassName: "",
+            volumeName: pv.metadata.name,
+            resources: { requests: { storage: capacity } },
+          },
+        },
+        { parent: this },
+      );
+    };
+
+    const claim = volume("models", MODEL_CLAIM_NAME, location.repositoryPath, "ReadOnlyMany", true);
+    this.claimName = claim.metadata.name;
+
+    if (seed.enabled && seed.models.length > 0) {
+      const seedClaim = volume("seed", SEED_CLAIM_NAME, location.exportPath, "ReadWriteMany", false);
+      const script = buildSeedScript({ shareMountPath: SEED_SHARE_MOUNT_PATH, subPath, models: seed.models });
+      // The Job's spec is immutable and a finished Job never runs again: a new name for new content makes
+      // Pulumi create the new Job (and delete the old one) exactly when the models, the image or the script change.
+      // No ttlSecondsAfterFinished: a Job the cluster deletes by itself would show as drift on every refresh.
+      const jobName = `seed-models-${contentHash(script, seed.image)}`;
+      const job = new k8s.batch.v1.Job(
+        `${name}-seed`,
+        {
+          metadata: { name: jobName, namespace, labels: { ...LABELS, "app.kubernetes.io/component": "seed" } },
+          spec: {
+            backoffLimit: 3,
+            template: {
+              metadata: { labels: { ...LABELS, "app.kubernetes.io/component": "seed" } },
+              spec: {
+                restartPolicy: "Never",
+                automountServiceAccountToken: false,
+                enableServiceLinks: false,
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: SEED_USER_ID,
+                  runAsGroup: SEED_USER_ID,
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+                containers: [
+                  {
+                    name: "seed",
+                    image: seed.image,
+                    command: ["/bin/sh", "-c", script],
+                    env: [{ name: "HOME", value: "/tmp" }],
+                    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                    securityContext: {
+                      allowPrivilegeEscalation: false,
+                      readOnlyRootFilesystem: true,
+                      capabilities: { drop: ["ALL"] },
+                      runAsNonRoot: true,
+                      runAsUser: SEED_USER_ID,
+                      runAsGroup: SEED_USER_ID,
+                      seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    volumeMounts: [
+                      { name: "share", mountPath: SEED_SHARE_MOUNT_PATH },
+                      { name: "tmp", mountPath: "/tmp" },
+                    ],
+                  },
+                ],
+                volumes: [
+                  { name: "share", persistentVolumeClaim: { claimName: seedClaim.metadata.name } },
+                  { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+                ],
+              },
+            },
+          },
+        },
+        // Pulumi waits for the Job to complete; large models take a while to download.
+        { parent: this, customTimeouts: { create: "60m", update: "60m" } },
+      );
+      this.seedJobName = job.metadata.name;
+    }
+
+    // Resolved only once the namespace exists, so that users of it wait for it.
+    this.namespace = namespace;
+    this.registerOutputs({
+      namespace: this.namespace,
+      claimName: this.claimName,
+      repository: this.repository,
+      seedJobName: this.seedJobName,
+    });
   }
 }

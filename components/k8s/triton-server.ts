@@ -1,23 +1,180 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig } from "../../stacks/config";
+import {
+  initialReplicas,
+  SCRAPE_INTERVAL_SECONDS,
+  STARTUP_PROBE_FAILURE_THRESHOLD,
+  STARTUP_PROBE_PERIOD_SECONDS,
+  toQuantity,
+  TRITON_PORTS,
+  tritonHpaBehavior,
+  tritonPodLabels,
+  tritonPodSpec,
+  tritonRolloutStrategy,
+  tritonSelectorLabels,
+  tritonServicePorts,
+} from "./triton-spec";
 
 export interface TritonServerArgs {
+  /** The validated server config: its pool and resource, image, models, replicas or autoscaling, Service. */
   readonly server: ServerConfig;
+  /** Namespace of every object of the server; the model store's, where its claim lives. */
   readonly namespace: pulumi.Input<string>;
+  /** The model repository's PersistentVolumeClaim, mounted read-only at `/models`. */
   readonly claimName: pulumi.Input<string>;
-  /** Labels the PodMonitor needs for Prometheus to select it. */
+  /**
+   * Labels the PodMonitor needs for Prometheus to select it (e.g. kube-prometheus-stack's `release`); they win
+   * over the server's own labels on a clash.
+   * @see https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.PrometheusSpec
+   */
   readonly monitorLabels: Record<string, string>;
-  /** The custom metric the HPA scales on. */
+  /** The custom metric (served by the metrics adapter) the HPA scales on, averaged per pod. */
   readonly metricName: string;
 }
 
-/** CONTRACT SKELETON (issue 6 fills it in). */
+/**
+ * One Triton Inference Server: a Deployment of pods that each take exactly one device of the server's resource in
+ * its pool, a Service (LoadBalancer by default) for HTTP and gRPC, a PodDisruptionBudget, a PodMonitor for the
+ * pool's Prometheus and, with autoscaling, an HPA on the custom metric.
+ *
+ * Object names are the server name: it is unique per stack (a config key and a DNS label), it is the Service's
+ * DNS name in `endpoint`, and it is what people type in `kubectl`.
+ */
 export class TritonServer extends pulumi.ComponentResource {
+  /** `http://<load balancer address>:8000` once the load balancer has one; the in-cluster URL otherwise. */
   public readonly endpoint: pulumi.Output<string>;
+  /** `http://<service>.<namespace>.svc.cluster.local:8000`. */
+  public readonly clusterEndpoint: pulumi.Output<string>;
+  public readonly deploymentName: pulumi.Output<string>;
+  public readonly serviceName: pulumi.Output<string>;
 
   constructor(name: string, args: TritonServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { server } = args;
+    const service = server.raw.service;
+    const auto = server.raw.autoscaling;
+
+    if (service.exposeMetrics && service.type === "LoadBalancer") {
+      throw new pulumi.InputPropertiesError({
+        message: `servers.${server.name}.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP`,
+        errors: [
+          {
+            propertyPath: `servers.${server.name}.service.exposeMetrics`,
+            reason: "the metrics port is never exposed through a LoadBalancer; Prometheus scrapes the pods directly",
+          },
+        ],
+      });
+    }
     super("gpushare:k8s:TritonServer", name, {}, opts);
-    this.endpoint = pulumi.output(args.server.name);
-    this.registerOutputs({ endpoint: this.endpoint });
+
+    const selector = tritonSelectorLabels(server);
+    const labels = { ...tritonPodLabels(server), "app.kubernetes.io/part-of": "gpushare" };
+    const metadata = { name: server.name, namespace: args.namespace, labels };
+
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata,
+        spec: {
+          replicas: initialReplicas(server),
+          selector: { matchLabels: selector },
+          strategy: tritonRolloutStrategy(server),
+          // Past the startup probe's budget plus a few minutes to schedule and pull the image.
+          progressDeadlineSeconds: STARTUP_PROBE_PERIOD_SECONDS * STARTUP_PROBE_FAILURE_THRESHOLD + 300,
+          template: { metadata: { labels: tritonPodLabels(server) }, spec: tritonPodSpec(server, args.claimName) },
+        },
+      },
+      {
+        parent: this,
+        customTimeouts: { create: "20m", update: "20m" },
+        // With an HPA the replica count is the HPA's. The Deployment is created at the HPA's floor; afterwards
+        // Pulumi keeps its recorded value, and once the HPA has scaled (through the scale subresource, as field
+        // manager kube-controller-manager) the provider leaves the field out of its server-side apply, so neither
+        // conflicts nor resets it. Leaving `replicas` out altogether would reset it to 1 when a fixed-size server
+        // becomes autoscaled: server-side apply defaults a field that no manager owns any more.
+        ...(auto === undefined ? {} : { ignoreChanges: ["spec.replicas"] }),
+      },
+    );
+
+    const svc = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { ...metadata, annotations: { ...service.annotations } },
+        spec: { type: service.type, selector, ports: tritonServicePorts(service.exposeMetrics) },
+      },
+      { parent: this },
+    );
+
+    // One pod at a time, always: `minAvailable` on a 1-replica server would block every node drain, including
+    // those the GPU operator needs to change MIG layouts and drivers.
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata,
+        spec: {
+          maxUnavailable: 1,
+          selector: { matchLabels: selector },
+          // A pod that is not ready serves nothing; let drains evict it rather than wait for it.
+          unhealthyPodEvictionPolicy: "AlwaysAllow",
+        },
+      },
+      { parent: this },
+    );
+
+    new k8s.apiextensions.CustomResource(
+      `${name}-podmonitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PodMonitor",
+        metadata: { ...metadata, labels: { ...labels, ...args.monitorLabels } },
+        spec: {
+          selector: { matchLabels: selector },
+          podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: `${SCRAPE_INTERVAL_SECONDS}s` }],
+        },
+      },
+      { parent: this },
+    );
+
+    if (auto !== undefined) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        `${name}-hpa`,
+        {
+          metadata,
+          spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            minReplicas: auto.minReplicas,
+            maxReplicas: auto.maxReplicas,
+            metrics: [
+              {
+                type: "Pods",
+                pods: {
+                  metric: { name: args.metricName },
+                  target: { type: "AverageValue", averageValue: toQuantity(auto.targetAverageValue) },
+                },
+              },
+            ],
+            behavior: tritonHpaBehavior(),
+          },
+        },
+        { parent: this },
+      );
+    }
+
+    this.deploymentName = deployment.metadata.name;
+    this.serviceName = svc.metadata.name;
+    this.clusterEndpoint = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
+    this.endpoint = pulumi.all([svc.status, this.clusterEndpoint]).apply(([status, inCluster]) => {
+      const ingress = service.type === "LoadBalancer" ? status?.loadBalancer?.ingress?.[0] : undefined;
+      const address = ingress?.ip ?? ingress?.hostname;
+      if (address === undefined || address === "") return inCluster;
+      return `http://${address.includes(":") ? `[${address}]` : address}:${TRITON_PORTS.http}`;
+    });
+
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      clusterEndpoint: this.clusterEndpoint,
+      deploymentName: this.deploymentName,
+      serviceName: this.serviceName,
+    });
   }
 }

@@ -377,3 +377,17 @@ describe("OpenStack node groups", () => {
     expect(enabled.warnings).toEqual([]);
   });
 });
+
+describe("the seed models", () => {
+  it("fails when a seeded file path leaves its model directory", () => {
+    const problems = problemsOf(
+      minimalConfig({
+        modelStore: {
+          nfs: { server: "10.0.0.5", path: "/models" },
+          seed: { models: [{ name: "m", files: [{ path: "../escape", url: "https://example.com/x" }] }] },
+        },
+      }),
+    );
+    expect(problems.some((p) => p.startsWith("modelStore.seed.models[0].files[0].path:"))).toBe(true);
+  });
+});

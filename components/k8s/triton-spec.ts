@@ -1,0 +1,225 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { AdvertisedDevice } from "../../gpu/capacity";
+import type { ServerConfig } from "../../stacks/config";
+import { DEFAULT_MODEL_STORE_MOUNT_PATH, POOL_LABEL } from "../../stacks/defaults";
+
+/**
+ * Pure builders of a Triton server's pod spec, Service ports and HPA behaviour from its validated config. No
+ * resource is created here; `triton-server.ts` puts these into the Deployment, Service and HPA.
+ */
+
+/**
+ * Triton's ports: HTTP/REST, gRPC, Prometheus metrics (Triton's defaults).
+ * @see https://github.com/triton-inference-server/server/blob/main/docs/user_guide/metrics.md
+ */
+export const TRITON_PORTS = { http: 8000, grpc: 8001, metrics: 8002 } as const;
+/** The `triton-server` user of the NGC image (uid and gid 1000; the image's build asserts both). */
+export const TRITON_USER_ID = 1000;
+export const TRITON_APP_NAME = "triton";
+/** Taint the GPU operator and managed GPU node groups put on GPU nodes. */
+export const GPU_TAINT_KEY = "nvidia.com/gpu";
+
+/** The health endpoints of Triton's HTTP API (KServe v2 protocol). */
+export const TRITON_LIVE_PATH = "/v2/health/live";
+export const TRITON_READY_PATH = "/v2/health/ready";
+
+/**
+ * How long a pod may take to load its models before the kubelet gives up: 60 × 10 s. Models come over NFS, and a
+ * first start on a node also warms the page cache.
+ */
+export const STARTUP_PROBE_PERIOD_SECONDS = 10;
+export const STARTUP_PROBE_FAILURE_THRESHOLD = 60;
+
+/** Labels that select one server's pods (the Deployment selector: immutable, so nothing that can change). */
+export function tritonSelectorLabels(server: ServerConfig): Record<string, string> {
+  return { "app.kubernetes.io/name": TRITON_APP_NAME, "app.kubernetes.io/instance": server.name };
+}
+
+/** Labels of a server's pods: the selector plus the pool they run in. */
+export function tritonPodLabels(server: ServerConfig): Record<string, string> {
+  return { ...tritonSelectorLabels(server), [POOL_LABEL]: server.pool.name };
+}
+
+/**
+ * Whether Triton reports GPU metrics (`nv_gpu_*`) for this device. Only for a whole, unshared GPU:
+ * - on a MIG device Triton cannot read GPU metrics at all (a known limitation of its embedded DCGM);
+ * - under time-slicing or MPS every replica would report the same physical GPU under its own pod, and N embedded
+ *   DCGM instances would poll one GPU.
+ * In both cases the GPU operator's DCGM exporter is the source of GPU metrics.
+ * @see https://github.com/triton-inference-server/server/issues/5324
+ */
+export function gpuMetricsAllowed(device: AdvertisedDevice): boolean {
+  return device.migProfile === undefined && device.sharing === "none" && device.replicas === 1;
+}
+
+/**
+ * `tritonserver` and its flags. Models listed in the config are loaded explicitly (and only they); without a
+ * list Triton loads every model of the repository once at start (`none`: no polling, no load API).
+ * @see https://github.com/triton-inference-server/server/blob/main/docs/user_guide/model_management.md
+ */
+export function tritonArgs(server: ServerConfig): string[] {
+  const models = server.raw.models;
+  return [
+    "tritonserver",
+    `--model-repository=${DEFAULT_MODEL_STORE_MOUNT_PATH}`,
+    `--model-control-mode=${models === undefined ? "none" : "explicit"}`,
+    ...(models ?? []).map((m) => `--load-model=${m}`),
+    // Ready only when every model is ready: the readiness probe then means "can serve".
+    "--strict-readiness=true",
+    `--http-port=${TRITON_PORTS.http}`,
+    `--grpc-port=${TRITON_PORTS.grpc}`,
+    "--allow-metrics=true",
+    `--allow-gpu-metrics=${gpuMetricsAllowed(server.device)}`,
+    `--metrics-port=${TRITON_PORTS.metrics}`,
+  ];
+}
+
+/**
+ * Exactly one device of the server's resource, requested and limited alike (extended resources must be equal);
+ * CPU requested but not limited (a CPU limit throttles the request path); memory limited at its request so that
+ * the pods packed onto one GPU node cannot starve each other.
+ */
+export function tritonResources(server: ServerConfig): k8s.types.input.core.v1.ResourceRequirements {
+  const { cpu, memory } = server.raw.resources;
+  return {
+    requests: { cpu, memory, [server.resource]: "1" },
+    limits: { memory, [server.resource]: "1" },
+  };
+}
+
+/** Devices of the server's resource its pool advertises at its maximum node count. */
+export function poolCapacity(server: ServerConfig): number {
+  return server.pool.atMaxNodes[server.resource] ?? 0;
+}
+
+/**
+ * Rolling updates that cannot deadlock on GPUs. A surge pod needs a free device: with one to spare even at the
+ * server's maximum replicas, add the new pod before removing an old one (no capacity lost). When the server may
+ * use every device of its pool — all of the article's shapes — a surge pod would stay Pending and the rollout
+ * would never finish, so replace one pod at a time instead.
+ */
+export function tritonRolloutStrategy(server: ServerConfig): k8s.types.input.apps.v1.DeploymentStrategy {
+  const spare = poolCapacity(server) - server.maxReplicas;
+  return {
+    type: "RollingUpdate",
+    rollingUpdate: spare >= 1 ? { maxUnavailable: 0, maxSurge: 1 } : { maxUnavailable: 1, maxSurge: 0 },
+  };
+}
+
+/** Replicas the Deployment starts with: the fixed count, or the HPA's floor (clamped into its bounds). */
+export function initialReplicas(server: ServerConfig): number {
+  const auto = server.raw.autoscaling;
+  if (auto === undefined) return server.replicas;
+  return Math.min(Math.max(server.replicas, auto.minReplicas), auto.maxReplicas);
+}
+
+const RESTRICTED_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: TRITON_USER_ID,
+  runAsGroup: TRITON_USER_ID,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** The pod spec of a Triton server: the models mounted read-only, probes on Triton's health API, non-root. */
+export function tritonPodSpec(server: ServerConfig, claimName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
+  const httpGet = (path: string): k8s.types.input.core.v1.HTTPGetAction => ({ path, port: "http" });
+  return {
+    nodeSelector: { ...server.pool.nodeSelector },
+    tolerations: [{ key: GPU_TAINT_KEY, operator: "Exists", effect: "NoSchedule" }],
+    // Triton talks to no Kubernetes API and needs no service environment variables.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: TRITON_USER_ID,
+      runAsGroup: TRITON_USER_ID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [
+      {
+        name: "triton",
+        image: server.raw.image,
+        // No `command`: the image's entrypoint (NVIDIA's environment checks) runs and then execs these.
+        args: tritonArgs(server),
+        ports: [
+          { name: "http", containerPort: TRITON_PORTS.http, protocol: "TCP" },
+          { name: "grpc", containerPort: TRITON_PORTS.grpc, protocol: "TCP" },
+          { name: "metrics", containerPort: TRITON_PORTS.metrics, protocol: "TCP" },
+        ],
+        resources: tritonResources(server),
+        volumeMounts: [{ name: "models", mountPath: DEFAULT_MODEL_STORE_MOUNT_PATH, readOnly: true }],
+        startupProbe: {
+          httpGet: httpGet(TRITON_READY_PATH),
+          periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
+          timeoutSeconds: 5,
+          failureThreshold: STARTUP_PROBE_FAILURE_THRESHOLD,
+        },
+        livenessProbe: {
+          httpGet: httpGet(TRITON_LIVE_PATH),
+          periodSeconds: 10,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+        readinessProbe: {
+          httpGet: httpGet(TRITON_READY_PATH),
+          periodSeconds: 5,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+        securityContext: RESTRICTED_CONTAINER_SECURITY,
+      },
+    ],
+    // Read-only twice: the claim as a volume and the mount. Only the model store's seed Job writes.
+    volumes: [{ name: "models", persistentVolumeClaim: { claimName, readOnly: true } }],
+  };
+}
+
+/** Service ports: HTTP and gRPC, plus metrics only when asked for (and never through a load balancer). */
+export function tritonServicePorts(exposeMetrics: boolean): k8s.types.input.core.v1.ServicePort[] {
+  return [
+    { name: "http", port: TRITON_PORTS.http, targetPort: "http", protocol: "TCP" },
+    { name: "grpc", port: TRITON_PORTS.grpc, targetPort: "grpc", protocol: "TCP" },
+    ...(exposeMetrics ? [{ name: "metrics", port: TRITON_PORTS.metrics, targetPort: "metrics", protocol: "TCP" }] : []),
+  ];
+}
+
+/** Seconds between Prometheus scrapes of Triton, which is also the resolution of the HPA's metric. */
+export const SCRAPE_INTERVAL_SECONDS = 10;
+
+/**
+ * Scale up at once and fast, down slowly. Up: no stabilization, and within one 15 s HPA sync the larger of
+ * 4 pods or doubling — a queue builds up in seconds. Down: the highest recommendation of the last 5 minutes, then
+ * at most one pod a minute, so a lull between bursts does not shed capacity that is needed again (no flapping).
+ * @see https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#configurable-scaling-behavior
+ */
+export function tritonHpaBehavior(): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerBehavior {
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: "Max",
+      policies: [
+        { type: "Pods", value: 4, periodSeconds: 15 },
+        { type: "Percent", value: 100, periodSeconds: 15 },
+      ],
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: 300,
+      selectPolicy: "Min",
+      policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+    },
+  };
+}
+
+/**
+ * A positive number as a Kubernetes quantity string: integers as they are, fractions in milli-units (rounded up,
+ * so a target never becomes 0).
+ */
+export function toQuantity(value: number): string {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${value} is not a positive quantity`);
+  if (Number.isInteger(value)) return String(value);
+  // toFixed drops float noise (0.05 × 1000 = 50.000000000000007) before rounding up.
+  return `${Math.ceil(Number((value * 1000).toFixed(6)))}m`;
+}
