@@ -1,21 +1,329 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { StackConfig } from "../../stacks/config";
+import {
+  ADAPTER_RULES_CONFIG_KEY,
+  ADAPTER_RULES_CONFIG_MAP,
+  adapterConfigYaml,
+  type AdapterRule,
+  type ChartPrometheusUrl,
+  queueTimeRule,
+  splitPrometheusUrl,
+} from "./adapter-rules";
+import { deepMerge } from "./gpu-operator-values";
+import { type OwnedValue, ownedValueErrors } from "./monitoring";
+
+export const PROMETHEUS_ADAPTER_CHART = "prometheus-adapter";
+/**
+ * The Helm release name and the chart's `fullnameOverride`, hence the name of the adapter's Service. A
+ * contract: the APIService points at that Service and the serving certificate is issued for its DNS name.
+ */
+export const ADAPTER_RELEASE_NAME = "gpushare-metrics-adapter";
+export const CUSTOM_METRICS_API_GROUP = "custom.metrics.k8s.io";
+/**
+ * The identity kube-controller-manager's HPA controller calls the custom metrics API with
+ * (`--use-service-account-credentials`, the default of kubeadm and most distributions).
+ */
+export const HPA_CONTROLLER_SERVICE_ACCOUNT = { name: "horizontal-pod-autoscaler", namespace: "kube-system" } as const;
+
+/**
+ * Lifetimes of the adapter's CA and serving certificate, hours. `earlyRenewalHours` makes a `pulumi up` inside
+ * that many hours of expiry issue a new certificate; until then runs change nothing. The serving certificate
+ * is renewed well before the CA, and a new CA re-issues it.
+ */
+export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+export const CA_EARLY_RENEWAL_HOURS = 365 * 24;
+export const SERVING_CERT_VALIDITY_HOURS = 5 * 365 * 24;
+export const SERVING_CERT_EARLY_RENEWAL_HOURS = 180 * 24;
+
+type Values = Record<string, unknown>;
 
 export interface MetricsAdapterArgs {
+  /**
+   * The validated stack config; `metricsAdapter` decides the chart, version, repository, namespace, the
+   * metric's name and window, and whether an adapter already runs (`installed`).
+   * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/prometheus-adapter
+   */
   readonly config: StackConfig;
+  /** URL of the Prometheus the adapter queries, e.g. `http://gpushare-monitoring-prometheus.monitoring.svc:9090`. */
   readonly prometheusUrl: pulumi.Input<string>;
-  /** The namespace name, resolved once the namespace exists. */
+  /** The monitoring namespace's name, resolved once it exists; the adapter waits for it when it shares it. */
   readonly namespaceReady: pulumi.Input<string>;
 }
 
-/** CONTRACT SKELETON (issue 5 fills it in). */
+/** The prometheus-adapter values gpushare owns; the stack's `metricsAdapter.values` may not set them. */
+export const OWNED_ADAPTER_VALUES: readonly OwnedValue[] = [
+  { path: ["fullnameOverride"], use: `the release name ${ADAPTER_RELEASE_NAME} (the serving certificate's DNS name)` },
+  { path: ["namespaceOverride"], use: "metricsAdapter.namespace" },
+  { path: ["prometheus"], use: "monitoring.prometheusUrl (or the Prometheus gpushare installs)" },
+  { path: ["rules", "default"], use: "nothing: gpushare serves its own rule only" },
+  { path: ["rules", "custom"], use: "metricsAdapter.metricName and metricsAdapter.window" },
+  { path: ["rules", "existing"], use: "metricsAdapter.metricName and metricsAdapter.window" },
+  { path: ["rbac"], use: "nothing: gpushare creates the adapter's least-privilege RBAC itself" },
+  { path: ["serviceAccount"], use: "nothing: gpushare creates the adapter's ServiceAccount" },
+  { path: ["tls"], use: "nothing: gpushare issues the adapter's serving certificate" },
+  { path: ["certManager"], use: "nothing: gpushare issues the adapter's serving certificate" },
+];
+
+/** The DNS names the adapter's serving certificate covers; the API server dials `<service>.<namespace>.svc`. */
+export function servingDnsNames(namespace: string): string[] {
+  const svc = ADAPTER_RELEASE_NAME;
+  return [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`];
+}
+
+/** A RBAC policy rule, as plain data. */
+export interface PolicyRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/**
+ * What the adapter reads of the cluster. Its rule maps series to pods and namespaces only, and it lists the
+ * pods an HPA's selector matches. The chart's resource reader adds services and configmaps, the upstream
+ * manifests nodes and services: none of them is named by this rule (nodes serve only resource metrics, which
+ * gpushare does not enable).
+ */
+export const ADAPTER_RESOURCE_READER_RULES: readonly PolicyRule[] = [
+  { apiGroups: [""], resources: ["namespaces", "pods"], verbs: ["get", "list", "watch"] },
+];
+
+/**
+ * What the HPA controller may read of the custom metrics API: gpushare's one metric of pods. Its request,
+ * `GET /apis/custom.metrics.k8s.io/v1beta1/namespaces/<ns>/pods/<name or all>/<metric>`, is authorized as
+ * resource `pods`, subresource `<metric>`. The chart's `server-resources` role grants every verb on every
+ * resource (`*`) instead.
+ */
+export function hpaMetricsReaderRules(metricName: string): PolicyRule[] {
+  return [{ apiGroups: [CUSTOM_METRICS_API_GROUP], resources: [`pods/${metricName}`], verbs: ["get", "list"] }];
+}
+
+function k8sRules(rules: readonly PolicyRule[]): k8s.types.input.rbac.v1.PolicyRule[] {
+  return rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+}
+
+/** The adapter's serving TLS material: the CA bundle the APIService trusts, and the key pair it serves with. */
+export interface AdapterTls {
+  readonly ca: pulumi.Input<string>;
+  readonly key: pulumi.Input<string>;
+  readonly certificate: pulumi.Input<string>;
+}
+
+/**
+ * prometheus-adapter values: gpushare's rule alone, Prometheus's address, the chart's RBAC and ServiceAccount
+ * off (gpushare creates both), and TLS on, which makes the chart's APIService carry `caBundle` instead of
+ * `insecureSkipTLSVerify: true`. `metricsAdapter.values` are merged last; keys gpushare owns are refused.
+ * @see https://github.com/prometheus-community/helm-charts/blob/main/charts/prometheus-adapter/values.yaml
+ */
+export function adapterValues(
+  config: StackConfig,
+  parts: {
+    readonly prometheus: pulumi.Input<ChartPrometheusUrl>;
+    readonly serviceAccountName: pulumi.Input<string>;
+    readonly tls: AdapterTls;
+    readonly rule: AdapterRule;
+  },
+): Values {
+  const values: Values = {
+    fullnameOverride: ADAPTER_RELEASE_NAME,
+    prometheus: parts.prometheus,
+    rules: { default: false, custom: [parts.rule] },
+    rbac: { create: false },
+    serviceAccount: { create: false, name: parts.serviceAccountName },
+    tls: { enable: true, ca: parts.tls.ca, key: parts.tls.key, certificate: parts.tls.certificate },
+  };
+  return deepMerge(values, config.raw.metricsAdapter.values);
+}
+
+/** Refuses extra values that would overwrite what gpushare owns, naming every one. */
+export function checkMetricsAdapterArgs(config: StackConfig): void {
+  const settings = config.raw.metricsAdapter;
+  if (settings.installed) return;
+  const errors = ownedValueErrors(settings.values, OWNED_ADAPTER_VALUES, "metricsAdapter.values");
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({ message: "metricsAdapter.values sets values gpushare owns", errors });
+  }
+}
+
+/**
+ * prometheus-adapter serving the custom metric the Triton HPAs scale on, with least-privilege RBAC and a
+ * verified TLS connection from the API server; or, with `metricsAdapter.installed`, the rule alone as a
+ * ConfigMap (`gpushare-adapter-rules`) that the adapter which already runs must be configured to load.
+ */
 export class MetricsAdapter extends pulumi.ComponentResource {
   /** The custom metric HPAs scale on. */
   public readonly metricName: string;
 
   constructor(name: string, args: MetricsAdapterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before anything is registered: a bad config creates nothing.
+    checkMetricsAdapterArgs(args.config);
     super("gpushare:k8s:MetricsAdapter", name, {}, opts);
-    this.metricName = args.config.raw.metricsAdapter.metricName;
-    this.registerOutputs({});
+    const { config } = args;
+    const settings = config.raw.metricsAdapter;
+    this.metricName = settings.metricName;
+    const rule = queueTimeRule(settings.metricName, settings.window);
+
+    let namespace: pulumi.Output<string>;
+    if (settings.namespace === config.raw.monitoring.namespace) {
+      namespace = pulumi.output(args.namespaceReady);
+    } else if (settings.installed) {
+      namespace = pulumi.output(settings.namespace);
+    } else {
+      namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: { name: settings.namespace } },
+        { parent: this },
+      ).metadata.name;
+    }
+
+    if (settings.installed) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-rules`,
+        {
+          metadata: { name: ADAPTER_RULES_CONFIG_MAP, namespace, labels: { "app.kubernetes.io/part-of": "gpushare" } },
+          data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) },
+        },
+        { parent: this },
+      );
+      pulumi.log.warn(
+        `metricsAdapter.installed: gpushare does not configure the running adapter; add the rule in ConfigMap ${settings.namespace}/${ADAPTER_RULES_CONFIG_MAP} to its config, or the HPAs find no metric ${settings.metricName}`,
+        this,
+      );
+      this.registerOutputs({ metricName: this.metricName });
+      return;
+    }
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { namespace } }, { parent: this });
+    const subject = { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace };
+    const rbac: pulumi.Resource[] = [];
+
+    const reader = new k8s.rbac.v1.ClusterRole(
+      `${name}-resource-reader`,
+      { rules: k8sRules(ADAPTER_RESOURCE_READER_RULES) },
+      { parent: this },
+    );
+    rbac.push(
+      reader,
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-resource-reader`,
+        {
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: reader.metadata.name },
+          subjects: [subject],
+        },
+        { parent: this },
+      ),
+      // Delegated authentication and authorization: the adapter asks the API server (TokenReview,
+      // SubjectAccessReview) who is calling and whether they may.
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-auth-delegator`,
+        {
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+          subjects: [subject],
+        },
+        { parent: this },
+      ),
+      // The client-CA ConfigMap an extension API server reads lives in kube-system; the Role exists there
+      // and this binding grants only it.
+      new k8s.rbac.v1.RoleBinding(
+        `${name}-auth-reader`,
+        {
+          metadata: { namespace: "kube-system" },
+          roleRef: {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "Role",
+            name: "extension-apiserver-authentication-reader",
+          },
+          subjects: [subject],
+        },
+        { parent: this },
+      ),
+    );
+    // Kubernetes' own controller role already lets the HPA controller read custom metrics; this keeps the
+    // permission the adapter depends on explicit, narrowed to the one metric.
+    const hpaReader = new k8s.rbac.v1.ClusterRole(
+      `${name}-hpa-metrics-reader`,
+      { rules: k8sRules(hpaMetricsReaderRules(settings.metricName)) },
+      { parent: this },
+    );
+    rbac.push(
+      hpaReader,
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-hpa-metrics-reader`,
+        {
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: hpaReader.metadata.name },
+          subjects: [{ kind: "ServiceAccount", ...HPA_CONTROLLER_SERVICE_ACCOUNT }],
+        },
+        { parent: this },
+      ),
+    );
+
+    // A CA of the adapter's own signs its serving certificate; the APIService trusts that CA alone. Nothing
+    // here depends on the clock, so runs are stable until the early-renewal window.
+    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const ca = new tls.SelfSignedCert(
+      `${name}-ca`,
+      {
+        privateKeyPem: caKey.privateKeyPem,
+        subject: { commonName: "gpushare metrics adapter CA", organization: "gpushare" },
+        isCaCertificate: true,
+        validityPeriodHours: CA_VALIDITY_HOURS,
+        earlyRenewalHours: CA_EARLY_RENEWAL_HOURS,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+      },
+      { parent: this },
+    );
+    const servingKey = new tls.PrivateKey(
+      `${name}-serving-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      { parent: this },
+    );
+    const dnsNames = servingDnsNames(settings.namespace);
+    const csr = new tls.CertRequest(
+      `${name}-serving-csr`,
+      {
+        privateKeyPem: servingKey.privateKeyPem,
+        subject: { commonName: dnsNames[2], organization: "gpushare" },
+        dnsNames,
+      },
+      { parent: this },
+    );
+    const serving = new tls.LocallySignedCert(
+      `${name}-serving-cert`,
+      {
+        certRequestPem: csr.certRequestPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        caCertPem: ca.certPem,
+        validityPeriodHours: SERVING_CERT_VALIDITY_HOURS,
+        earlyRenewalHours: SERVING_CERT_EARLY_RENEWAL_HOURS,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+      },
+      { parent: this },
+    );
+
+    const values = adapterValues(config, {
+      prometheus: pulumi.output(args.prometheusUrl).apply(splitPrometheusUrl),
+      serviceAccountName: serviceAccount.metadata.name,
+      tls: { ca: ca.certPem, key: pulumi.secret(servingKey.privateKeyPem), certificate: serving.certPem },
+      rule,
+    });
+    new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: ADAPTER_RELEASE_NAME,
+        chart: PROMETHEUS_ADAPTER_CHART,
+        version: settings.chartVersion,
+        repositoryOpts: { repo: settings.repository },
+        namespace,
+        values,
+        timeout: 600,
+      },
+      // The adapter starts serving as soon as it runs: its permissions must exist first. The serving key is a
+      // secret input, but the provider echoes the values (and the rendered Secret) as outputs without its
+      // secretness (pulumi/pulumi#9781): both outputs are secret.
+      { parent: this, dependsOn: rbac, additionalSecretOutputs: ["values", "manifest"] },
+    );
+
+    this.registerOutputs({ metricName: this.metricName });
   }
 }

@@ -1,0 +1,182 @@
+import { parser } from "@prometheus-io/lezer-promql";
+import { describe, expect, it } from "vitest";
+import { queueTimeRule } from "../../../components/k8s/adapter-rules";
+import {
+  DASHBOARD_UID,
+  type DashboardPool,
+  dashboardExpressions,
+  dashboardInput,
+  GRAFANA_RATE_INTERVAL,
+  kubeStateMetricsLabel,
+  kubeStateMetricsResource,
+  nodeLabelsAllowlist,
+  platformDashboard,
+} from "../../../components/k8s/dashboard";
+import { stackFileConfig } from "../../helpers";
+
+/**
+ * Metrics that exist upstream, by exporter. Triton: docs/user_guide/metrics.md; DCGM exporter:
+ * etc/default-counters.csv; kube-state-metrics: docs/metrics/.
+ */
+const TRITON = [
+  "nv_inference_request_success",
+  "nv_inference_queue_duration_us",
+  "nv_inference_compute_infer_duration_us",
+];
+const DCGM = ["DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"];
+const KUBE_STATE_METRICS = [
+  "kube_horizontalpodautoscaler_status_current_replicas",
+  "kube_horizontalpodautoscaler_status_desired_replicas",
+  "kube_deployment_status_replicas",
+  "kube_pod_container_resource_requests",
+  "kube_pod_status_phase",
+  "kube_node_status_allocatable",
+  "kube_node_labels",
+];
+const ALLOWED = new Set([...TRITON, ...DCGM, ...KUBE_STATE_METRICS]);
+
+/** Grafana replaces its variables before Prometheus sees a query; so does this, with a typical value. */
+function asPrometheusSees(expr: string): string {
+  return expr.replaceAll(GRAFANA_RATE_INTERVAL, "1m");
+}
+
+function promqlErrors(query: string): number[] {
+  const errors: number[] = [];
+  parser.parse(query).iterate({
+    enter: (node) => {
+      if (node.type.isError) errors.push(node.from);
+    },
+  });
+  return errors;
+}
+
+/** The metric names a query selects, read from the parse tree (not by pattern matching the text). */
+function metricsOf(query: string): string[] {
+  const names: string[] = [];
+  parser.parse(query).iterate({
+    enter: (node) => {
+      if (node.name !== "VectorSelector") return;
+      const id = node.node.getChild("Identifier");
+      if (id !== null) names.push(query.slice(id.from, id.to));
+    },
+  });
+  return names;
+}
+
+describe("the platform dashboard", () => {
+  const config = stackFileConfig("prod");
+  const dashboard = platformDashboard(dashboardInput(config));
+  const exprs = dashboardExpressions(dashboard).map(asPrometheusSees);
+
+  it("is JSON Grafana can load, with a stable uid and a data source variable", () => {
+    const json = JSON.parse(JSON.stringify(dashboard)) as typeof dashboard;
+    expect(json).toEqual(dashboard);
+    expect(json.uid).toBe(DASHBOARD_UID);
+    expect(json.templating.list).toEqual([
+      expect.objectContaining({ name: "datasource", type: "datasource", query: "prometheus" }),
+    ]);
+    for (const panel of json.panels) expect(panel.datasource).toEqual({ type: "prometheus", uid: "${datasource}" });
+    expect(new Set(json.panels.map((p) => p.id)).size).toBe(json.panels.length);
+  });
+
+  it("has every expression parse as PromQL", () => {
+    expect(promqlErrors("sum(rate(up[1m])")).not.toEqual([]);
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const expr of exprs) expect({ expr, errors: promqlErrors(expr) }).toEqual({ expr, errors: [] });
+  });
+
+  it("reads only metrics that Triton, the DCGM exporter or kube-state-metrics export", () => {
+    const used = new Set(exprs.flatMap(metricsOf));
+    expect([...used].filter((m) => !ALLOWED.has(m))).toEqual([]);
+    // and all of them: every view the platform needs is there.
+    expect([...ALLOWED].filter((m) => !used.has(m))).toEqual([]);
+  });
+
+  it("lays out the serving panels and two panels per pool", () => {
+    expect(dashboard.panels.map((p) => p.title)).toEqual([
+      "Requests/s by model",
+      "Queue time per request by model",
+      "Compute time per request by model",
+      "HPA metric avg_time_queue_us by pod",
+      "Replicas per server",
+      "GPU devices allocated vs allocatable — pool a100",
+      "MIG instance utilisation — pool a100",
+      "GPU devices allocated vs allocatable — pool t4",
+      "GPU utilisation — pool t4",
+    ]);
+  });
+
+  it("shows the HPA metric with the adapter's own query", () => {
+    const rule = queueTimeRule(config.raw.metricsAdapter.metricName, config.raw.metricsAdapter.window);
+    const hpa = dashboard.panels.find((p) => p.title.startsWith("HPA metric"));
+    expect(hpa?.targets.map((t) => t.expr)).toEqual([
+      rule.metricsQuery
+        .replaceAll("<<.LabelMatchers>>", 'namespace="inference"')
+        .replaceAll("<<.GroupBy>>", "namespace, pod"),
+    ]);
+  });
+
+  it("counts each MIG slice resource of a pool on the pool's nodes", () => {
+    const a100 = dashboard.panels.find((p) => p.title === "GPU devices allocated vs allocatable — pool a100");
+    expect(a100?.targets.map((t) => t.legendFormat)).toEqual([
+      "nvidia.com/mig-1g.5gb allocatable",
+      "nvidia.com/mig-1g.5gb allocated",
+      "nvidia.com/mig-2g.10gb allocatable",
+      "nvidia.com/mig-2g.10gb allocated",
+      "nvidia.com/mig-3g.20gb allocatable",
+      "nvidia.com/mig-3g.20gb allocated",
+    ]);
+    expect(a100?.targets[0].expr).toBe(
+      'sum(kube_node_status_allocatable{resource="nvidia_com_mig_1g_5gb"} * on (node) group_left() max by (node) (kube_node_labels{label_gpushare_io_pool="a100"}))',
+    );
+    expect(a100?.targets[1].expr).toBe(
+      'sum(kube_pod_container_resource_requests{resource="nvidia_com_mig_1g_5gb"} * on (namespace, pod) group_left() max by (namespace, pod) (kube_pod_status_phase{phase="Running"}) * on (node) group_left() max by (node) (kube_node_labels{label_gpushare_io_pool="a100"}))',
+    );
+  });
+
+  it("reads MIG pools by instance and whole-GPU pools by GPU", () => {
+    const metricsOfPanel = (title: string): string[] =>
+      (dashboard.panels.find((p) => p.title === title)?.targets ?? []).flatMap((t) =>
+        metricsOf(asPrometheusSees(t.expr)),
+      );
+    expect(metricsOfPanel("MIG instance utilisation — pool a100")).toContain("DCGM_FI_PROF_GR_ENGINE_ACTIVE");
+    expect(metricsOfPanel("MIG instance utilisation — pool a100")).not.toContain("DCGM_FI_DEV_GPU_UTIL");
+    expect(metricsOfPanel("GPU utilisation — pool t4")).toContain("DCGM_FI_DEV_GPU_UTIL");
+  });
+
+  it("filters Triton and HPA series to the inference namespace", () => {
+    const custom = platformDashboard({ ...dashboardInput(config), inferenceNamespace: "serving" });
+    const serving = dashboardExpressions(custom).slice(0, 5);
+    for (const expr of serving) {
+      expect(expr).toContain('namespace="serving"');
+      expect(expr).not.toContain('namespace="inference"');
+    }
+  });
+});
+
+describe("kube-state-metrics names", () => {
+  it.each([
+    ["gpushare.io/pool", "label_gpushare_io_pool"],
+    ["nvidia.com/gpu.product", "label_nvidia_com_gpu_product"],
+    ["topology.kubernetes.io/zone", "label_topology_kubernetes_io_zone"],
+    ["nodeGroup", "label_node_group"],
+  ])("exports node label %s as %s", (key, label) => {
+    expect(kubeStateMetricsLabel(key)).toBe(label);
+  });
+
+  it.each([
+    ["nvidia.com/gpu", "nvidia_com_gpu"],
+    ["nvidia.com/mig-1g.5gb", "nvidia_com_mig_1g_5gb"],
+    ["nvidia.com/gpu.shared", "nvidia_com_gpu_shared"],
+  ])("labels resource %s as %s", (resource, label) => {
+    expect(kubeStateMetricsResource(resource)).toBe(label);
+  });
+
+  it("allows exactly the pools' node selector keys", () => {
+    const pools: DashboardPool[] = [
+      { name: "a", nodeSelector: { "gpushare.io/pool": "a" }, resources: [], mig: false },
+      { name: "b", nodeSelector: { "example.com/group": "gpu", "gpushare.io/pool": "b" }, resources: [], mig: false },
+    ];
+    expect(nodeLabelsAllowlist(pools)).toBe("nodes=[example.com/group,gpushare.io/pool]");
+  });
+});
