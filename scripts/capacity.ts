@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { parseStackConfig, StackConfigError } from "../stacks/config";
-import { gpushareConfig, readStackFile, StackFileError } from "./stack-file";
+import { parseStackConfig } from "../stacks/config";
+import { gpushareConfig, readStackFile, stackErrorExitCode } from "./stack-file";
 
 /**
  * `npm run --silent capacity -- --config Pulumi.<stack>.yaml [--json]`: what each GPU pool of a stack will
@@ -52,11 +52,7 @@ function main(): number {
       );
     return 0;
   } catch (e) {
-    if (e instanceof StackConfigError || e instanceof StackFileError) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return stackErrorExitCode(e);
   }
 }
 

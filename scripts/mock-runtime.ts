@@ -15,6 +15,8 @@ export interface RecordedResource {
   readonly replaceOnChanges: readonly string[];
   readonly dependencies: readonly string[];
   readonly provider: string | undefined;
+  /** Outputs the program asked to be stored as secrets (`additionalSecretOutputs`). */
+  readonly additionalSecretOutputs: readonly string[];
 }
 
 interface RegisterResourceRequest {
@@ -28,11 +30,23 @@ interface RegisterResourceRequest {
   getReplaceonchangesList(): string[];
   getDependenciesList(): string[];
   getProvider(): string;
+  getAdditionalsecretoutputsList(): string[];
 }
 
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface PatchableMonitor {
   registerResource(req: RegisterResourceRequest, callback: Callback): unknown;
+}
+
+/**
+ * The suffix the mock Kubernetes provider appends when it names an object without `metadata.name` after its
+ * resource, as the real one appends a random one.
+ */
+export const MOCK_AUTONAME_SUFFIX = "5f7c2a1d";
+
+/** A PEM block of the mock tls provider, named after the resource that made it. */
+export function mockPem(kind: string, name: string): string {
+  return `-----BEGIN ${kind}-----\nmock-${name}\n-----END ${kind}-----\n`;
 }
 
 /** Outputs a fake cloud returns for resource types whose outputs the program reads. */
@@ -55,11 +69,27 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
       };
     case "random:index/randomPassword:RandomPassword":
       return { result: `mock-password-${name}` };
+    case "tls:index/privateKey:PrivateKey":
+      return { privateKeyPem: mockPem("PRIVATE KEY", name), publicKeyPem: mockPem("PUBLIC KEY", name) };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { certPem: mockPem("CERTIFICATE", name) };
+    case "tls:index/certRequest:CertRequest":
+      return { certRequestPem: mockPem("CERTIFICATE REQUEST", name) };
     case "kubernetes:core/v1:Service":
-      return { status: { loadBalancer: { ingress: [{ ip: "192.0.2.30" }] } } };
+      return { ...autoNamed(type, name, inputs), status: { loadBalancer: { ingress: [{ ip: "192.0.2.30" }] } } };
     default:
-      return {};
+      return autoNamed(type, name, inputs);
   }
+}
+
+/** The name the Kubernetes provider gives an object the program does not name: `<resource name>-<suffix>`. */
+function autoNamed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const metadata = inputs.metadata as Record<string, unknown> | undefined;
+  if (!type.startsWith("kubernetes:") || type.startsWith("kubernetes:helm.sh/") || metadata?.name !== undefined) {
+    return {};
+  }
+  return { metadata: { ...metadata, name: `${name}-${MOCK_AUTONAME_SUFFIX}` } };
 }
 
 /**
@@ -117,6 +147,7 @@ export class MockRuntime {
             replaceOnChanges: req.getReplaceonchangesList(),
             dependencies: req.getDependenciesList(),
             provider: req.getProvider() === "" ? undefined : req.getProvider(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           });
         }
         callback(err, response);

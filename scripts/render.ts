@@ -2,10 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { StackConfigError } from "../stacks/config";
 import { MockRuntime, settle } from "./mock-runtime";
 import type { RecordedResource } from "./mock-runtime";
-import { readStackFile, StackFileError } from "./stack-file";
+import { readStackFile, stackErrorExitCode } from "./stack-file";
 
 /**
  * `npm run --silent render -- --stack <name> --out <dir>`: runs the program of one stack under Pulumi's mock
@@ -68,11 +67,7 @@ async function main(): Promise<number> {
     for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof StackConfigError || e instanceof StackFileError) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return stackErrorExitCode(e);
   }
 }
 

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
+import { StackConfigError } from "../stacks/config";
 
 /** Stand-in for a `secure:` value of a stack file: the offline tools need to know it is set, not what it is. */
 export const SECRET_STAND_IN = "(secret)";
@@ -13,6 +14,18 @@ export interface StackFile {
 }
 
 export class StackFileError extends Error {}
+
+/**
+ * The exit code of a command that failed with `e`: a bad stack file or config is the user's to fix, so its
+ * message alone goes to stderr and the code is 1; anything else is a bug and is rethrown with its stack.
+ */
+export function stackErrorExitCode(e: unknown): number {
+  if (e instanceof StackConfigError || e instanceof StackFileError) {
+    process.stderr.write(`${e.message}\n`);
+    return 1;
+  }
+  throw e;
+}
 
 function isSecure(value: unknown): boolean {
   return typeof value === "object" && value !== null && Object.keys(value).length === 1 && "secure" in value;

@@ -6,8 +6,12 @@ import { advertisedDevices, capacityPerNode, scaleCapacity } from "../gpu/capaci
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
 import { placeMigLayout } from "../gpu/placement";
 import { nodeGroupNameProblems } from "../components/cloud/magnum-names";
-import { poolLabelConflicts } from "../components/k8s/gpu-operator-values";
+import { adapterSettingsProblems } from "../components/k8s/adapter-values";
+import { OWNED_OPERATOR_VALUES, poolLabelConflicts } from "../components/k8s/gpu-operator-values";
+import { describeProblem, ownedValueProblems, valueAt } from "../components/k8s/helm-values";
+import { monitoringSettingsProblems } from "../components/k8s/monitoring-values";
 import { seedScriptProblems } from "../components/k8s/seed-script";
+import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-spec";
 import { POOL_LABEL } from "./defaults";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { stackConfigSchema } from "./schema";
@@ -62,7 +66,11 @@ export class StackConfigError extends Error {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const PROMETHEUS_DURATION = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
+const PROMETHEUS_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+/** Milliseconds per unit of {@link PROMETHEUS_DURATION}'s groups, in order (Prometheus's year is 365 days). */
+const DURATION_UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+/** `increase()` needs two samples in its window; fewer, and the adapter's query returns nothing. */
+const MIN_SCRAPES_PER_WINDOW = 2;
 /** An image reference with a tag or a digest after its last path segment. */
 const PINNED_IMAGE = /^[^\s@]+(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
 
@@ -70,17 +78,15 @@ function show(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : JSON.stringify(value);
 }
 
-function pathOf(segments: readonly PropertyKey[]): string {
-  return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join("");
+/** Milliseconds of a Prometheus duration (`1m30s`), or `undefined` when it is not one. */
+function durationMilliseconds(duration: string): number | undefined {
+  const match = duration === "" ? null : PROMETHEUS_DURATION.exec(duration);
+  if (match === null) return undefined;
+  return DURATION_UNIT_MS.reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unit, 0);
 }
 
-function valueAt(raw: unknown, segments: readonly PropertyKey[]): unknown {
-  let cur: unknown = raw;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[s];
-  }
-  return cur;
+function pathOf(segments: readonly PropertyKey[]): string {
+  return segments.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join("");
 }
 
 function structuralProblems(raw: unknown, error: z.ZodError): string[] {
@@ -353,28 +359,6 @@ function checkServer(
   return { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
 }
 
-const OWNED_OPERATOR_VALUES: readonly { path: string[]; use: string }[] = [
-  { path: ["mig", "strategy"], use: "cluster.migStrategy" },
-  { path: ["devicePlugin", "config", "name"], use: "gpuPools.<pool>.timeSlicing / mps (gpushare names the ConfigMap)" },
-  { path: ["devicePlugin", "config", "default"], use: "gpuPools.<pool> (gpushare sets the default config)" },
-  { path: ["devicePlugin", "config", "create"], use: "gpuPools.<pool> (gpushare creates the ConfigMap)" },
-  { path: ["devicePlugin", "config", "data"], use: "gpuPools.<pool>.timeSlicing / mps" },
-  { path: ["migManager", "config", "name"], use: "gpuPools.<pool>.mig (gpushare names the ConfigMap)" },
-  { path: ["migManager", "config", "create"], use: "gpuPools.<pool>.mig" },
-  { path: ["migManager", "config", "data"], use: "gpuPools.<pool>.mig" },
-  { path: ["driver", "enabled"], use: "gpuOperator.driverEnabled" },
-];
-
-function checkOperatorValues(values: Record<string, unknown>, problems: string[]): void {
-  for (const owned of OWNED_OPERATOR_VALUES) {
-    if (valueAt(values, owned.path) !== undefined) {
-      problems.push(
-        `gpuOperator.values.${owned.path.join(".")}: gpushare sets this value itself; remove it and use ${owned.use}`,
-      );
-    }
-  }
-}
-
 /**
  * Parses and validates the `gpushare:` config of a stack: structure, GPU knowledge, capacity. Throws a
  * `StackConfigError` with every problem found; returns the resolved config with warnings otherwise.
@@ -454,12 +438,12 @@ export function parseStackConfig(input: unknown): StackConfig {
       `metricsAdapter.metricName: "${adapter.metricName}" is not a Prometheus metric name; use letters, digits, "_" and ":", not starting with a digit (e.g. avg_time_queue_us)`,
     );
   }
-  if (adapter.window === "" || !PROMETHEUS_DURATION.test(adapter.window)) {
+  const windowMs = durationMilliseconds(adapter.window);
+  if (windowMs === undefined) {
     problems.push(`metricsAdapter.window: "${adapter.window}" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s`);
-  }
-  if (raw.monitoring.installed && raw.monitoring.prometheusUrl === undefined) {
+  } else if (windowMs < MIN_SCRAPES_PER_WINDOW * SCRAPE_INTERVAL_SECONDS * 1000) {
     problems.push(
-      `monitoring.prometheusUrl: missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)`,
+      `metricsAdapter.window: "${adapter.window}" spans fewer than ${MIN_SCRAPES_PER_WINDOW} scrapes of Triton (every ${SCRAPE_INTERVAL_SECONDS}s), so increase() has too few samples and the HPAs see no metric; use at least ${MIN_SCRAPES_PER_WINDOW * SCRAPE_INTERVAL_SECONDS}s (e.g. 30s)`,
     );
   }
   for (const [path, ns] of [
@@ -476,7 +460,10 @@ export function parseStackConfig(input: unknown): StackConfig {
       problems.push(`${path}: "${ns}" is not a DNS-1123 label; use lowercase letters, digits and "-"`);
     }
   }
-  checkOperatorValues(raw.gpuOperator.values, problems);
+  // The charts' extra values, and the Prometheus an installed monitoring stack offers.
+  problems.push(...ownedValueProblems(raw.gpuOperator.values, OWNED_OPERATOR_VALUES, "gpuOperator.values"));
+  problems.push(...monitoringSettingsProblems(raw.monitoring).map(describeProblem));
+  problems.push(...adapterSettingsProblems(adapter).map(describeProblem));
 
   // Pools, first alone, then the cluster's single MIG strategy, then sharing.
   const drafts: PoolDraft[] = [];

@@ -6,6 +6,7 @@ import { GpuOperator } from "../components/k8s/gpu-operator";
 import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
 import { Monitoring } from "../components/k8s/monitoring";
+import { monitorLabelsFor } from "../components/k8s/monitoring-values";
 import { TritonServer } from "../components/k8s/triton-server";
 import type { StackConfig } from "./config";
 import { capacityTable, type PoolCapacityRow } from "./capacity-table";
@@ -92,7 +93,13 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
 
     const operator = new GpuOperator(
       `${name}-gpu-operator`,
-      { config, ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }) },
+      {
+        config,
+        ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
+        // Known from the config alone: the DCGM ServiceMonitor carries the labels Prometheus selects before
+        // Monitoring exists.
+        serviceMonitorLabels: monitorLabelsFor(config),
+      },
       k8sOpts,
     );
     const monitoring = new Monitoring(`${name}-monitoring`, { config }, { ...k8sOpts, dependsOn: [operator] });

@@ -1,7 +1,9 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
-import { parseStackConfig } from "../stacks/config";
+import { valueAt } from "../components/k8s/helm-values";
+import { parseStackConfig, StackConfigError } from "../stacks/config";
+import type { RawStackConfig } from "../stacks/schema";
 import type { RecordedResource } from "../scripts/mock-runtime";
 import { MockRuntime, settle } from "../scripts/mock-runtime";
 import { gpushareConfig, readStackFile } from "../scripts/stack-file";
@@ -18,6 +20,29 @@ export function minimalConfig(overrides: Record<string, unknown> = {}): Record<s
   return { modelStore: { nfs: { server: "10.0.0.5", path: "/models" } }, ...overrides };
 }
 
+/** The problems `parseStackConfig` reports for `input`; fails the test if it accepts it. */
+export function problemsOf(input: Record<string, unknown>): readonly string[] {
+  try {
+    parseStackConfig(input);
+  } catch (e) {
+    if (e instanceof StackConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("parseStackConfig accepted the config");
+}
+
+/**
+ * `config` with the settings of one section changed behind `parseStackConfig`'s back: what a caller that builds
+ * a `StackConfig` itself could hand a component, to test the component's own checks.
+ */
+export function withUncheckedSettings<K extends "gpuOperator" | "monitoring" | "metricsAdapter">(
+  config: StackConfig,
+  section: K,
+  settings: Partial<RawStackConfig[K]>,
+): StackConfig {
+  return { ...config, raw: { ...config.raw, [section]: { ...config.raw[section], ...settings } } };
+}
+
 /**
  * Runs `program` under Pulumi's mock runtime and returns every resource it registered, in order. Each call
  * installs fresh mocks; resources of earlier calls are not returned.
@@ -28,6 +53,25 @@ export async function runProgram(program: () => void, stack = "test"): Promise<R
   program();
   await settle(runtime);
   return runtime.resources;
+}
+
+/**
+ * Runs `program`, which is to throw while it constructs a component, under Pulumi's mock runtime: what it threw,
+ * and what was registered before (nothing, when the component validates its arguments first).
+ */
+export async function runFailing(
+  program: () => void,
+  stack = "test",
+): Promise<{ error: unknown; resources: RecordedResource[] }> {
+  let error: unknown;
+  const resources = await runProgram(() => {
+    try {
+      program();
+    } catch (e) {
+      error = e;
+    }
+  }, stack);
+  return { error, resources };
 }
 
 /** Resources of one type (`kubernetes:apps/v1:Deployment`), optionally only those whose name contains `name`. */
@@ -54,4 +98,33 @@ export function resolve<T>(output: pulumi.Output<T>): Promise<T> {
 /** Whether an Output is marked secret. */
 export function isSecret<T>(output: pulumi.Output<T>): Promise<boolean> {
   return pulumi.isSecret(output);
+}
+
+/** Whether a recorded input is a Pulumi secret. */
+export function isSecretInput(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  );
+}
+
+/** A recorded input with its secrets unwrapped, for assertions on the values themselves. */
+export function reveal(value: unknown): unknown {
+  if (isSecretInput(value)) return reveal((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map(reveal);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+  }
+  return value;
+}
+
+/** The value at `keys` below a recorded input (`at(inputs, "spec", "template", "spec")`), or `undefined`. */
+export function at(value: unknown, ...keys: (string | number)[]): unknown {
+  return valueAt(value, keys);
+}
+
+/** The Helm values of the one Helm release (whose name contains `name`), secrets unwrapped. */
+export function helmValues(resources: readonly RecordedResource[], name?: string): Record<string, unknown> {
+  return reveal(one(resources, "kubernetes:helm.sh/v3:Release", name).inputs.values) as Record<string, unknown>;
 }

@@ -48,7 +48,7 @@ export interface AdapterRule {
  * average, which only matters when there is no load to scale for.
  *
  * `window` must span at least two scrapes of the Triton PodMonitor, or `increase()` has too few samples and
- * returns nothing.
+ * returns nothing; `parseStackConfig` refuses a shorter one.
  *
  * @param metricName the name the custom metrics API serves (`metricsAdapter.metricName`), e.g. `avg_time_queue_us`.
  * @param window a Prometheus duration (`metricsAdapter.window`), e.g. `30s`.

@@ -4,6 +4,7 @@ import type { LayoutUse } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
 import type { PoolConfig, StackConfig } from "../../stacks/config";
 import { POOL_LABEL } from "../../stacks/defaults";
+import { deepMerge, type OwnedValue, type Values } from "./helm-values";
 
 /**
  * Pure builders behind the `GpuOperator` component: the Helm values of the NVIDIA GPU operator chart, the data
@@ -41,29 +42,26 @@ export const NODE_FEATURE_RULE_API_VERSION = "nfd.k8s-sigs.io/v1alpha1";
 /** The label namespace of the pool label (`gpushare.io`), which node-feature-discovery must be allowed to write. */
 export const POOL_LABEL_NAMESPACE = POOL_LABEL.slice(0, POOL_LABEL.indexOf("/"));
 
-type Values = Record<string, unknown>;
+/**
+ * The `gpu-operator` chart values gpushare owns; `parseStackConfig` refuses them in the stack's
+ * `gpuOperator.values`.
+ */
+export const OWNED_OPERATOR_VALUES: readonly OwnedValue[] = [
+  { path: ["mig", "strategy"], use: "cluster.migStrategy" },
+  { path: ["devicePlugin", "config", "name"], use: "gpuPools.<pool>.timeSlicing / mps (gpushare names the ConfigMap)" },
+  { path: ["devicePlugin", "config", "default"], use: "gpuPools.<pool> (gpushare sets the default config)" },
+  { path: ["devicePlugin", "config", "create"], use: "gpuPools.<pool> (gpushare creates the ConfigMap)" },
+  { path: ["devicePlugin", "config", "data"], use: "gpuPools.<pool>.timeSlicing / mps" },
+  { path: ["migManager", "config", "name"], use: "gpuPools.<pool>.mig (gpushare names the ConfigMap)" },
+  { path: ["migManager", "config", "create"], use: "gpuPools.<pool>.mig" },
+  { path: ["migManager", "config", "data"], use: "gpuPools.<pool>.mig" },
+  { path: ["driver", "enabled"], use: "gpuOperator.driverEnabled" },
+];
 
 /** Knobs of the values that come from other components rather than from stack config. */
 export interface GpuOperatorValuesOptions {
   /** Labels the DCGM exporter's ServiceMonitor needs for the cluster's Prometheus to select it. */
   readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
-}
-
-function isPlainObject(value: unknown): value is Values {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * Merges `override` into `base` the way Helm merges values files: objects key by key, recursively; arrays and
- * scalars replace. Neither argument is modified.
- */
-export function deepMerge(base: Values, override: Values): Values {
-  const out: Values = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
 }
 
 /**

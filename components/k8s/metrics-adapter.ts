@@ -6,20 +6,12 @@ import {
   ADAPTER_RULES_CONFIG_KEY,
   ADAPTER_RULES_CONFIG_MAP,
   adapterConfigYaml,
-  type AdapterRule,
-  type ChartPrometheusUrl,
   queueTimeRule,
   splitPrometheusUrl,
 } from "./adapter-rules";
-import { deepMerge } from "./gpu-operator-values";
-import { type OwnedValue, ownedValueErrors } from "./monitoring";
+import { ADAPTER_RELEASE_NAME, adapterSettingsProblems, adapterValues, servingDnsNames } from "./adapter-values";
 
 export const PROMETHEUS_ADAPTER_CHART = "prometheus-adapter";
-/**
- * The Helm release name and the chart's `fullnameOverride`, hence the name of the adapter's Service. A
- * contract: the APIService points at that Service and the serving certificate is issued for its DNS name.
- */
-export const ADAPTER_RELEASE_NAME = "gpushare-metrics-adapter";
 export const CUSTOM_METRICS_API_GROUP = "custom.metrics.k8s.io";
 /**
  * The identity kube-controller-manager's HPA controller calls the custom metrics API with
@@ -37,8 +29,6 @@ export const CA_EARLY_RENEWAL_HOURS = 365 * 24;
 export const SERVING_CERT_VALIDITY_HOURS = 5 * 365 * 24;
 export const SERVING_CERT_EARLY_RENEWAL_HOURS = 180 * 24;
 
-type Values = Record<string, unknown>;
-
 export interface MetricsAdapterArgs {
   /**
    * The validated stack config; `metricsAdapter` decides the chart, version, repository, namespace, the
@@ -50,26 +40,6 @@ export interface MetricsAdapterArgs {
   readonly prometheusUrl: pulumi.Input<string>;
   /** The monitoring namespace's name, resolved once it exists; the adapter waits for it when it shares it. */
   readonly namespaceReady: pulumi.Input<string>;
-}
-
-/** The prometheus-adapter values gpushare owns; the stack's `metricsAdapter.values` may not set them. */
-export const OWNED_ADAPTER_VALUES: readonly OwnedValue[] = [
-  { path: ["fullnameOverride"], use: `the release name ${ADAPTER_RELEASE_NAME} (the serving certificate's DNS name)` },
-  { path: ["namespaceOverride"], use: "metricsAdapter.namespace" },
-  { path: ["prometheus"], use: "monitoring.prometheusUrl (or the Prometheus gpushare installs)" },
-  { path: ["rules", "default"], use: "nothing: gpushare serves its own rule only" },
-  { path: ["rules", "custom"], use: "metricsAdapter.metricName and metricsAdapter.window" },
-  { path: ["rules", "existing"], use: "metricsAdapter.metricName and metricsAdapter.window" },
-  { path: ["rbac"], use: "nothing: gpushare creates the adapter's least-privilege RBAC itself" },
-  { path: ["serviceAccount"], use: "nothing: gpushare creates the adapter's ServiceAccount" },
-  { path: ["tls"], use: "nothing: gpushare issues the adapter's serving certificate" },
-  { path: ["certManager"], use: "nothing: gpushare issues the adapter's serving certificate" },
-];
-
-/** The DNS names the adapter's serving certificate covers; the API server dials `<service>.<namespace>.svc`. */
-export function servingDnsNames(namespace: string): string[] {
-  const svc = ADAPTER_RELEASE_NAME;
-  return [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`];
 }
 
 /** A RBAC policy rule, as plain data. */
@@ -103,44 +73,12 @@ function k8sRules(rules: readonly PolicyRule[]): k8s.types.input.rbac.v1.PolicyR
   return rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
 }
 
-/** The adapter's serving TLS material: the CA bundle the APIService trusts, and the key pair it serves with. */
-export interface AdapterTls {
-  readonly ca: pulumi.Input<string>;
-  readonly key: pulumi.Input<string>;
-  readonly certificate: pulumi.Input<string>;
-}
-
 /**
- * prometheus-adapter values: gpushare's rule alone, Prometheus's address, the chart's RBAC and ServiceAccount
- * off (gpushare creates both), and TLS on, which makes the chart's APIService carry `caBundle` instead of
- * `insecureSkipTLSVerify: true`. `metricsAdapter.values` are merged last; keys gpushare owns are refused.
- * @see https://github.com/prometheus-community/helm-charts/blob/main/charts/prometheus-adapter/values.yaml
+ * Refuses extra values that would overwrite what gpushare owns, naming every one. `parseStackConfig` reports
+ * the same problems; this guards callers that build a `StackConfig` some other way.
  */
-export function adapterValues(
-  config: StackConfig,
-  parts: {
-    readonly prometheus: pulumi.Input<ChartPrometheusUrl>;
-    readonly serviceAccountName: pulumi.Input<string>;
-    readonly tls: AdapterTls;
-    readonly rule: AdapterRule;
-  },
-): Values {
-  const values: Values = {
-    fullnameOverride: ADAPTER_RELEASE_NAME,
-    prometheus: parts.prometheus,
-    rules: { default: false, custom: [parts.rule] },
-    rbac: { create: false },
-    serviceAccount: { create: false, name: parts.serviceAccountName },
-    tls: { enable: true, ca: parts.tls.ca, key: parts.tls.key, certificate: parts.tls.certificate },
-  };
-  return deepMerge(values, config.raw.metricsAdapter.values);
-}
-
-/** Refuses extra values that would overwrite what gpushare owns, naming every one. */
 export function checkMetricsAdapterArgs(config: StackConfig): void {
-  const settings = config.raw.metricsAdapter;
-  if (settings.installed) return;
-  const errors = ownedValueErrors(settings.values, OWNED_ADAPTER_VALUES, "metricsAdapter.values");
+  const errors = adapterSettingsProblems(config.raw.metricsAdapter);
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({ message: "metricsAdapter.values sets values gpushare owns", errors });
   }

@@ -186,7 +186,10 @@ export function tritonServicePorts(exposeMetrics: boolean): k8s.types.input.core
   ];
 }
 
-/** Seconds between Prometheus scrapes of Triton, which is also the resolution of the HPA's metric. */
+/**
+ * Seconds between Prometheus scrapes of Triton (the PodMonitor's interval), which is also the resolution of the
+ * HPA's metric. `parseStackConfig` refuses a `metricsAdapter.window` shorter than two of them.
+ */
 export const SCRAPE_INTERVAL_SECONDS = 10;
 
 /**

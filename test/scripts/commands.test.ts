@@ -98,6 +98,17 @@ describe("npm run capacity", () => {
       "Pulumi.dup.yaml: duplicate key at line 4: names of pools, servers and config keys must be unique; rename or merge one of them",
     );
   });
+
+  it("parses stack config without loading any Pulumi SDK, which would make it slow", () => {
+    const r = spawnSync(
+      TSX,
+      ["-e", 'require("./stacks/config"); process.stdout.write(JSON.stringify(Object.keys(require.cache)))'],
+      { cwd: PROJECT_DIR, encoding: "utf8" },
+    );
+    expect(r.status).toBe(0);
+    const loaded = JSON.parse(r.stdout) as string[];
+    expect(loaded.filter((f) => /node_modules[\\/]@pulumi[\\/]/.test(f))).toEqual([]);
+  });
 });
 
 describe("npm run render", () => {

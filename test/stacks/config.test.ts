@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, StackConfigError } from "../../stacks/config";
-import { minimalConfig, stackFileConfig } from "../helpers";
-
-/** The problems parseStackConfig reports for `input`; fails the test if it accepts it. */
-function problemsOf(input: Record<string, unknown>): readonly string[] {
-  try {
-    parseStackConfig(input);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("parseStackConfig accepted the config");
-}
+import { parseStackConfig } from "../../stacks/config";
+import { minimalConfig, problemsOf, stackFileConfig } from "../helpers";
 
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
 const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
@@ -389,5 +378,89 @@ describe("the seed models", () => {
       }),
     );
     expect(problems.some((p) => p.startsWith("modelStore.seed.models[0].files[0].path:"))).toBe(true);
+  });
+});
+
+describe("Helm values and monitoring settings", () => {
+  it("fails when monitoring.values sets values gpushare owns", () => {
+    expect(
+      problemsOf(minimalConfig({ monitoring: { values: { fullnameOverride: "kps", grafana: { enabled: false } } } })),
+    ).toEqual([
+      "monitoring.values.fullnameOverride: gpushare sets this value itself; remove it and use the release name gpushare-monitoring (the prometheusUrl contract)",
+      "monitoring.values.grafana.enabled: gpushare sets this value itself; remove it and use monitoring.grafana.enabled",
+    ]);
+  });
+
+  it("fails when metricsAdapter.values sets values gpushare owns", () => {
+    expect(problemsOf(minimalConfig({ metricsAdapter: { values: { tls: { enable: false } } } }))).toEqual([
+      "metricsAdapter.values.tls: gpushare sets this value itself; remove it and use nothing: gpushare issues the adapter's serving certificate",
+    ]);
+  });
+
+  it("leaves the values of charts it does not install alone", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        monitoring: {
+          installed: true,
+          prometheusUrl: "http://prometheus-operated.observability.svc:9090",
+          values: { fullnameOverride: "kps" },
+        },
+        metricsAdapter: { installed: true, values: { rbac: { create: true } } },
+      }),
+    );
+    expect(config.raw.monitoring.values).toEqual({ fullnameOverride: "kps" });
+  });
+
+  it("fails when monitoring is installed without a prometheusUrl", () => {
+    expect(problemsOf(minimalConfig({ monitoring: { installed: true } }))).toEqual([
+      "monitoring.prometheusUrl: missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
+    ]);
+  });
+
+  it.each([
+    [
+      "prometheus:9090",
+      '"prometheus:9090" is not an http(s) URL; give Prometheus\'s address, e.g. http://prometheus-operated.monitoring.svc:9090',
+    ],
+    [
+      "http://prometheus.monitoring.svc:9090/?x=1",
+      '"http://prometheus.monitoring.svc:9090/?x=1" has a query or fragment, which the adapter cannot use; give scheme, host, port and path only',
+    ],
+  ])("fails when the installed Prometheus's URL is %j", (prometheusUrl, reason) => {
+    expect(problemsOf(minimalConfig({ monitoring: { installed: true, prometheusUrl } }))).toEqual([
+      `monitoring.prometheusUrl: ${reason}`,
+    ]);
+  });
+
+  it.each(["10s", "19s", "19s999ms", "0s"])(
+    "fails when the window %j spans fewer than two Triton scrapes",
+    (window) => {
+      expect(problemsOf(minimalConfig({ metricsAdapter: { window } }))).toEqual([
+        `metricsAdapter.window: "${window}" spans fewer than 2 scrapes of Triton (every 10s), so increase() has too few samples and the HPAs see no metric; use at least 20s (e.g. 30s)`,
+      ]);
+    },
+  );
+
+  it.each(["20s", "20000ms", "30s", "1m", "1h"])("accepts the window %j", (window) => {
+    expect(parseStackConfig(minimalConfig({ metricsAdapter: { window } })).raw.metricsAdapter.window).toBe(window);
+  });
+
+  it("reports the values and monitoring problems with every other problem", () => {
+    expect(
+      problemsOf(
+        minimalConfig({
+          inference: { namespace: "kube-system" },
+          gpuOperator: { values: { driver: { enabled: false } } },
+          monitoring: { values: { namespaceOverride: "mon" } },
+          metricsAdapter: { window: "15s", values: { rules: { custom: [] } } },
+        }),
+      ),
+    ).toEqual([
+      'metricsAdapter.window: "15s" spans fewer than 2 scrapes of Triton (every 10s), so increase() has too few samples and the HPAs see no metric; use at least 20s (e.g. 30s)',
+      "inference.namespace: \"kube-system\" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)",
+      "gpuOperator.values.driver.enabled: gpushare sets this value itself; remove it and use gpuOperator.driverEnabled",
+      "monitoring.values.namespaceOverride: gpushare sets this value itself; remove it and use monitoring.namespace",
+      "metricsAdapter.values.rules.custom: gpushare sets this value itself; remove it and use metricsAdapter.metricName and metricsAdapter.window",
+    ]);
   });
 });

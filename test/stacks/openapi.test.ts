@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RecordedResource } from "../../scripts/mock-runtime";
+import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../scripts/mock-runtime";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { PROJECT_DIR, runProgram, stackFileConfig } from "../helpers";
 
@@ -12,20 +12,21 @@ import { PROJECT_DIR, runProgram, stackFileConfig } from "../helpers";
  * object: apiVersion, kind and metadata. The schema checks types, required fields, enums and quantities; like the
  * API server's non-strict decoding it does not reject unknown fields.
  *
- * The mocks do not run the Kubernetes provider, which names an object without `metadata.name` after its resource
- * (`<name>-<random suffix>`) when it creates it; without that, every reference to such an object (a RoleBinding's
- * roleRef, a subject's ServiceAccount) would be empty. `emulateAutoNaming` gives those objects the name the
- * provider would, before they are registered, so that references resolve as they will in a real run.
+ * The Kubernetes provider names an object without `metadata.name` after its resource (`<name>-<random suffix>`)
+ * when it creates it. The shared mocks give such an object that name as an output only, so references to it
+ * resolve but its own inputs have no metadata to check. `emulateAutoNaming` gives those objects the name before
+ * they are registered, so that they are validated as the API server will see them.
  */
-
-const AUTONAME_SUFFIX = "0a1b2c3d";
 
 function emulateAutoNaming(args: pulumi.ResourceTransformationArgs): pulumi.ResourceTransformationResult | undefined {
   const props = args.props as Record<string, unknown>;
   if (!args.type.startsWith("kubernetes:") || typeof props.apiVersion !== "string") return undefined;
   const metadata = (props.metadata ?? {}) as Record<string, unknown>;
   if (metadata.name !== undefined || metadata.generateName !== undefined) return undefined;
-  return { props: { ...props, metadata: { ...metadata, name: `${args.name}-${AUTONAME_SUFFIX}` } }, opts: args.opts };
+  return {
+    props: { ...props, metadata: { ...metadata, name: `${args.name}-${MOCK_AUTONAME_SUFFIX}` } },
+    opts: args.opts,
+  };
 }
 
 /** Every stack of the project: `Pulumi.<stack>.yaml` files next to `Pulumi.yaml`. */

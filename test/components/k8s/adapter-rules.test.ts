@@ -1,4 +1,3 @@
-import { parser } from "@prometheus-io/lezer-promql";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -9,47 +8,7 @@ import {
   TRITON_QUEUE_DURATION_METRIC,
   TRITON_REQUEST_SUCCESS_METRIC,
 } from "../../../components/k8s/adapter-rules";
-
-/** Positions of the parser's error nodes (`⚠`) in `query`; empty when it parses. */
-function promqlErrors(query: string): number[] {
-  const errors: number[] = [];
-  parser.parse(query).iterate({
-    enter: (node) => {
-      if (node.type.isError) errors.push(node.from);
-    },
-  });
-  return errors;
-}
-
-/** Fails unless `query` is PromQL the official parser accepts without error nodes. */
-function assertParses(query: string): void {
-  const errors = promqlErrors(query);
-  if (errors.length > 0) throw new Error(`not PromQL: error nodes at ${errors.join(", ")} in ${query}`);
-}
-
-/** The names of the functions a query calls, read from the parse tree. */
-function functionsOf(query: string): string[] {
-  const names: string[] = [];
-  parser.parse(query).iterate({
-    enter: (node) => {
-      if (node.name === "FunctionIdentifier") names.push(query.slice(node.from, node.to));
-    },
-  });
-  return names;
-}
-
-/** The metric names a query selects, read from the parse tree. */
-function metricsOf(query: string): string[] {
-  const names: string[] = [];
-  parser.parse(query).iterate({
-    enter: (node) => {
-      if (node.name !== "VectorSelector") return;
-      const id = node.node.getChild("Identifier");
-      if (id !== null) names.push(query.slice(id.from, id.to));
-    },
-  });
-  return names;
-}
+import { assertParses, functionsOf, metricsOf } from "../../promql";
 
 /** The adapter's templates filled in as it does for `GET .../namespaces/inference/pods/*\/<metric>`. */
 function substitute(template: string): string {
@@ -57,21 +16,6 @@ function substitute(template: string): string {
     .replaceAll("<<.LabelMatchers>>", 'namespace="inference",pod=~"triton-t4-6d9f-abcde|triton-t4-6d9f-fghij"')
     .replaceAll("<<.GroupBy>>", "pod");
 }
-
-describe("assertParses", () => {
-  it("accepts PromQL", () => {
-    expect(() => assertParses('sum by (pod) (rate(up{job="x"}[5m]))')).not.toThrow();
-  });
-
-  it.each([
-    ["an unclosed call", "sum(rate(up[5m])"],
-    ["an unsubstituted template", "sum(rate(up{<<.LabelMatchers>>}[5m]))"],
-    ["a missing operand", "up / "],
-    ["a range without duration", "rate(up[])"],
-  ])("fails when given %s", (_what, query) => {
-    expect(() => assertParses(query)).toThrow(/^not PromQL: error nodes at/);
-  });
-});
 
 describe("queueTimeRule", () => {
   const rule = queueTimeRule("avg_time_queue_us", "30s");

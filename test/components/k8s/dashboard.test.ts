@@ -1,4 +1,3 @@
-import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
 import { queueTimeRule } from "../../../components/k8s/adapter-rules";
 import {
@@ -13,6 +12,7 @@ import {
   platformDashboard,
 } from "../../../components/k8s/dashboard";
 import { stackFileConfig } from "../../helpers";
+import { metricsOf, promqlErrors } from "../../promql";
 
 /**
  * Metrics that exist upstream, by exporter. Triton: docs/user_guide/metrics.md; DCGM exporter:
@@ -38,29 +38,6 @@ const ALLOWED = new Set([...TRITON, ...DCGM, ...KUBE_STATE_METRICS]);
 /** Grafana replaces its variables before Prometheus sees a query; so does this, with a typical value. */
 function asPrometheusSees(expr: string): string {
   return expr.replaceAll(GRAFANA_RATE_INTERVAL, "1m");
-}
-
-function promqlErrors(query: string): number[] {
-  const errors: number[] = [];
-  parser.parse(query).iterate({
-    enter: (node) => {
-      if (node.type.isError) errors.push(node.from);
-    },
-  });
-  return errors;
-}
-
-/** The metric names a query selects, read from the parse tree (not by pattern matching the text). */
-function metricsOf(query: string): string[] {
-  const names: string[] = [];
-  parser.parse(query).iterate({
-    enter: (node) => {
-      if (node.name !== "VectorSelector") return;
-      const id = node.node.getChild("Identifier");
-      if (id !== null) names.push(query.slice(id.from, id.to));
-    },
-  });
-  return names;
 }
 
 describe("the platform dashboard", () => {

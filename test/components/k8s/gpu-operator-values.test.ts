@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
-  deepMerge,
   devicePluginConfigData,
   gpuOperatorValues,
   migManagerConfigData,
@@ -96,16 +95,6 @@ describe("gpuOperatorValues", () => {
     expect(values.toolkit).toEqual({ enabled: false });
     expect(values["node-feature-discovery"]).toEqual({ master: { config: { extraLabelNs: ["example.com"] } } });
     expect(values.devicePlugin).toEqual({ config: { name: "gpushare-device-plugin-configs", default: "default" } });
-  });
-});
-
-describe("deepMerge", () => {
-  it("leaves both arguments untouched", () => {
-    const base = { a: { b: 1, c: [1] } };
-    const override = { a: { c: [2], d: 3 } };
-    expect(deepMerge(base, override)).toEqual({ a: { b: 1, c: [2], d: 3 } });
-    expect(base).toEqual({ a: { b: 1, c: [1] } });
-    expect(override).toEqual({ a: { c: [2], d: 3 } });
   });
 });
 

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ADAPTER_RULES_CONFIG_MAP, queueTimeRule } from "../../../components/k8s/adapter-rules";
+import { ADAPTER_RELEASE_NAME } from "../../../components/k8s/adapter-values";
 import {
-  ADAPTER_RELEASE_NAME,
   CA_EARLY_RENEWAL_HOURS,
   CA_VALIDITY_HOURS,
   MetricsAdapter,
@@ -11,10 +11,22 @@ import {
   SERVING_CERT_EARLY_RENEWAL_HOURS,
   SERVING_CERT_VALIDITY_HOURS,
 } from "../../../components/k8s/metrics-adapter";
-import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { parseStackConfig, StackConfigError, type StackConfig } from "../../../stacks/config";
+import { MOCK_AUTONAME_SUFFIX, mockPem, type RecordedResource } from "../../../scripts/mock-runtime";
+import { parseStackConfig, type StackConfig } from "../../../stacks/config";
 import { GpuInferencePlatform } from "../../../stacks/platform";
-import { minimalConfig, ofType, one, runProgram, stackFileConfig } from "../../helpers";
+import {
+  helmValues,
+  isSecretInput,
+  minimalConfig,
+  ofType,
+  one,
+  problemsOf,
+  reveal,
+  runFailing,
+  runProgram,
+  stackFileConfig,
+  withUncheckedSettings,
+} from "../../helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
@@ -24,90 +36,14 @@ const ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
 const PROMETHEUS_URL = "http://gpushare-monitoring-prometheus.monitoring.svc:9090";
 
-function isSecretInput(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
-  );
-}
-
-/** A recorded input with its secrets unwrapped, for assertions on the values themselves. */
-function reveal(value: unknown): unknown {
-  if (isSecretInput(value)) return reveal((value as { value: unknown }).value);
-  if (Array.isArray(value)) return value.map(reveal);
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
-  }
-  return value;
-}
-
-/** What a PEM block of the mock looks like, named after the resource that made it. */
-function pem(kind: string, name: string): string {
-  return `-----BEGIN ${kind}-----\nmock-${name}\n-----END ${kind}-----\n`;
-}
-
-/**
- * Outputs the shared mock runtime does not fake: the tls provider's PEMs, and the names Kubernetes
- * auto-naming gives objects without `metadata.name`.
- */
-function extraOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  switch (type) {
-    case "tls:index/privateKey:PrivateKey":
-      return { privateKeyPem: pem("PRIVATE KEY", name), publicKeyPem: pem("PUBLIC KEY", name) };
-    case "tls:index/selfSignedCert:SelfSignedCert":
-    case "tls:index/locallySignedCert:LocallySignedCert":
-      return { certPem: pem("CERTIFICATE", name) };
-    case "tls:index/certRequest:CertRequest":
-      return { certRequestPem: pem("CERTIFICATE REQUEST", name) };
-  }
-  const metadata = inputs.metadata as Record<string, unknown> | undefined;
-  if (type.startsWith("kubernetes:") && type !== RELEASE && metadata?.name === undefined) {
-    return { metadata: { ...metadata, name: `${name}-5f7c2a1d` } };
-  }
-  return {};
-}
-
-interface RegisterRequest {
-  getName(): string;
-  getAdditionalsecretoutputsList(): string[];
-}
-interface Monitor {
-  mocks: pulumi.runtime.Mocks;
-  registerResource(req: RegisterRequest, callback: unknown): unknown;
-}
-
-/** Adds {@link extraOutputs} to the installed mocks and records each resource's `additionalSecretOutputs`. */
-function instrument(): Map<string, string[]> {
-  const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
-  const mocks = monitor.mocks;
-  monitor.mocks = {
-    call: (args) => mocks.call(args),
-    newResource: async (args) => {
-      const result = await mocks.newResource(args);
-      return { ...result, state: { ...result.state, ...extraOutputs(args.type, args.name, args.inputs) } };
-    },
-  };
-  const secretOutputs = new Map<string, string[]>();
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) => {
-    secretOutputs.set(req.getName(), req.getAdditionalsecretoutputsList());
-    return register(req, callback);
-  };
-  return secretOutputs;
-}
-
 interface Rendered {
   readonly resources: RecordedResource[];
   readonly adapter: MetricsAdapter;
-  readonly secretOutputs: Map<string, string[]>;
 }
 
 async function render(config: StackConfig, prometheusUrl = PROMETHEUS_URL): Promise<Rendered> {
   let adapter: MetricsAdapter | undefined;
-  let secretOutputs = new Map<string, string[]>();
   const resources = await runProgram(() => {
-    secretOutputs = instrument();
     adapter = new MetricsAdapter("adapter", {
       config,
       prometheusUrl: pulumi.output(prometheusUrl),
@@ -115,24 +51,14 @@ async function render(config: StackConfig, prometheusUrl = PROMETHEUS_URL): Prom
     });
   });
   if (adapter === undefined) throw new Error("MetricsAdapter was not constructed");
-  return { resources, adapter, secretOutputs };
+  return { resources, adapter };
 }
 
 /** The error constructing the adapter throws, and what was registered before it (nothing, if validated first). */
-async function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
-  let error: unknown;
-  const resources = await runProgram(() => {
-    try {
-      new MetricsAdapter("adapter", { config, prometheusUrl: PROMETHEUS_URL, namespaceReady: "monitoring" });
-    } catch (e) {
-      error = e;
-    }
-  });
-  return { error, resources };
-}
-
-function valuesOf(resources: readonly RecordedResource[]): Record<string, unknown> {
-  return reveal(one(resources, RELEASE).inputs.values) as Record<string, unknown>;
+function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
+  return runFailing(
+    () => new MetricsAdapter("adapter", { config, prometheusUrl: PROMETHEUS_URL, namespaceReady: "monitoring" }),
+  );
 }
 
 /**
@@ -161,12 +87,12 @@ describe("MetricsAdapter", () => {
       repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
       namespace: "monitoring",
     });
-    expect(valuesOf(resources).fullnameOverride).toBe(ADAPTER_RELEASE_NAME);
+    expect(helmValues(resources).fullnameOverride).toBe(ADAPTER_RELEASE_NAME);
     expect(adapter.metricName).toBe("avg_time_queue_us");
   });
 
   it("serves gpushare's rule only, from the given Prometheus", async () => {
-    const values = valuesOf((await render(config)).resources);
+    const values = helmValues((await render(config)).resources);
     expect(values.rules).toEqual({ default: false, custom: [queueTimeRule("avg_time_queue_us", "30s")] });
     expect(values.prometheus).toEqual({
       url: "http://gpushare-monitoring-prometheus.monitoring.svc",
@@ -176,7 +102,7 @@ describe("MetricsAdapter", () => {
   });
 
   it("splits an installed Prometheus's URL the way the chart joins it", async () => {
-    const values = valuesOf((await render(config, "https://prom.example.com/prometheus/")).resources);
+    const values = helmValues((await render(config, "https://prom.example.com/prometheus/")).resources);
     expect(values.prometheus).toEqual({ url: "https://prom.example.com", port: "", path: "/prometheus" });
   });
 
@@ -184,7 +110,7 @@ describe("MetricsAdapter", () => {
     const custom = parseStackConfig(minimalConfig({ metricsAdapter: { metricName: "triton_queue_us", window: "1m" } }));
     const { resources, adapter } = await render(custom);
     expect(adapter.metricName).toBe("triton_queue_us");
-    expect((valuesOf(resources).rules as { custom: unknown[] }).custom).toEqual([
+    expect((helmValues(resources).rules as { custom: unknown[] }).custom).toEqual([
       queueTimeRule("triton_queue_us", "1m"),
     ]);
   });
@@ -194,9 +120,9 @@ describe("MetricsAdapter", () => {
       const { resources } = await render(config);
       const sa = one(resources, SERVICE_ACCOUNT);
       expect(sa.inputs.metadata).toEqual({ namespace: "monitoring" });
-      const values = valuesOf(resources);
+      const values = helmValues(resources);
       expect(values.rbac).toEqual({ create: false });
-      expect(values.serviceAccount).toEqual({ create: false, name: `${sa.name}-5f7c2a1d` });
+      expect(values.serviceAccount).toEqual({ create: false, name: `${sa.name}-${MOCK_AUTONAME_SUFFIX}` });
     });
 
     it("lets the adapter read pods and namespaces, and nothing else of the cluster", async () => {
@@ -210,12 +136,16 @@ describe("MetricsAdapter", () => {
       const { resources } = await render(config);
       const sa = {
         kind: "ServiceAccount",
-        name: `${one(resources, SERVICE_ACCOUNT).name}-5f7c2a1d`,
+        name: `${one(resources, SERVICE_ACCOUNT).name}-${MOCK_AUTONAME_SUFFIX}`,
         namespace: "monitoring",
       };
       const reader = one(resources, CLUSTER_ROLE, "resource-reader");
       expect(one(resources, CLUSTER_ROLE_BINDING, "resource-reader").inputs).toMatchObject({
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${reader.name}-5f7c2a1d` },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: `${reader.name}-${MOCK_AUTONAME_SUFFIX}`,
+        },
         subjects: [sa],
       });
       expect(one(resources, CLUSTER_ROLE_BINDING, "auth-delegator").inputs).toMatchObject({
@@ -240,7 +170,11 @@ describe("MetricsAdapter", () => {
         { apiGroups: ["custom.metrics.k8s.io"], resources: ["pods/avg_time_queue_us"], verbs: ["get", "list"] },
       ]);
       expect(one(resources, CLUSTER_ROLE_BINDING, "hpa-metrics-reader").inputs).toMatchObject({
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${role.name}-5f7c2a1d` },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: `${role.name}-${MOCK_AUTONAME_SUFFIX}`,
+        },
         subjects: [{ kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" }],
       });
     });
@@ -256,28 +190,28 @@ describe("MetricsAdapter", () => {
   describe("verified TLS", () => {
     it("has the chart's APIService trust gpushare's CA instead of skipping verification", async () => {
       const { resources } = await render(config);
-      const values = valuesOf(resources);
+      const values = helmValues(resources);
       const ca = one(resources, "tls:index/selfSignedCert:SelfSignedCert");
       const serving = one(resources, "tls:index/locallySignedCert:LocallySignedCert");
       const servingKey = one(resources, "tls:index/privateKey:PrivateKey", "serving-key");
       expect(values.tls).toEqual({
         enable: true,
-        ca: pem("CERTIFICATE", ca.name),
-        key: pem("PRIVATE KEY", servingKey.name),
-        certificate: pem("CERTIFICATE", serving.name),
+        ca: mockPem("CERTIFICATE", ca.name),
+        key: mockPem("PRIVATE KEY", servingKey.name),
+        certificate: mockPem("CERTIFICATE", serving.name),
       });
       expect(values.certManager).toBeUndefined();
       expect(chartApiServiceSpec(values)).toEqual({
         service: { name: ADAPTER_RELEASE_NAME },
-        caBundle: Buffer.from(pem("CERTIFICATE", ca.name)).toString("base64"),
+        caBundle: Buffer.from(mockPem("CERTIFICATE", ca.name)).toString("base64"),
       });
     });
 
     it("keeps the serving key secret in state", async () => {
-      const { resources, secretOutputs } = await render(config);
+      const { resources } = await render(config);
       const release = one(resources, RELEASE);
       expect(isSecretInput(release.inputs.values)).toBe(true);
-      expect(secretOutputs.get(release.name)).toEqual(["values", "manifest"]);
+      expect(release.additionalSecretOutputs).toEqual(["values", "manifest"]);
     });
 
     it("issues a CA and signs a serving certificate for the Service's DNS names with it", async () => {
@@ -285,7 +219,7 @@ describe("MetricsAdapter", () => {
       const caKey = one(resources, "tls:index/privateKey:PrivateKey", "ca-key");
       const ca = one(resources, "tls:index/selfSignedCert:SelfSignedCert");
       expect(reveal(ca.inputs)).toEqual({
-        privateKeyPem: pem("PRIVATE KEY", caKey.name),
+        privateKeyPem: mockPem("PRIVATE KEY", caKey.name),
         subject: { commonName: "gpushare metrics adapter CA", organization: "gpushare" },
         isCaCertificate: true,
         validityPeriodHours: CA_VALIDITY_HOURS,
@@ -301,9 +235,9 @@ describe("MetricsAdapter", () => {
         "gpushare-metrics-adapter.monitoring.svc.cluster.local",
       ]);
       expect(reveal(one(resources, "tls:index/locallySignedCert:LocallySignedCert").inputs)).toEqual({
-        certRequestPem: pem("CERTIFICATE REQUEST", csr.name),
-        caPrivateKeyPem: pem("PRIVATE KEY", caKey.name),
-        caCertPem: pem("CERTIFICATE", ca.name),
+        certRequestPem: mockPem("CERTIFICATE REQUEST", csr.name),
+        caPrivateKeyPem: mockPem("PRIVATE KEY", caKey.name),
+        caCertPem: mockPem("CERTIFICATE", ca.name),
         validityPeriodHours: SERVING_CERT_VALIDITY_HOURS,
         earlyRenewalHours: SERVING_CERT_EARLY_RENEWAL_HOURS,
         allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
@@ -332,9 +266,9 @@ describe("MetricsAdapter", () => {
   });
 
   it("fails when metricsAdapter.values sets values gpushare owns", async () => {
-    const bad = parseStackConfig(
-      minimalConfig({ metricsAdapter: { values: { rbac: { create: true }, rules: { default: true } } } }),
-    );
+    const bad = withUncheckedSettings(config, "metricsAdapter", {
+      values: { rbac: { create: true }, rules: { default: true } },
+    });
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
@@ -370,16 +304,6 @@ describe("MetricsAdapter", () => {
 });
 
 describe("the adapter's stack config", () => {
-  function problemsOf(input: Record<string, unknown>): readonly string[] {
-    try {
-      parseStackConfig(input);
-    } catch (e) {
-      if (e instanceof StackConfigError) return e.problems;
-      throw e;
-    }
-    throw new Error("parseStackConfig accepted the config");
-  }
-
   it("fails when the metric name is not a Prometheus metric name", () => {
     expect(problemsOf(minimalConfig({ metricsAdapter: { metricName: "9-queue" } }))).toEqual([
       'metricsAdapter.metricName: "9-queue" is not a Prometheus metric name; use letters, digits, "_" and ":", not starting with a digit (e.g. avg_time_queue_us)',
@@ -403,10 +327,7 @@ describe("the prod platform", () => {
   }
 
   async function renderProd(): Promise<RecordedResource[]> {
-    return runProgram(() => {
-      instrument();
-      new GpuInferencePlatform("gpushare", { config: stackFileConfig("prod") });
-    }, "prod");
+    return runProgram(() => new GpuInferencePlatform("gpushare", { config: stackFileConfig("prod") }), "prod");
   }
 
   it("grants no wildcard and binds nothing to cluster-admin", async () => {
@@ -440,7 +361,7 @@ describe("the prod platform", () => {
     for (const api of ofType(resources, "kubernetes:apiregistration.k8s.io/v1:APIService")) {
       expect((api.inputs.spec as Record<string, unknown>).caBundle).toEqual(expect.any(String));
     }
-    const adapterValues = reveal(one(resources, RELEASE, "metrics-adapter").inputs.values) as Record<string, unknown>;
+    const adapterValues = helmValues(resources, "metrics-adapter");
     expect(chartApiServiceSpec(adapterValues).insecureSkipTLSVerify).toBeUndefined();
   });
 });

@@ -15,18 +15,9 @@ import {
 } from "../../../components/k8s/seed-script";
 import { parseStackConfig, type StackConfig } from "../../../stacks/config";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { minimalConfig, one, ofType, resolve, runProgram, stackFileConfig } from "../../helpers";
+import { at, minimalConfig, one, ofType, resolve, runProgram, stackFileConfig } from "../../helpers";
 
 type Obj = Record<string, unknown>;
-
-function at(value: unknown, ...keys: (string | number)[]): unknown {
-  let cur = value;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string | number, unknown>)[k];
-  }
-  return cur;
-}
 
 interface Built {
   readonly resources: RecordedResource[];

@@ -3,91 +3,48 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../../stacks/config";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
 import { GRAFANA_DASHBOARD_LABEL, platformDashboard, dashboardInput } from "../../../components/k8s/dashboard";
+import { KUBE_PROMETHEUS_STACK_CHART, Monitoring } from "../../../components/k8s/monitoring";
 import {
-  KUBE_PROMETHEUS_STACK_CHART,
-  Monitoring,
   MONITORING_RELEASE_NAME,
   monitorLabelsFor,
   prometheusServiceUrl,
-} from "../../../components/k8s/monitoring";
-import { isSecret, minimalConfig, ofType, one, resolve, runProgram, stackFileConfig } from "../../helpers";
+} from "../../../components/k8s/monitoring-values";
+import {
+  isSecret,
+  helmValues,
+  isSecretInput,
+  minimalConfig,
+  ofType,
+  one,
+  resolve,
+  runFailing,
+  runProgram,
+  stackFileConfig,
+  withUncheckedSettings,
+} from "../../helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 
-/** Whether a recorded input is a Pulumi secret. */
-function isSecretInput(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
-  );
-}
-
-/** A recorded input with its secrets unwrapped, for assertions on the values themselves. */
-function reveal(value: unknown): unknown {
-  if (isSecretInput(value)) return reveal((value as { value: unknown }).value);
-  if (Array.isArray(value)) return value.map(reveal);
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
-  }
-  return value;
-}
-
-interface RegisterRequest {
-  getName(): string;
-  getAdditionalsecretoutputsList(): string[];
-}
-interface Monitor {
-  registerResource(req: RegisterRequest, callback: unknown): unknown;
-}
-
-/** Records each resource's `additionalSecretOutputs`, which the shared mock runtime does not. */
-function recordSecretOutputs(): Map<string, string[]> {
-  const seen = new Map<string, string[]>();
-  const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) => {
-    seen.set(req.getName(), req.getAdditionalsecretoutputsList());
-    return register(req, callback);
-  };
-  return seen;
-}
-
 interface Rendered {
   readonly resources: RecordedResource[];
   readonly monitoring: Monitoring;
-  readonly secretOutputs: Map<string, string[]>;
 }
 
 async function render(config: StackConfig): Promise<Rendered> {
   let monitoring: Monitoring | undefined;
-  let secretOutputs = new Map<string, string[]>();
   const resources = await runProgram(() => {
-    secretOutputs = recordSecretOutputs();
     monitoring = new Monitoring("mon", { config });
   });
   if (monitoring === undefined) throw new Error("Monitoring was not constructed");
-  return { resources, monitoring, secretOutputs };
+  return { resources, monitoring };
 }
 
 /** The error constructing Monitoring throws, and what was registered before it (nothing, if validated first). */
-async function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
-  let error: unknown;
-  const resources = await runProgram(() => {
-    try {
-      new Monitoring("mon", { config });
-    } catch (e) {
-      error = e;
-    }
-  });
-  return { error, resources };
-}
-
-function valuesOf(resources: readonly RecordedResource[]): Record<string, unknown> {
-  return reveal(one(resources, RELEASE).inputs.values) as Record<string, unknown>;
+function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
+  return runFailing(() => new Monitoring("mon", { config }));
 }
 
 describe("Monitoring, installed by gpushare", () => {
@@ -112,14 +69,14 @@ describe("Monitoring, installed by gpushare", () => {
       repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
       namespace: "monitoring",
     });
-    expect(valuesOf(resources).fullnameOverride).toBe(MONITORING_RELEASE_NAME);
+    expect(helmValues(resources).fullnameOverride).toBe(MONITORING_RELEASE_NAME);
     expect(release.dependencies).toContain(one(resources, NAMESPACE).urn);
   });
 
   it("gives PodMonitors the release label this Prometheus selects", async () => {
     const { resources, monitoring } = await render(config);
     const release = one(resources, RELEASE);
-    const spec = (valuesOf(resources).prometheus as { prometheusSpec: Record<string, unknown> }).prometheusSpec;
+    const spec = (helmValues(resources).prometheus as { prometheusSpec: Record<string, unknown> }).prometheusSpec;
     // With NilUsesHelmValues the chart renders podMonitorSelector: {matchLabels: {release: <release name>}}.
     expect(spec).toEqual({ podMonitorSelectorNilUsesHelmValues: true, serviceMonitorSelectorNilUsesHelmValues: true });
     expect(monitoring.monitorLabels).toEqual({ release: release.inputs.name });
@@ -133,7 +90,7 @@ describe("Monitoring, installed by gpushare", () => {
   });
 
   it("generates Grafana's admin password and keeps it secret, in the output and in the release", async () => {
-    const { resources, monitoring, secretOutputs } = await render(config);
+    const { resources, monitoring } = await render(config);
     const password = one(resources, PASSWORD);
     expect(password.inputs).toEqual({ length: 32, special: false });
     if (monitoring.grafanaAdminPassword === undefined) throw new Error("no Grafana password");
@@ -144,15 +101,15 @@ describe("Monitoring, installed by gpushare", () => {
     // property), and the release's values and rendered manifests are secret outputs.
     const release = one(resources, RELEASE);
     expect(isSecretInput(release.inputs.values)).toBe(true);
-    expect((valuesOf(resources).grafana as Record<string, unknown>).adminPassword).toBe(
+    expect((helmValues(resources).grafana as Record<string, unknown>).adminPassword).toBe(
       `mock-password-${password.name}`,
     );
-    expect(secretOutputs.get(release.name)).toEqual(["values", "manifest"]);
+    expect(release.additionalSecretOutputs).toEqual(["values", "manifest"]);
   });
 
   it("enables Grafana's dashboard sidecar on the label the dashboard carries", async () => {
     const { resources } = await render(config);
-    expect((valuesOf(resources).grafana as Record<string, unknown>).sidecar).toEqual({
+    expect((helmValues(resources).grafana as Record<string, unknown>).sidecar).toEqual({
       dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1" },
     });
   });
@@ -168,7 +125,9 @@ describe("Monitoring, installed by gpushare", () => {
 
   it("has kube-state-metrics export the pool label of nodes", async () => {
     const { resources } = await render(config);
-    expect(valuesOf(resources)["kube-state-metrics"]).toEqual({ metricLabelsAllowlist: ["nodes=[gpushare.io/pool]"] });
+    expect(helmValues(resources)["kube-state-metrics"]).toEqual({
+      metricLabelsAllowlist: ["nodes=[gpushare.io/pool]"],
+    });
   });
 
   it("merges monitoring.values over its own", async () => {
@@ -177,7 +136,7 @@ describe("Monitoring, installed by gpushare", () => {
         monitoring: { values: { grafana: { persistence: { enabled: true } }, alertmanager: { enabled: false } } },
       }),
     );
-    const values = valuesOf((await render(custom)).resources);
+    const values = helmValues((await render(custom)).resources);
     expect(values.alertmanager).toEqual({ enabled: false });
     expect(values.grafana).toMatchObject({
       enabled: true,
@@ -190,23 +149,19 @@ describe("Monitoring, installed by gpushare", () => {
     const { resources, monitoring } = await render(
       parseStackConfig(minimalConfig({ monitoring: { grafana: { enabled: false } } })),
     );
-    expect(valuesOf(resources).grafana).toEqual({ enabled: false });
+    expect(helmValues(resources).grafana).toEqual({ enabled: false });
     expect(ofType(resources, PASSWORD)).toEqual([]);
     expect(ofType(resources, CONFIG_MAP)).toEqual([]);
     expect(monitoring.grafanaAdminPassword).toBeUndefined();
   });
 
   it("fails when monitoring.values sets values gpushare owns", async () => {
-    const bad = parseStackConfig(
-      minimalConfig({
-        monitoring: {
-          values: {
-            fullnameOverride: "kps",
-            prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } },
-          },
-        },
-      }),
-    );
+    const bad = withUncheckedSettings(parseStackConfig(minimalConfig()), "monitoring", {
+      values: {
+        fullnameOverride: "kps",
+        prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } },
+      },
+    });
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
@@ -258,7 +213,9 @@ describe("Monitoring, already installed", () => {
   });
 
   it("fails when the installed Prometheus's URL is not an http(s) URL", async () => {
-    const config = parseStackConfig(minimalConfig({ monitoring: { ...installed, prometheusUrl: "prometheus:9090" } }));
+    const config = withUncheckedSettings(parseStackConfig(minimalConfig({ monitoring: installed })), "monitoring", {
+      prometheusUrl: "prometheus:9090",
+    });
     const { error, resources } = await renderFailure(config);
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
@@ -267,6 +224,21 @@ describe("Monitoring, already installed", () => {
         propertyPath: "monitoring.prometheusUrl",
         reason:
           '"prometheus:9090" is not an http(s) URL; give Prometheus\'s address, e.g. http://prometheus-operated.monitoring.svc:9090',
+      },
+    ]);
+  });
+
+  it("fails when the installed Prometheus has no URL", async () => {
+    const config = withUncheckedSettings(parseStackConfig(minimalConfig({ monitoring: installed })), "monitoring", {
+      prometheusUrl: undefined,
+    });
+    const { error, resources } = await renderFailure(config);
+    expect(resources).toEqual([]);
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      {
+        propertyPath: "monitoring.prometheusUrl",
+        reason:
+          "missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
       },
     ]);
   });

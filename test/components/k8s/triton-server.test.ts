@@ -4,18 +4,9 @@ import { TritonServer } from "../../../components/k8s/triton-server";
 import { gpuMetricsAllowed, toQuantity, tritonArgs } from "../../../components/k8s/triton-spec";
 import { parseStackConfig, type ServerConfig } from "../../../stacks/config";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { minimalConfig, one, ofType, resolve, runProgram, stackFileConfig } from "../../helpers";
+import { at, minimalConfig, one, ofType, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
 
 type Obj = Record<string, unknown>;
-
-function at(value: unknown, ...keys: (string | number)[]): unknown {
-  let cur = value;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string | number, unknown>)[k];
-  }
-  return cur;
-}
 
 function serverOf(stack: string, name: string): ServerConfig {
   const server = stackFileConfig(stack).servers.find((s) => s.name === name);
@@ -356,24 +347,21 @@ describe("TritonServer choices", () => {
       ...base,
       raw: { ...base.raw, service: { ...base.raw.service, exposeMetrics: true } },
     };
-    await runProgram(() => {
-      let error: unknown;
-      try {
+    const { error, resources } = await runFailing(
+      () =>
         new TritonServer("t", {
           server,
           namespace: "inference",
           claimName: "models",
           monitorLabels: {},
           metricName: METRIC,
-        });
-      } catch (e) {
-        error = e;
-      }
-      expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
-      expect((error as Error).message).toBe(
-        "servers.solo.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP",
-      );
-    }).then((resources) => expect(resources).toEqual([]));
+        }),
+    );
+    expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(
+      "servers.solo.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP",
+    );
+    expect(resources).toEqual([]);
   });
 
   it("lets the Prometheus selector labels win over its own on a clash", async () => {
