@@ -11,11 +11,10 @@ GPUSHARE_BIN="$GPUSHARE_CACHE/bin"
 # Cache directory of one tool at one version: $GPUSHARE_CACHE/bin/<tool>-<version>/
 gp_tool_dir() { printf '%s/%s-%s\n' "$GPUSHARE_BIN" "$1" "$2"; }
 
-# Every cache directory toolchain.sh fills, in PATH order.
+# Cache directories that go on PATH, in order (providers are not: they are used from the Pulumi plugin cache).
 gp_all_tool_dirs() {
   gp_tool_dir pulumi "v$PULUMI_VERSION"
   gp_tool_dir pulumi-language-nodejs "v$PULUMI_LANGHOST_VERSION"
-  gp_tool_dir pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION"
   gp_tool_dir kubernetes "v$KUBERNETES_VERSION"
   gp_tool_dir etcd "v$ETCD_VERSION"
   gp_tool_dir kwok "v$KWOK_VERSION"

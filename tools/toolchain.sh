@@ -23,7 +23,7 @@ for arg in "$@"; do
     --cluster) want_cluster=1 ;;
     --with-random) want_random=1 ;;
     --no-build) allow_build=0 ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) gp_die "unknown argument: $arg (see --help)" ;;
   esac
 done
@@ -98,12 +98,13 @@ go_build() {
     time nice -n 10 go build -trimpath ${tags:+-tags "$tags"} -ldflags "-s -w $ldflags" -o "$tmp/$output" "$@"
   ) >"$log" 2>&1 &
   pid=$!
-  elapsed=0
+  local next=60
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
+    sleep 2
     elapsed=$((SECONDS - start))
-    if [ $((elapsed % 60)) -lt 5 ] && [ "$elapsed" -ge 60 ]; then
+    if [ "$elapsed" -ge "$next" ]; then
       gp_log "  ... still building $tool $version (${elapsed}s, last: $(tail -n1 "$log" | cut -c1-100))"
+      next=$((next + 60))
     fi
   done
   if ! wait "$pid"; then
@@ -276,6 +277,27 @@ require sigs.k8s.io/kwok v$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok)"
     sigs.k8s.io/kwok/cmd/kwok
 }
 
+# KWOK's standalone binary has no built-in stages (kwokctl adds them). Assemble the upstream default stages (node
+# initialize + heartbeat with lease; pod ready/complete/delete) from the module cache copy of sigs.k8s.io/kwok.
+ensure_kwok_stages() {
+  local out src f
+  out="$GPUSHARE_CACHE/share/kwok-v$KWOK_VERSION/stages.yaml"
+  KWOK_STAGES="$out"
+  [ -s "$out" ] && return
+  ensure_go "kwok stages"
+  mkdir -p "$(dirname "$out")"
+  src="$(cd "$GPUSHARE_CACHE/build" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/kustomize/stage"
+  : >"$out.tmp"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [ -f "$src/$f" ] || gp_die "kwok stages: $src/$f not found"
+    { echo "---"; cat "$src/$f"; } >>"$out.tmp"
+  done
+  mv "$out.tmp" "$out"
+  gp_log "kwok stages: wrote $out"
+}
+
 # register_plugin KIND NAME VERSION BINARY: install into the Pulumi plugin cache unless the same binary is there.
 register_plugin() {
   local kind=$1 name=$2 version=$3 bin=$4 pdir
@@ -294,11 +316,17 @@ register_plugin() {
 if [ "$want_pulumi" = 1 ]; then
   resolve pulumi "v$PULUMI_VERSION" build_pulumi "pulumi:v$PULUMI_VERSION:version"
   add_path_dir "$RESOLVED_DIR"
+  pulumi_dir="$RESOLVED_DIR"
   resolve pulumi-language-nodejs "v$PULUMI_LANGHOST_VERSION" build_langhost "pulumi-language-nodejs::"
+  if [ "$pulumi_dir" = "$(gp_tool_dir pulumi "v$PULUMI_VERSION")" ]; then
+    # Next to the CLI, the language host counts as bundled (as in Pulumi's release archives): no PATH warning.
+    ln -sfn "$RESOLVED_DIR/pulumi-language-nodejs" "$pulumi_dir/pulumi-language-nodejs"
+  fi
   add_path_dir "$RESOLVED_DIR"
   resolve pulumi-resource-kubernetes "v$K8S_PROVIDER_VERSION" build_k8s_provider "pulumi-resource-kubernetes::"
   k8s_provider_bin="$RESOLVED_DIR/pulumi-resource-kubernetes"
-  export PATH="$(IFS=:; echo "${PATH_DIRS[*]}"):$PATH"
+  PATH="$(IFS=:; echo "${PATH_DIRS[*]}"):$PATH"
+  export PATH
   register_plugin resource kubernetes "$K8S_PROVIDER_VERSION" "$k8s_provider_bin"
   if [ "$want_random" = 1 ]; then
     random_bin="$(command -v pulumi-resource-random 2>/dev/null)" ||
@@ -320,7 +348,10 @@ if [ "$want_cluster" = 1 ]; then
   add_path_dir "$RESOLVED_DIR"
   resolve kwok "v$KWOK_VERSION" build_kwok "kwok:$KWOK_VERSION:--version"
   add_path_dir "$RESOLVED_DIR"
+  ensure_kwok_stages
 fi
 
 gp_log "toolchain ready"
 printf 'export PATH="%s:$PATH"\n' "$(IFS=:; echo "${PATH_DIRS[*]}")"
+[ -n "${KWOK_STAGES:-}" ] && printf 'export GPUSHARE_KWOK_STAGES="%s"\n' "$KWOK_STAGES"
+exit 0

@@ -1,0 +1,133 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_DIR } from "../helpers";
+
+export const TOOLS = path.join(PROJECT_DIR, "tools");
+export const FIXTURE = path.join(PROJECT_DIR, "test", "e2e", "fixture");
+
+export interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion; output is captured, never inherited, so failures can quote it. */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Result {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? PROJECT_DIR,
+    env: opts.env ?? process.env,
+    input: opts.input,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error !== undefined) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like `run`, but fails with the command's own output when it does not exit 0. */
+export function must(cmd: string, args: readonly string[], opts: Parameters<typeof run>[2] = {}): string {
+  const r = run(cmd, args, opts);
+  if (r.code !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout.slice(-8000)}\n--- stderr\n${r.stderr.slice(-8000)}`,
+    );
+  }
+  return r.stdout;
+}
+
+/**
+ * The engine's environment: the toolchain on PATH (built or found by tools/toolchain.sh), a fresh loopback
+ * control plane of this test run's own (state, ports), a file backend and a copy of the project, so that
+ * nothing the user has - their `npm run local` cluster and stacks, the committed stack files - is touched.
+ */
+export interface Engine {
+  readonly env: NodeJS.ProcessEnv;
+  readonly project: string;
+  readonly kubeconfig: string;
+  readonly scratch: string;
+}
+
+export interface EngineOptions {
+  /**
+   * Added to every control-plane port (apiserver 17443, etcd 24790 and its peer +10, controller-manager 21257,
+   * scheduler 21259, KWOK 21247), so that test files on engines of their own never share a port. Default 0.
+   */
+  readonly portOffset?: number;
+}
+
+export function provideEngine(opts: EngineOptions = {}): Engine {
+  const port = (base: number): string => String(base + (opts.portOffset ?? 0));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-e2e-"));
+  const toolchain = run("bash", [path.join(TOOLS, "toolchain.sh")]);
+  if (toolchain.code !== 0) {
+    throw new Error(
+      `the end-to-end tests need the Pulumi engine and a local control plane, and tools/toolchain.sh could not provide them (exit ${toolchain.code}):\n${toolchain.stderr.slice(-4000)}`,
+    );
+  }
+  const pathLine = /^export PATH="?([^"\n]*)"?$/m.exec(toolchain.stdout);
+  if (pathLine === null) throw new Error(`tools/toolchain.sh printed no PATH line:\n${toolchain.stdout}`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: pathLine[1].replace("$PATH", process.env.PATH ?? ""),
+    GPUSHARE_CLUSTER_DIR: path.join(scratch, "cluster"),
+    GPUSHARE_APISERVER_PORT: port(17443),
+    GPUSHARE_ETCD_PORT: port(24790),
+    GPUSHARE_KCM_PORT: port(21257),
+    GPUSHARE_SCHEDULER_PORT: port(21259),
+    GPUSHARE_KWOK_PORT: port(21247),
+    PULUMI_BACKEND_URL: `file://${path.join(scratch, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "gpushare-local",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    NO_COLOR: "1",
+  };
+  fs.mkdirSync(path.join(scratch, "state"));
+  const kubeconfig = must("bash", [path.join(TOOLS, "cluster-up.sh")], { env }).trim();
+  env.KUBECONFIG = kubeconfig;
+
+  const project = path.join(scratch, "project");
+  fs.cpSync(PROJECT_DIR, project, {
+    recursive: true,
+    filter: (src) => !/(^|\/)(node_modules|\.git|out|bin)$/.test(path.relative(PROJECT_DIR, src)),
+  });
+  fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(project, "node_modules"));
+  return { env, project, kubeconfig, scratch };
+}
+
+export function stopEngine(engine: Engine): void {
+  run("bash", [path.join(TOOLS, "cluster-down.sh"), "--purge"], { env: engine.env });
+  fs.rmSync(engine.scratch, { recursive: true, force: true });
+}
+
+export function kubectl(engine: Engine, args: readonly string[]): string {
+  return must("kubectl", args, { env: engine.env });
+}
+
+export function kubectlJson<T>(engine: Engine, args: readonly string[]): T {
+  return JSON.parse(kubectl(engine, [...args, "-o", "json"])) as T;
+}
+
+export function pulumi(engine: Engine, args: readonly string[]): Result {
+  return run("pulumi", [...args, "--non-interactive"], { cwd: engine.project, env: engine.env });
+}
+
+/** Polls `check` until it returns a value, or fails after `seconds` with the last reason it gave. */
+export async function eventually<T>(seconds: number, check: () => T | string): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const r = check();
+    if (typeof r !== "string") return r;
+    last = r;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`not within ${seconds}s: ${last}`);
+}

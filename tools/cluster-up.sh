@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Starts a local Kubernetes control plane on loopback only, with KWOK simulating nodes and pods (no kubelet):
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+# Binaries come from tools/toolchain.sh --cluster (PATH -> cache -> build). Certificates and keys are made with
+# openssl. State (pki, etcd data, logs, pid files, kubeconfig) lives in ${GPUSHARE_CACHE:-~/.cache/gpushare}/cluster/.
+# Idempotent: components already running (by pid file) are left alone. Waits until everything is healthy, then
+# prints the kubeconfig path as the only line on stdout:
+#   export KUBECONFIG="$(tools/cluster-up.sh)"
+# KWOK manages nodes annotated kwok.x-k8s.io/node=fake and the pods bound to them (default stages: nodes and
+# pods become Ready/Running).
+# Ports (127.0.0.1), overridable: GPUSHARE_APISERVER_PORT (16443), GPUSHARE_ETCD_PORT (23790, peer +10),
+# GPUSHARE_KCM_PORT (20257), GPUSHARE_SCHEDULER_PORT (20259), GPUSHARE_KWOK_PORT (20247).
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+APISERVER_PORT="${GPUSHARE_APISERVER_PORT:-16443}"
+ETCD_PORT="${GPUSHARE_ETCD_PORT:-23790}"
+ETCD_PEER_PORT="$((ETCD_PORT + 10))"
+KCM_PORT="${GPUSHARE_KCM_PORT:-20257}"
+SCHEDULER_PORT="${GPUSHARE_SCHEDULER_PORT:-20259}"
+KWOK_PORT="${GPUSHARE_KWOK_PORT:-20247}"
+SERVICE_CIDR=10.96.0.0/16
+SERVICE_IP=10.96.0.1
+
+STATE="${GPUSHARE_CLUSTER_DIR:-$GPUSHARE_CACHE/cluster}"
+PKI="$STATE/pki"
+LOGS="$STATE/logs"
+PIDS="$STATE/pids"
+KUBECONFIG_FILE="$STATE/kubeconfig"
+mkdir -p "$PKI" "$LOGS" "$PIDS" "$STATE/etcd"
+chmod 700 "$STATE"
+
+exec 8>"$STATE/cluster.lock"
+flock -w 300 8 || gp_die "cluster-up: another cluster-up/cluster-down holds $STATE/cluster.lock"
+
+# Binaries.
+eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh" --cluster)"
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok openssl curl; do
+  command -v "$b" >/dev/null || gp_die "cluster-up: $b not found"
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# PKI (openssl): CA, API server serving cert, admin client cert (system:masters), service-account key pair.
+gen_pki() {
+  local tmp
+  [ -f "$PKI/ca.crt" ] || {
+    gp_log "cluster: generating CA"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=gpushare-local-ca" \
+      -keyout "$PKI/ca.key" -out "$PKI/ca.crt" 2>/dev/null
+  }
+  [ -f "$PKI/apiserver.crt" ] || {
+    gp_log "cluster: generating API server certificate"
+    tmp="$(mktemp)"
+    cat >"$tmp" <<EOF
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+EOF
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+      -keyout "$PKI/apiserver.key" -out "$PKI/apiserver.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$tmp" -out "$PKI/apiserver.crt" 2>/dev/null
+    rm -f "$tmp" "$PKI/apiserver.csr"
+  }
+  [ -f "$PKI/admin.crt" ] || {
+    gp_log "cluster: generating admin client certificate"
+    tmp="$(mktemp)"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$tmp"
+    openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=gpushare-admin" \
+      -keyout "$PKI/admin.key" -out "$PKI/admin.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/admin.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$tmp" -out "$PKI/admin.crt" 2>/dev/null
+    rm -f "$tmp" "$PKI/admin.csr"
+  }
+  [ -f "$PKI/sa.key" ] || {
+    gp_log "cluster: generating service-account signing key"
+    openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  }
+  chmod 600 "$PKI"/*.key
+  # Always rewrite the kubeconfig (the port may have changed).
+  cat >"$KUBECONFIG_FILE.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: gpushare-local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: gpushare-admin
+  user:
+    client-certificate: $PKI/admin.crt
+    client-key: $PKI/admin.key
+contexts:
+- name: gpushare-local
+  context:
+    cluster: gpushare-local
+    user: gpushare-admin
+    namespace: default
+current-context: gpushare-local
+EOF
+  chmod 600 "$KUBECONFIG_FILE.tmp"
+  mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes: one pid file per component; a pid counts only if it is alive and runs the expected binary.
+running() {
+  local name=$1 pid exe
+  [ -f "$PIDS/$name.pid" ] || return 1
+  pid="$(cat "$PIDS/$name.pid")"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+  [ "$(basename "${exe% (deleted)}")" = "$name" ]
+}
+
+port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# start NAME PORT ARGS...: start NAME unless it already runs; PORT must be free (it's the component's own port).
+start() {
+  local name=$1 port=$2
+  shift 2
+  if running "$name"; then
+    gp_log "cluster: $name already running (pid $(cat "$PIDS/$name.pid"))"
+    return
+  fi
+  if port_in_use "$port"; then
+    gp_die "cluster: cannot start $name: 127.0.0.1:$port is already in use by another process" \
+      "(set GPUSHARE_*_PORT, see the header of $0)"
+  fi
+  gp_log "cluster: starting $name (log: $LOGS/$name.log)"
+  # 8>&- 9>&-: the daemons must not inherit (and so hold) the cluster and toolchain lock files.
+  setsid "$(command -v "$name")" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 8>&- 9>&- &
+  local pid=$! i
+  echo "$pid" >"$PIDS/$name.pid"
+  # Until the forked shell has exec'd the binary, /proc/PID/exe is still bash; wait for that (or for an exit).
+  for i in $(seq 1 50); do
+    running "$name" || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.1
+  done
+  : "$i"
+}
+
+# wait_for NAME TIMEOUT CMD...: wait until CMD succeeds; fail (showing the log) if NAME dies or time runs out.
+wait_for() {
+  local name=$1 timeout=$2 start=$SECONDS
+  shift 2
+  until running "$name" && "$@" >/dev/null 2>&1; do
+    if ! running "$name"; then
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      gp_die "cluster: $name exited (log: $LOGS/$name.log)"
+    fi
+    if [ $((SECONDS - start)) -ge "$timeout" ]; then
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      gp_die "cluster: $name not healthy after ${timeout}s (log: $LOGS/$name.log)"
+    fi
+    sleep 1
+  done
+  gp_log "cluster: $name healthy"
+}
+
+http_ok() { [ "$(curl -fsS --max-time 3 "$@" 2>/dev/null)" = ok ]; }
+etcd_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+# A cluster already running from this state directory must have been started with the same ports.
+PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT"
+for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  if running "$name" && [ "$(cat "$STATE/ports" 2>/dev/null)" != "$PORTS" ]; then
+    gp_die "cluster: $STATE already has a running cluster with other ports ($(cat "$STATE/ports" 2>/dev/null ||
+      echo unknown)); use the same GPUSHARE_*_PORT values, another GPUSHARE_CACHE, or tools/cluster-down.sh first"
+  fi
+done
+printf '%s\n' "$PORTS" >"$STATE/ports"
+
+gen_pki
+
+start etcd "$ETCD_PORT" \
+  --name gpushare --data-dir "$STATE/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "gpushare=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --quota-backend-bytes 2147483648 --log-level warn
+wait_for etcd 60 etcd_healthy
+
+start kube-apiserver "$APISERVER_PORT" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+  --client-ca-file "$PKI/ca.crt" \
+  --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \
+  --service-cluster-ip-range "$SERVICE_CIDR" \
+  --authorization-mode RBAC --allow-privileged=true \
+  --endpoint-reconciler-type none
+wait_for kube-apiserver 120 http_ok --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+  "https://127.0.0.1:$APISERVER_PORT/readyz"
+
+start kube-controller-manager "$KCM_PORT" \
+  --kubeconfig "$KUBECONFIG_FILE" \
+  --authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
+  --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
+  --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+  --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+  --service-cluster-ip-range "$SERVICE_CIDR" --use-service-account-credentials=false
+start kube-scheduler "$SCHEDULER_PORT" \
+  --kubeconfig "$KUBECONFIG_FILE" \
+  --authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
+  --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false
+[ -s "${GPUSHARE_KWOK_STAGES:-}" ] || gp_die "cluster-up: KWOK stages file missing (toolchain.sh --cluster makes it)"
+start kwok "$KWOK_PORT" \
+  --kubeconfig "$KUBECONFIG_FILE" --config "$GPUSHARE_KWOK_STAGES" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom \
+  --cidr=10.244.0.1/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
+  --server-address "127.0.0.1:$KWOK_PORT"
+
+wait_for kube-controller-manager 90 http_ok -k "https://127.0.0.1:$KCM_PORT/healthz"
+wait_for kube-scheduler 90 http_ok -k "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+wait_for kwok 60 http_ok "http://127.0.0.1:$KWOK_PORT/healthz"
+# Pods need the namespace's default service account, which the controller-manager creates.
+wait_for kube-controller-manager 60 kctl -n default get serviceaccount default
+
+gp_log "cluster: ready (kubeconfig: $KUBECONFIG_FILE)"
+printf '%s\n' "$KUBECONFIG_FILE"
