@@ -131,3 +131,37 @@ export async function eventually<T>(seconds: number, check: () => T | string): P
   }
   throw new Error(`not within ${seconds}s: ${last}`);
 }
+
+/** Creates a stack of the project copy with the passphrase secrets provider. */
+export function initStack(engine: Engine, stack: string, cwd = engine.project): void {
+  must("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
+    cwd,
+    env: engine.env,
+  });
+}
+
+/**
+ * The local stack, ready to preview: the stand-in CRDs and the simulated GPU nodes of test/e2e/fixture applied,
+ * the stack created, and its one secret set - the cluster's kubeconfig with its client key embedded, which it
+ * returns.
+ */
+export function prepareLocalStack(engine: Engine): string {
+  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
+  kubectl(engine, [
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/podmonitors.monitoring.coreos.com",
+    "crd/nodefeaturerules.nfd.k8s-sigs.io",
+  ]);
+  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
+  kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
+  initStack(engine, "local");
+  const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
+  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "local", "--non-interactive"], {
+    cwd: engine.project,
+    env: engine.env,
+    input: kubeconfig,
+  });
+  return kubeconfig;
+}

@@ -5,7 +5,17 @@ import { parseDocument } from "yaml";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { runProgram, stackFileConfig } from "../helpers";
 import type { Engine } from "./engine";
-import { eventually, FIXTURE, kubectl, kubectlJson, must, provideEngine, pulumi, stopEngine } from "./engine";
+import {
+  eventually,
+  initStack,
+  kubectl,
+  kubectlJson,
+  must,
+  prepareLocalStack,
+  provideEngine,
+  pulumi,
+  stopEngine,
+} from "./engine";
 
 /**
  * The real Pulumi engine and providers against a real Kubernetes API server (loopback, KWOK-simulated GPU nodes):
@@ -38,27 +48,7 @@ function podsOf(server: string): Pod[] {
 describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000 }, () => {
   beforeAll(() => {
     engine = provideEngine();
-    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
-    kubectl(engine, [
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/podmonitors.monitoring.coreos.com",
-      "crd/nodefeaturerules.nfd.k8s-sigs.io",
-    ]);
-    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
-    kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
-    must("pulumi", ["stack", "init", "local", "--secrets-provider", "passphrase", "--non-interactive"], {
-      cwd: engine.project,
-      env: engine.env,
-    });
-    // The stack's one secret: the cluster's kubeconfig with its client key embedded.
-    flatKubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
-    must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "local", "--non-interactive"], {
-      cwd: engine.project,
-      env: engine.env,
-      input: flatKubeconfig,
-    });
+    flatKubeconfig = prepareLocalStack(engine);
   }, 75 * 60_000);
 
   afterAll(() => {
@@ -144,10 +134,7 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     doc.delete("encryptionsalt");
     doc.deleteIn(["config", "gpushare:kubeconfig"]);
     fs.writeFileSync(path.join(engine.project, "Pulumi.bad.yaml"), doc.toString());
-    must("pulumi", ["stack", "init", "bad", "--secrets-provider", "passphrase", "--non-interactive"], {
-      cwd: engine.project,
-      env: engine.env,
-    });
+    initStack(engine, "bad");
     const before = kubectl(engine, ["get", "all,configmaps", "-A", "-o", "name"]);
     const r = pulumi(engine, ["preview", "--stack", "bad"]);
     expect(r.code).not.toBe(0);

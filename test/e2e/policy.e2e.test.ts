@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACK_NAME } from "../../policy/guardrails";
 import type { Engine } from "./engine";
-import { FIXTURE, kubectl, must, provideEngine, pulumi, run, stopEngine } from "./engine";
+import { initStack, kubectl, prepareLocalStack, provideEngine, pulumi, run, stopEngine } from "./engine";
 
 /**
  * The policy pack as `pulumi preview --policy-pack` runs it: the engine asks the Node.js language host (our
@@ -18,34 +18,12 @@ const VIOLATION =
 let engine: Engine;
 let policyPack = "";
 
-function init(stack: string, cwd: string): void {
-  must("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
-    cwd,
-    env: engine.env,
-  });
-}
-
 describe.sequential("the policy pack on the real engine", { timeout: 10 * 60_000 }, () => {
   beforeAll(() => {
     // Ports of its own: the local-stack test file may run on the same machine at the same time.
     engine = provideEngine({ portOffset: 100 });
     policyPack = path.join(engine.project, "policy");
-    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
-    kubectl(engine, [
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/podmonitors.monitoring.coreos.com",
-      "crd/nodefeaturerules.nfd.k8s-sigs.io",
-    ]);
-    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
-    kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
-    init("local", engine.project);
-    must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "local", "--non-interactive"], {
-      cwd: engine.project,
-      env: engine.env,
-      input: kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]),
-    });
+    prepareLocalStack(engine);
   }, 75 * 60_000);
 
   afterAll(() => {
@@ -82,7 +60,7 @@ new k8s.rbac.v1.ClusterRoleBinding("ops-admin", {
 `,
     );
     fs.symlinkSync(path.join(engine.project, "node_modules"), path.join(program, "node_modules"));
-    init("violating", program);
+    initStack(engine, "violating", program);
 
     const r = run("pulumi", ["preview", "--stack", "violating", "--policy-pack", policyPack, "--non-interactive"], {
       cwd: program,
