@@ -464,3 +464,16 @@ describe("Helm values and monitoring settings", () => {
     ]);
   });
 });
+
+describe("servers' models", () => {
+  it("warns when a server names a model that seeding, the only source of a new share, does not provide", () => {
+    const config = parseStackConfig({
+      modelStore: { manila: { sizeGiB: 10, accessCidr: "10.0.0.0/24" } },
+      gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 1 } } },
+      servers: { s: { pool: "t4", models: ["densenet_onnx", "resnet50"] } },
+    });
+    expect(config.warnings).toEqual([
+      'servers.s.models: "resnet50" is not provided by modelStore.seed, the only source of models in a new share; add it to modelStore.seed.models or copy it into the share yourself',
+    ]);
+  });
+});
