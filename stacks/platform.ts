@@ -91,18 +91,18 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
     );
     const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
 
+    // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
+    const monitoring = new Monitoring(`${name}-monitoring`, { config }, k8sOpts);
     const operator = new GpuOperator(
       `${name}-gpu-operator`,
       {
         config,
         ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
-        // Known from the config alone: the DCGM ServiceMonitor carries the labels Prometheus selects before
-        // Monitoring exists.
+        // The DCGM exporter's ServiceMonitor carries the labels the platform's Prometheus selects.
         serviceMonitorLabels: monitorLabelsFor(config),
       },
-      k8sOpts,
+      { ...k8sOpts, dependsOn: [monitoring] },
     );
-    const monitoring = new Monitoring(`${name}-monitoring`, { config }, { ...k8sOpts, dependsOn: [operator] });
     const adapter = new MetricsAdapter(
       `${name}-metrics-adapter`,
       { config, prometheusUrl: monitoring.prometheusUrl, namespaceReady: monitoring.namespaceReady },
