@@ -8,7 +8,8 @@ const platform = new GpuInferencePlatform("gpushare", {
   ...(loaded.kubeconfig === undefined ? {} : { kubeconfig: loaded.kubeconfig }),
 });
 
-export const kubeconfig = platform.kubeconfig;
+// null, not undefined, where a stack has none (existing cluster, installed monitoring): Pulumi warns on undefined.
+export const kubeconfig = platform.kubeconfig ?? null;
 export const servers = platform.servers;
 export const capacity = platform.capacity;
-export const grafanaAdminPassword = platform.grafanaAdminPassword;
+export const grafanaAdminPassword = platform.grafanaAdminPassword ?? null;
