@@ -64,10 +64,15 @@ export interface EngineOptions {
 export function provideEngine(opts: EngineOptions = {}): Engine {
   const port = (base: number): string => String(base + (opts.portOffset ?? 0));
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-e2e-"));
-  const toolchain = run("bash", [path.join(TOOLS, "toolchain.sh")]);
-  if (toolchain.code !== 0) {
+  // Its progress (a cold build takes tens of minutes) goes straight to the test log; stdout carries the PATH.
+  const toolchain = spawnSync("bash", [path.join(TOOLS, "toolchain.sh")], {
+    cwd: PROJECT_DIR,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (toolchain.status !== 0) {
     throw new Error(
-      `the end-to-end tests need the Pulumi engine and a local control plane, and tools/toolchain.sh could not provide them (exit ${toolchain.code}):\n${toolchain.stderr.slice(-4000)}`,
+      `the end-to-end tests need the Pulumi engine and a local control plane, and tools/toolchain.sh could not provide them (exit ${toolchain.status}); its messages are above`,
     );
   }
   const pathLine = /^export PATH="?([^"\n]*)"?$/m.exec(toolchain.stdout);
