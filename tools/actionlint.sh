@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints GitHub Actions workflows with actionlint (pinned: ACTIONLINT_VERSION below).
+# Lints GitHub Actions workflows with actionlint (pinned: ACTIONLINT_VERSION in versions.env).
 # Finds actionlint in this order, without other downloads than Debian packages and Go modules:
 #   1. on PATH (any version; a version other than the pinned one is reported)
 #   2. the per-version cache ${GPUSHARE_CACHE:-$HOME/.cache/gpushare}/bin/actionlint-v<version>/
@@ -16,7 +16,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-ACTIONLINT_VERSION=1.7.12
 ACTIONLINT_MODULE=github.com/rhysd/actionlint
 
 from_path() {
