@@ -2,15 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { StackConfigError } from "../stacks/config";
-
-/** Stand-in for a `secure:` value of a stack file: the offline tools need to know it is set, not what it is. */
-export const SECRET_STAND_IN = "(secret)";
+import { SECRET_STAND_IN } from "../stacks/schema";
 
 export interface StackFile {
-  /** Every config key of the file (`gpushare:servers`, `openstack:region`, ...) with its value. */
+  /** Every config key of the file (`gpushare:servers`, `openstack:region`, ...) with its value; `secure:` values
+   * replaced by SECRET_STAND_IN, since the offline tools need to know a secret is set, not what it is. */
   readonly config: Record<string, unknown>;
-  /** Keys whose values were secrets. */
-  readonly secretKeys: string[];
 }
 
 export class StackFileError extends Error {}
@@ -53,16 +50,10 @@ export function readStackFile(file: string): StackFile {
   }
   const root = (doc.toJS() ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, unknown> = {};
-  const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(root.config ?? {})) {
-    if (isSecure(value)) {
-      config[key] = SECRET_STAND_IN;
-      secretKeys.push(key);
-    } else {
-      config[key] = value;
-    }
+    config[key] = isSecure(value) ? SECRET_STAND_IN : value;
   }
-  return { config, secretKeys };
+  return { config };
 }
 
 /** The `gpushare:` keys of a stack file, without the namespace, as `parseStackConfig` takes them. */

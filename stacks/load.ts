@@ -2,10 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 import { parseStackConfig, StackConfigError } from "./config";
 import { missingOpenStackCredentials } from "./credentials";
-import { STACK_CONFIG_KEYS } from "./schema";
-
-/** Placeholder that stands for a secret in the config handed to the pure parser, which only needs presence. */
-const SECRET_PRESENT = "(secret)";
+import { SECRET_STAND_IN, STACK_CONFIG_KEYS } from "./schema";
 
 /** Provider config keys of `openstack:` that carry credentials or where to find them. */
 const OPENSTACK_CREDENTIAL_KEYS = [
@@ -45,7 +42,7 @@ export function loadStackConfig(checkCredentials = true): LoadedStack {
   // Pulumi.yaml declares the key with an empty default, so "unset" reads as "".
   const hasKubeconfig = (cfg.get("kubeconfig") ?? "") !== "";
   const kubeconfig = hasKubeconfig ? cfg.requireSecret("kubeconfig") : undefined;
-  if (hasKubeconfig) raw.kubeconfig = SECRET_PRESENT;
+  if (hasKubeconfig) raw.kubeconfig = SECRET_STAND_IN;
 
   let config: StackConfig;
   try {

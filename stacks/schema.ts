@@ -241,5 +241,11 @@ export type RawStackConfig = z.infer<typeof stackConfigSchema>;
 export type RawPool = z.infer<typeof poolSchema>;
 export type RawServer = RawStackConfig["servers"][string];
 
+/**
+ * What a secret config value (`gpushare:kubeconfig`) is replaced by before parsing: the parser needs to know it
+ * is set, never what it is.
+ */
+export const SECRET_STAND_IN = "(secret)";
+
 /** The config keys, in the order `Pulumi.yaml` declares them. */
 export const STACK_CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof RawStackConfig)[];
