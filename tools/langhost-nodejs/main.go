@@ -175,14 +175,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if programDir == "" {
 		programDir = req.GetPwd()
 	}
-	entry := info.GetEntryPoint()
-	if entry == "" {
-		entry = "."
-	}
-	opts := map[string]interface{}{}
-	if info.GetOptions() != nil {
-		opts = info.GetOptions().AsMap()
-	}
+	entry, opts := entryAndOptions(info)
 
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -193,10 +186,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 
-	var argv []string
-	if nodeargs, ok := opts["nodeargs"].(string); ok && nodeargs != "" {
-		argv = append(argv, strings.Fields(nodeargs)...)
-	}
+	argv := nodeArgs(opts)
 	argv = append(argv, runScript,
 		"--monitor="+req.GetMonitorAddress(),
 		"--engine="+h.engineAddress,
@@ -285,14 +275,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStre
 	if dir == "" {
 		return status.Error(codes.InvalidArgument, "gpushare language host: RunPlugin without a program directory")
 	}
-	entry := info.GetEntryPoint()
-	if entry == "" {
-		entry = "."
-	}
-	opts := map[string]interface{}{}
-	if info.GetOptions() != nil {
-		opts = info.GetOptions().AsMap()
-	}
+	entry, opts := entryAndOptions(info)
 
 	out := &streamWriter{server: server}
 	stdout, stderr := out.writer(false), out.writer(true)
@@ -310,10 +293,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStre
 		return out.exit(1)
 	}
 
-	var argv []string
-	if nodeargs, ok := opts["nodeargs"].(string); ok && nodeargs != "" {
-		argv = append(argv, strings.Fields(nodeargs)...)
-	}
+	argv := nodeArgs(opts)
 	// run-policy-pack parses its arguments with minimist: the engine's Go-style logging flags (--logtostderr,
 	// -v=N, --tracing ADDR) would swallow the engine address, so pass the positional arguments only.
 	argv = append(argv, runScript)
@@ -351,6 +331,28 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStre
 		}
 	}
 	return out.exit(int32(code))
+}
+
+// entryAndOptions reads a program's (or policy pack's) entry point, "." when unset, and its runtime options.
+func entryAndOptions(info *pulumirpc.ProgramInfo) (string, map[string]interface{}) {
+	entry := info.GetEntryPoint()
+	if entry == "" {
+		entry = "."
+	}
+	opts := map[string]interface{}{}
+	if info.GetOptions() != nil {
+		opts = info.GetOptions().AsMap()
+	}
+	return entry, opts
+}
+
+// nodeArgs is the runtime option `nodeargs` split into node's own arguments.
+func nodeArgs(opts map[string]interface{}) []string {
+	var argv []string
+	if nodeargs, ok := opts["nodeargs"].(string); ok && nodeargs != "" {
+		argv = append(argv, strings.Fields(nodeargs)...)
+	}
+	return argv
 }
 
 // positionalArgs drops the logging and tracing flags the engine prepends for Go plugins.
