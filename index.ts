@@ -1,10 +1,14 @@
 import { loadStackConfig } from "./stacks/load";
 import { GpuInferencePlatform } from "./stacks/platform";
+import { readPreviousDeployment } from "./stacks/previous";
 
 // The offline render (scripts/render.ts) creates nothing and so needs no cloud credentials.
-const loaded = loadStackConfig(process.env.GPUSHARE_RENDER !== "1");
+const rendering = process.env.GPUSHARE_RENDER === "1";
+const loaded = loadStackConfig(!rendering);
 const platform = new GpuInferencePlatform("gpushare", {
   config: loaded.config,
+  // A render has no deployment behind it.
+  ...(rendering ? {} : { previous: readPreviousDeployment() }),
   ...(loaded.kubeconfig === undefined ? {} : { kubeconfig: loaded.kubeconfig }),
 });
 
@@ -13,3 +17,5 @@ export const kubeconfig = platform.kubeconfig ?? null;
 export const servers = platform.servers;
 export const capacity = platform.capacity;
 export const grafanaAdminPassword = platform.grafanaAdminPassword ?? null;
+// Read back by the next deployment (stacks/previous.ts): keep these configs while labels move, compare capacity.
+export const sharing = platform.sharing;

@@ -90,7 +90,8 @@ const GPU_MODELS: readonly GpuModel[] = [
     name: "A100-SXM4-40GB",
     memoryGiB: 40,
     computeCapability: 8.0,
-    pciDeviceIds: ["20b0", "20b1", "20f1"],
+    // A100-SXM4-40GB, A100-PCIE-40GB and A800-40GB (20f6) share one MIG profile table (mig-parted's filters).
+    pciDeviceIds: ["20b0", "20b1", "20f1", "20f6"],
     mig: {
       computeSlices: 7,
       memorySlices: 8,
@@ -109,7 +110,8 @@ const GPU_MODELS: readonly GpuModel[] = [
     name: "A100-80GB",
     memoryGiB: 80,
     computeCapability: 8.0,
-    pciDeviceIds: ["20b2", "20b5"],
+    // A100-80GB (SXM4, PCIe) and A800-80GB (20f3, 20f5).
+    pciDeviceIds: ["20b2", "20b5", "20f3", "20f5"],
     mig: {
       computeSlices: 7,
       memorySlices: 8,
@@ -128,7 +130,8 @@ const GPU_MODELS: readonly GpuModel[] = [
     name: "H100-80GB",
     memoryGiB: 80,
     computeCapability: 9.0,
-    pciDeviceIds: ["2330", "2331"],
+    // H100-80GB (SXM5, PCIe) and H800-80GB (2322, 2324).
+    pciDeviceIds: ["2330", "2331", "2322", "2324"],
     mig: {
       computeSlices: 7,
       memorySlices: 8,
@@ -148,7 +151,8 @@ const GPU_MODELS: readonly GpuModel[] = [
     name: "H200-141GB",
     memoryGiB: 141,
     computeCapability: 9.0,
-    pciDeviceIds: ["2335"],
+    // H200 SXM and H200 NVL (233b): mig-parted gives both the same layouts.
+    pciDeviceIds: ["2335", "233b"],
     mig: {
       computeSlices: 7,
       memorySlices: 8,

@@ -55,9 +55,13 @@ function sameLayout(a: LayoutUse, b: LayoutUse): boolean {
  * The mig-manager config for the layouts a cluster's pools use. `all-disabled` is always present: it is the
  * value the operator gives MIG-capable nodes that carry no layout of their own. A name used by GPU models
  * whose layouts differ (`all-balanced` on A100-40GB and A100-80GB) gets one entry per model, told apart by
- * PCI device filter.
+ * PCI device filter. `retained` adds layouts of the previous generation under their names, unless a current
+ * layout has the name.
  */
-export function migManagerConfig(uses: readonly LayoutUse[]): MigManagerConfig {
+export function migManagerConfig(
+  uses: readonly LayoutUse[],
+  retained: Readonly<Record<string, readonly MigConfigEntry[]>> = {},
+): MigManagerConfig {
   const byName = new Map<string, LayoutUse[]>();
   for (const use of uses) {
     const list = byName.get(use.name) ?? [];
@@ -71,6 +75,11 @@ export function migManagerConfig(uses: readonly LayoutUse[]): MigManagerConfig {
     const list = byName.get(name) ?? [];
     const uniform = list.every((u) => sameLayout(u, list[0]));
     configs[name] = uniform ? [entry(list[0], false)] : list.map((u) => entry(u, true));
+  }
+  // Layouts of the previous generation that no pool uses any more: nodes keep pointing at them until
+  // node-feature-discovery has moved their labels, and mig-manager must find them if it restarts meanwhile.
+  for (const name of Object.keys(retained).sort()) {
+    if (configs[name] === undefined) configs[name] = retained[name].map((e) => ({ ...e }));
   }
   return { version: "v1", "mig-configs": configs };
 }

@@ -1,23 +1,47 @@
 import { parseArgs } from "node:util";
-import { parseStackConfig } from "../stacks/config";
-import { gpushareConfig, readStackFile, stackErrorExitCode } from "./stack-file";
+import { compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
+import { parseStackConfig, StackConfigError, type StackConfig } from "../stacks/config";
+import { gpushareConfig, readStackFile, stackErrorExitCode, StackFileError } from "./stack-file";
+
+const USAGE = "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
+
+/** A stack file's validated config; problems of the `--compare` file say so, naming the flag. */
+function load(file: string, compare = false): StackConfig {
+  try {
+    return parseStackConfig(gpushareConfig(readStackFile(file)));
+  } catch (e) {
+    if (!compare) throw e;
+    if (e instanceof StackConfigError) throw new StackFileError(`--compare ${file}: ${e.message}`);
+    if (e instanceof StackFileError) throw new StackFileError(`--compare: ${e.message}`);
+    throw e;
+  }
+}
 
 /**
  * `npm run --silent capacity -- --config Pulumi.<stack>.yaml [--json]`: what each GPU pool of a stack will
- * advertise, per node and at its max node count, before anything is created or paid for.
+ * advertise, per node and at its max node count, before anything is created or paid for. With `--compare OLD.yaml`:
+ * what changing OLD into the stack file does — per pool and resource the capacity at max nodes before → after, per
+ * server whether its max replicas fit before and after, and the pools whose GPUs a MIG change repartitions.
  */
 function main(): number {
   const { values } = parseArgs({
-    options: { config: { type: "string" }, json: { type: "boolean", default: false } },
+    options: { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
     allowPositionals: false,
   });
   if (values.config === undefined) {
-    process.stderr.write("usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--json]\n");
+    process.stderr.write(USAGE);
     return 2;
   }
   try {
-    const config = parseStackConfig(gpushareConfig(readStackFile(values.config)));
+    const config = load(values.config);
     for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (values.compare !== undefined) {
+      const comparison = compareCapacity(snapshotOf(load(values.compare, true)), config);
+      process.stdout.write(
+        values.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonText(comparison)}\n`,
+      );
+      return 0;
+    }
     if (values.json) {
       const pools = config.pools.map((p) => ({
         name: p.name,

@@ -24,6 +24,10 @@ export function stackErrorExitCode(e: unknown): number {
   throw e;
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function isSecure(value: unknown): boolean {
   return typeof value === "object" && value !== null && Object.keys(value).length === 1 && "secure" in value;
 }
@@ -48,9 +52,15 @@ export function readStackFile(file: string): StackFile {
         .join("\n"),
     );
   }
-  const root = (doc.toJS() ?? {}) as { config?: Record<string, unknown> };
+  const root: unknown = doc.toJS();
+  const section = isMapping(root) ? root.config : undefined;
+  if (!isMapping(section)) {
+    throw new StackFileError(
+      `${file}: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project`,
+    );
+  }
   const config: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(root.config ?? {})) {
+  for (const [key, value] of Object.entries(section)) {
     config[key] = isSecure(value) ? SECRET_STAND_IN : value;
   }
   return { config };

@@ -1,3 +1,4 @@
+import { stringify } from "yaml";
 import { z } from "zod";
 import type { GpuModel } from "../gpu/catalog";
 import { findGpuModel, findMigProfile, gpuModelNames, maxMpsClients } from "../gpu/catalog";
@@ -5,6 +6,13 @@ import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "..
 import { advertisedDevices, capacityPerNode, scaleCapacity } from "../gpu/capacity";
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
 import { placeMigLayout } from "../gpu/placement";
+import {
+  CONFIG_HASH_LENGTH,
+  CONFIG_NAME_PREFIX_MAX_LENGTH,
+  defaultMigLayoutPrefix,
+  generationName,
+} from "../gpu/config-names";
+import { devicePluginConfig } from "../gpu/device-plugin-config";
 import { nodeGroupNameProblems } from "../components/cloud/magnum-names";
 import { adapterSettingsProblems } from "../components/k8s/adapter-values";
 import { OWNED_OPERATOR_VALUES, poolLabelConflicts } from "../components/k8s/gpu-operator-values";
@@ -28,7 +36,10 @@ export interface PoolConfig {
   readonly devices: readonly AdvertisedDevice[];
   readonly perNode: Readonly<Record<string, number>>;
   readonly atMaxNodes: Readonly<Record<string, number>>;
-  /** The pool's device-plugin config key (the pool name) when it differs from the default config. */
+  /**
+   * The pool's key in the device-plugin ConfigMap and the value of its nodes' `nvidia.com/device-plugin.config`
+   * label: `<pool>-<hash of the config>`, so that every change of the pool's sharing changes it.
+   */
   readonly devicePluginConfig: string;
   /** Node labels that select the pool's nodes. */
   readonly nodeSelector: Readonly<Record<string, string>>;
@@ -117,7 +128,13 @@ interface PoolDraft {
 }
 
 /** Resolves a pool's MIG section to counts, or records why it cannot. */
-function resolveMig(name: string, pool: RawPool, gpu: GpuModel, problems: string[]): PoolMig | undefined {
+function resolveMig(
+  name: string,
+  pool: RawPool,
+  gpu: GpuModel,
+  poolNames: readonly string[],
+  problems: string[],
+): PoolMig | undefined {
   const mig = pool.mig;
   if (mig === undefined) return undefined;
   const at = `gpuPools.${name}.mig`;
@@ -173,11 +190,52 @@ function resolveMig(name: string, pool: RawPool, gpu: GpuModel, problems: string
     );
     return undefined;
   }
-  const configName = mig.name ?? `gpushare-${name}`;
-  if (!DNS_LABEL.test(configName.replace(/\./g, "-"))) {
-    problems.push(`${at}.name: "${configName}" is not a valid label value; use lowercase letters, digits, "-" and "."`);
-  }
+  if (mig.name !== undefined && !migNameOk(`${at}.name`, mig.name, gpu, name, poolNames, problems)) return undefined;
+  // Named after its content, so that a changed layout moves the nodes' label and mig-manager acts on it.
+  const configName = generationName(mig.name ?? defaultMigLayoutPrefix(name), explicitLayoutContent(gpu, counts));
   return { configName, migEnabled: true, counts };
+}
+
+/**
+ * What an explicit layout's name is a hash of: the GPU model and its instances per profile. A name thus means
+ * one layout on one model, and needs no device filter in mig-manager's config.
+ */
+export function explicitLayoutContent(gpu: GpuModel, counts: Readonly<Record<string, number>>): string {
+  return stringify({
+    gpu: gpu.name,
+    migDevices: Object.fromEntries(nonZeroProfiles(counts).map((p) => [p, counts[p]])),
+  });
+}
+
+/** Whether `mig.name` can prefix a generated layout name; records why not. */
+function migNameOk(
+  at: string,
+  value: string,
+  gpu: GpuModel,
+  pool: string,
+  poolNames: readonly string[],
+  problems: string[],
+): boolean {
+  if (!DNS_LABEL.test(value.replace(/\./g, "-")) || value.length > CONFIG_NAME_PREFIX_MAX_LENGTH) {
+    problems.push(
+      `${at}: "${value}" cannot prefix a label value; use lowercase letters, digits, "-" and ".", at most ${CONFIG_NAME_PREFIX_MAX_LENGTH} characters (gpushare appends "-" and an ${CONFIG_HASH_LENGTH}-digit content hash)`,
+    );
+    return false;
+  }
+  if (findNamedLayout(gpu, value) !== undefined || value.startsWith("all-")) {
+    problems.push(
+      `${at}: "${value}" looks like one of mig-manager's own layout names (all-*), which mean fixed layouts per GPU model; pick another name, or use gpuPools.${pool}.mig.layout "${value}" instead of profiles`,
+    );
+    return false;
+  }
+  const owner = poolNames.find((p) => p !== pool && defaultMigLayoutPrefix(p) === value);
+  if (owner !== undefined) {
+    problems.push(
+      `${at}: "${value}" is the name gpushare generates for pool ${owner}'s layouts, so node labels would point readers at the wrong pool; pick another name or remove ${at}`,
+    );
+    return false;
+  }
+  return true;
 }
 
 function gpuModels(migOnly: boolean): string {
@@ -504,7 +562,7 @@ export function parseStackConfig(input: unknown): StackConfig {
       problems.push(`${at}.gpu: "${pool.gpu}" is not a known GPU model; use one of ${gpuModels(false)}`);
       continue;
     }
-    const mig = resolveMig(name, pool, gpu, problems);
+    const mig = resolveMig(name, pool, gpu, Object.keys(raw.gpuPools), problems);
     drafts.push({ name, raw: pool, gpu, ...(mig === undefined ? {} : { mig }) });
   }
 
@@ -569,7 +627,8 @@ export function parseStackConfig(input: unknown): StackConfig {
       devices,
       perNode,
       atMaxNodes: scaleCapacity(perNode, nodes.max),
-      devicePluginConfig: d.name,
+      // Named after its content: config-manager re-reads a config only when the node's label value changes.
+      devicePluginConfig: generationName(d.name, stringify(devicePluginConfig(sharing, migStrategy))),
       nodeSelector: d.raw.nodeSelector ?? { [POOL_LABEL]: d.name },
     });
   }

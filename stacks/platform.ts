@@ -10,12 +10,21 @@ import { monitorLabelsFor } from "../components/k8s/monitoring-values";
 import { TritonServer } from "../components/k8s/triton-server";
 import type { StackConfig } from "./config";
 import { capacityTable, type PoolCapacityRow } from "./capacity-table";
+import { compareCapacity, comparisonMatters, comparisonText, snapshotFromOutputs } from "./capacity-change";
+import type { PreviousDeployment } from "./previous";
+import { retainedConfigs, type SharingState } from "../components/k8s/gpu-operator-values";
 
 export interface GpuInferencePlatformArgs {
   /** The validated stack config. */
   readonly config: StackConfig;
   /** kubeconfig of an existing cluster; the ambient kubeconfig (and cluster.existing.context) when unset. */
   readonly kubeconfig?: pulumi.Input<string>;
+  /**
+   * The outputs of this stack's previous deployment (`readPreviousDeployment`): the configs nodes may still point
+   * at are kept while their labels move, and the preview warns what the change does to capacity.
+   * @default - a first deployment: nothing kept, nothing compared.
+   */
+  readonly previous?: pulumi.Input<PreviousDeployment>;
 }
 
 export interface ServerEndpoint {
@@ -37,6 +46,8 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
   /** Per pool: what the device plugin advertises, what servers claim at max replicas, the headroom. */
   public readonly capacity: PoolCapacityRow[];
   public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
+  /** What the GPU operator was configured with, for the next deployment to keep and compare against. */
+  public readonly sharing: SharingState;
 
   constructor(name: string, args: GpuInferencePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpushare:stack:GpuInferencePlatform", name, {}, opts);
@@ -93,10 +104,27 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
 
     // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
     const monitoring = new Monitoring(`${name}-monitoring`, { config }, k8sOpts);
+    const previous = pulumi.output(args.previous ?? {});
+    // Shown by `pulumi preview` (and the pull request's comment) before anything changes on the nodes.
+    previous.apply((p) => {
+      const before = snapshotFromOutputs(p.sharing, p.capacity);
+      if (before === undefined) return;
+      const comparison = compareCapacity(before, config);
+      if (comparisonMatters(comparison)) {
+        pulumi.log.warn(`GPU sharing changes with this update:\n${comparisonText(comparison)}`, this);
+      }
+    });
     const operator = new GpuOperator(
       `${name}-gpu-operator`,
       {
         config,
+        retained: previous.apply((p) =>
+          retainedConfigs(
+            config,
+            p.sharing,
+            p.sharing === undefined && p.capacity !== undefined ? [...new Set(p.capacity.map((r) => r.pool))] : [],
+          ),
+        ),
         ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
         // The DCGM exporter's ServiceMonitor carries the labels the platform's Prometheus selects.
         serviceMonitorLabels: monitorLabelsFor(config),
@@ -128,12 +156,14 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
     }
     this.capacity = capacityTable(config);
     this.grafanaAdminPassword = monitoring.grafanaAdminPassword;
+    this.sharing = operator.sharing;
 
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
       servers: this.servers,
       capacity: this.capacity,
       grafanaAdminPassword: this.grafanaAdminPassword,
+      sharing: this.sharing,
     });
   }
 }

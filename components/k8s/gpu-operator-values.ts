@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import { defaultDevicePluginConfig, devicePluginConfig } from "../../gpu/device-plugin-config";
-import type { LayoutUse } from "../../gpu/mig-manager-config";
+import type { MigStrategy } from "../../gpu/capacity";
+import type { LayoutUse, MigConfigEntry, MigManagerConfig } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
 import type { PoolConfig, StackConfig } from "../../stacks/config";
 import { POOL_LABEL } from "../../stacks/defaults";
@@ -102,17 +103,22 @@ export function gpuOperatorValues(config: StackConfig, options: GpuOperatorValue
 }
 
 /**
- * The device-plugin ConfigMap's data: one key per pool (the pool name, which the pool's nodes carry in
- * `nvidia.com/device-plugin.config`) and `default` for every other node.
+ * The device-plugin ConfigMap's data: one key per pool (`<pool>-<content hash>`, which the pool's nodes carry in
+ * `nvidia.com/device-plugin.config`), `default` for every other node, and the `retained` keys of the previous
+ * generation that no pool uses any more (see {@link retainedConfigs}).
  * @see https://github.com/NVIDIA/k8s-device-plugin#multiple-config-file-example
  */
-export function devicePluginConfigData(config: StackConfig): Record<string, string> {
+export function devicePluginConfigData(
+  config: StackConfig,
+  retained: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   const data: Record<string, string> = {
     [DEFAULT_DEVICE_PLUGIN_CONFIG_KEY]: stringify(defaultDevicePluginConfig(config.migStrategy)),
   };
   for (const pool of config.pools) {
     data[pool.devicePluginConfig] = stringify(devicePluginConfig(pool.sharing, config.migStrategy));
   }
+  for (const key of Object.keys(retained).sort()) data[key] ??= retained[key];
   return data;
 }
 
@@ -128,12 +134,121 @@ export function migLayoutUses(config: StackConfig): LayoutUse[] {
 }
 
 /**
- * The mig-manager ConfigMap's data: `config.yaml` with every layout a pool uses plus `all-disabled`. A custom
- * config replaces mig-manager's generated ones, so nothing else is available to nodes.
+ * The mig-manager ConfigMap's data: `config.yaml` with every layout a pool uses, `all-disabled`, and the
+ * `retained` layouts of the previous generation. A custom config replaces mig-manager's generated ones, so
+ * nothing else is available to nodes.
  * @see https://github.com/NVIDIA/mig-parted#configuration-file-format
  */
-export function migManagerConfigData(config: StackConfig): Record<string, string> {
-  return { [MIG_CONFIG_KEY]: stringify(migManagerConfig(migLayoutUses(config))) };
+export function migManagerConfigData(
+  config: StackConfig,
+  retained: Readonly<Record<string, readonly MigConfigEntry[]>> = {},
+): Record<string, string> {
+  return { [MIG_CONFIG_KEY]: stringify(migManagerConfig(migLayoutUses(config), retained)) };
+}
+
+/**
+ * What a deployment leaves for the next one to read (the stack output `sharing`): the cluster's MIG strategy,
+ * per pool the labels its nodes carry and what it advertises at max nodes, and the content of every config a
+ * node label can name. The next `pulumi up` keeps these configs while it moves the labels, and its preview
+ * compares capacity against them.
+ */
+export interface SharingState {
+  readonly migStrategy: MigStrategy;
+  readonly pools: Readonly<
+    Record<
+      string,
+      { readonly labels: Readonly<Record<string, string>>; readonly atMaxNodes: Readonly<Record<string, number>> }
+    >
+  >;
+  /** Device-plugin ConfigMap keys of the pools (not `default`) → config YAML. */
+  readonly devicePluginConfigs: Readonly<Record<string, string>>;
+  /** mig-manager layouts (not `all-disabled`) → their entries. */
+  readonly migConfigs: Readonly<Record<string, readonly MigConfigEntry[]>>;
+}
+
+export function sharingState(config: StackConfig): SharingState {
+  const dp = devicePluginConfigData(config);
+  delete dp[DEFAULT_DEVICE_PLUGIN_CONFIG_KEY];
+  const mig = { ...migManagerConfig(migLayoutUses(config))["mig-configs"] };
+  delete mig[DEFAULT_MIG_CONFIG];
+  return {
+    migStrategy: config.migStrategy,
+    pools: Object.fromEntries(
+      config.pools.map((p) => [p.name, { labels: poolNodeLabels(p), atMaxNodes: { ...p.atMaxNodes } }]),
+    ),
+    devicePluginConfigs: dp,
+    migConfigs: mig,
+  };
+}
+
+/** Configs of the previous generation to keep while node labels move to the current one. */
+export interface RetainedConfigs {
+  readonly devicePlugin: Readonly<Record<string, string>>;
+  readonly mig: Readonly<Record<string, readonly MigConfigEntry[]>>;
+}
+
+/**
+ * The configs of the previous deployment that the current one no longer names. Until node-feature-discovery has
+ * moved every node's labels (after this `pulumi up` updated the rules), nodes still point at them; if the
+ * device plugin or mig-manager restarts meanwhile it must find them. The next `pulumi up` drops them.
+ *
+ * `previous` is the previous deployment's `sharing` output; `legacyPools` are the pools of a deployment made
+ * before configs were named after their content (it exported `capacity` but no `sharing`): their nodes point at
+ * `<pool>` and `gpushare-<pool>`, kept here with the current content until the labels have moved.
+ */
+export function retainedConfigs(
+  config: StackConfig,
+  previous: SharingState | undefined,
+  legacyPools: readonly string[] = [],
+): RetainedConfigs {
+  const currentDp = devicePluginConfigData(config);
+  const currentMig = migManagerConfig(migLayoutUses(config))["mig-configs"];
+  const devicePlugin: Record<string, string> = {};
+  const mig: Record<string, MigConfigEntry[]> = {};
+  for (const [key, content] of Object.entries(previous?.devicePluginConfigs ?? {})) {
+    if (currentDp[key] === undefined) devicePlugin[key] = content;
+  }
+  for (const [name, entries] of Object.entries(previous?.migConfigs ?? {})) {
+    if (currentMig[name] === undefined) mig[name] = entries.map((e) => ({ ...e }));
+  }
+  for (const name of legacyPools) {
+    const pool = config.pools.find((p) => p.name === name);
+    if (pool === undefined) continue;
+    if (currentDp[name] === undefined) devicePlugin[name] = currentDp[pool.devicePluginConfig];
+    const legacyLayout = pool.raw.mig?.name ?? `gpushare-${name}`;
+    if (pool.sharing.mig !== undefined && currentMig[legacyLayout] === undefined) {
+      mig[legacyLayout] = currentMig[pool.sharing.mig.configName].map((e) => ({ ...e }));
+    }
+  }
+  return { devicePlugin, mig };
+}
+
+/**
+ * Label values the pools' nodes would carry that their ConfigMaps lack, as messages (empty when none): a node
+ * pointing at a missing config makes config-manager fail ("specified config ... does not exist") or mig-manager
+ * mark the node `failed`.
+ */
+export function danglingConfigNames(
+  labels: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  devicePluginData: Readonly<Record<string, string>>,
+  migConfig: MigManagerConfig,
+): string[] {
+  const problems: string[] = [];
+  for (const [pool, l] of Object.entries(labels)) {
+    const dp = l[DEVICE_PLUGIN_CONFIG_LABEL];
+    if (dp !== undefined && devicePluginData[dp] === undefined) {
+      problems.push(
+        `gpuPools.${pool}: its nodes would carry ${DEVICE_PLUGIN_CONFIG_LABEL}=${dp}, but ${DEVICE_PLUGIN_CONFIG_MAP} has no key ${dp} (keys: ${Object.keys(devicePluginData).sort().join(", ")})`,
+      );
+    }
+    const layout = l[MIG_CONFIG_LABEL];
+    if (layout !== undefined && migConfig["mig-configs"][layout] === undefined) {
+      problems.push(
+        `gpuPools.${pool}: its nodes would carry ${MIG_CONFIG_LABEL}=${layout}, but ${MIG_CONFIG_MAP} defines no layout ${layout} (layouts: ${Object.keys(migConfig["mig-configs"]).sort().join(", ")})`,
+      );
+    }
+  }
+  return problems;
 }
 
 /**

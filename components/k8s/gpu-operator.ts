@@ -2,17 +2,23 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolConfig, StackConfig } from "../../stacks/config";
 import { POOL_LABEL } from "../../stacks/defaults";
+import { migManagerConfig } from "../../gpu/mig-manager-config";
 import {
   DEVICE_PLUGIN_CONFIG_MAP,
   MIG_CONFIG_MAP,
   NODE_FEATURE_RULE_API_VERSION,
+  danglingConfigNames,
   devicePluginConfigData,
   gpuOperatorValues,
+  migLayoutUses,
   migManagerConfigData,
   nodeFeatureRuleSpec,
   poolLabelConflicts,
   poolNodeLabels,
   poolsLabelledByNodeGroup,
+  sharingState,
+  type RetainedConfigs,
+  type SharingState,
 } from "./gpu-operator-values";
 
 /** The chart gpushare installs from `gpuOperator.repository`. */
@@ -51,17 +57,30 @@ export interface GpuOperatorArgs {
    * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
    */
   readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Configs of the previous deployment that nodes may still point at while this update moves their labels
+   * (`retainedConfigs` of the previous `sharing` output). They stay in the ConfigMaps until the next update.
+   * @default - none (a first deployment).
+   */
+  readonly retained?: pulumi.Input<RetainedConfigs>;
 }
 
 /**
  * The NVIDIA GPU operator, configured to split each pool's GPUs as its stack config says.
  *
  * It writes two ConfigMaps in the operator's namespace — `gpushare-device-plugin-configs` (one device-plugin
- * config per pool, keyed by pool name, plus `default`) and `gpushare-mig-configs` (mig-manager's `config.yaml`
- * with every layout a pool uses plus `all-disabled`) — installs the `gpu-operator` chart pointing at them, and
- * adds one node-feature-discovery `NodeFeatureRule` per pool that gives the pool's nodes, including nodes an
- * autoscaler adds later, `gpushare.io/pool=<pool>`, `nvidia.com/device-plugin.config=<pool>` and, on MIG GPUs,
+ * config per pool, keyed `<pool>-<content hash>`, plus `default`) and `gpushare-mig-configs` (mig-manager's
+ * `config.yaml` with every layout a pool uses plus `all-disabled`; explicit layouts are named
+ * `<mig.name or gpushare-pool>-<content hash>`) — installs the `gpu-operator` chart pointing at them, and adds one
+ * node-feature-discovery `NodeFeatureRule` per pool that gives the pool's nodes, including nodes an autoscaler
+ * adds later, `gpushare.io/pool=<pool>`, `nvidia.com/device-plugin.config=<key>` and, on MIG GPUs,
  * `nvidia.com/mig.config=<layout>`.
+ *
+ * **Why the names carry a content hash.** NVIDIA's config-manager (the device plugin's sidecar) and mig-manager
+ * act only when a node's label value changes; a ConfigMap rewritten under the same key is never read again. A
+ * changed config is a changed name, so the rule moves the label and the node acts. The ConfigMaps are written
+ * before the rules (a label never names a key that is not there yet), and keep the previous generation's keys
+ * (`retained`) until the next update, so a plugin restarting while labels move still finds its config.
  *
  * **An operator installed outside gpushare** (`gpuOperator.installed: true`): no namespace and no Helm release
  * are created, only the two ConfigMaps (in `gpuOperator.namespace`, which must exist) and the rules. The
@@ -100,6 +119,8 @@ export class GpuOperator extends pulumi.ComponentResource {
    * carry `nodeLabels[pool]` themselves.
    */
   public readonly poolsLabelledByNodeGroup: string[];
+  /** What this deployment configured, for the next one to keep and compare against (stack output `sharing`). */
+  public readonly sharing: SharingState;
 
   constructor(name: string, args: GpuOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gpushare:k8s:GpuOperator", name, {}, opts);
@@ -122,6 +143,21 @@ export class GpuOperator extends pulumi.ComponentResource {
         ],
       });
     }
+
+    // Every label value a rule will set must name a config this component writes (retained ones aside).
+    const labels = Object.fromEntries(config.pools.map((p) => [p.name, poolNodeLabels(p)]));
+    const dangling = danglingConfigNames(
+      labels,
+      devicePluginConfigData(config),
+      migManagerConfig(migLayoutUses(config)),
+    );
+    if (dangling.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `GpuOperator ${name}: node labels would name configs that do not exist`,
+        errors: dangling.map((reason) => ({ propertyPath: "config.gpuPools", reason })),
+      });
+    }
+    const retained = pulumi.output(args.retained ?? { devicePlugin: {}, mig: {} });
 
     let namespace: pulumi.Output<string>;
     if (settings.installed) {
@@ -147,7 +183,7 @@ export class GpuOperator extends pulumi.ComponentResource {
       `${name}-device-plugin-configs`,
       {
         metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
-        data: devicePluginConfigData(config),
+        data: retained.apply((r) => devicePluginConfigData(config, r.devicePlugin)),
       },
       { parent: this },
     );
@@ -155,7 +191,7 @@ export class GpuOperator extends pulumi.ComponentResource {
       `${name}-mig-configs`,
       {
         metadata: { name: MIG_CONFIG_MAP, namespace },
-        data: migManagerConfigData(config),
+        data: retained.apply((r) => migManagerConfigData(config, r.mig)),
       },
       { parent: this },
     );
@@ -208,22 +244,28 @@ export class GpuOperator extends pulumi.ComponentResource {
           metadata: { labels: { "app.kubernetes.io/managed-by": "gpushare", [POOL_LABEL]: pool.name } },
           spec: nodeFeatureRuleSpec(pool, patterns[pool.name]),
         },
-        // Without `installed`, the CRD arrives with the release's node-feature-discovery subchart.
-        { parent: this, ...(release === undefined ? {} : { dependsOn: [release] }) },
+        // The configs a rule names are written before the rule moves any node's label to them. Without
+        // `installed`, the CRD arrives with the release's node-feature-discovery subchart.
+        {
+          parent: this,
+          dependsOn: [devicePluginConfigs, migConfigs, ...(release === undefined ? [] : [release])],
+        },
       );
     }
 
     this.namespace = namespace;
     this.devicePluginConfigMap = devicePluginConfigs.metadata.name;
     this.migConfigMap = migConfigs.metadata.name;
-    this.nodeLabels = Object.fromEntries(config.pools.map((p) => [p.name, poolNodeLabels(p)]));
+    this.nodeLabels = labels;
     this.poolsLabelledByNodeGroup = manual;
+    this.sharing = sharingState(config);
     this.registerOutputs({
       namespace: this.namespace,
       devicePluginConfigMap: this.devicePluginConfigMap,
       migConfigMap: this.migConfigMap,
       nodeLabels: this.nodeLabels,
       poolsLabelledByNodeGroup: this.poolsLabelledByNodeGroup,
+      sharing: this.sharing,
     });
   }
 }

@@ -281,13 +281,13 @@ describe("the mig-manager config", () => {
     ]);
     expect(cfg["mig-configs"]["all-balanced"]).toEqual([
       {
-        "device-filter": ["0x20B010DE", "0x20B110DE", "0x20F110DE"],
+        "device-filter": ["0x20B010DE", "0x20B110DE", "0x20F110DE", "0x20F610DE"],
         devices: "all",
         "mig-enabled": true,
         "mig-devices": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 },
       },
       {
-        "device-filter": ["0x20B210DE", "0x20B510DE"],
+        "device-filter": ["0x20B210DE", "0x20B510DE", "0x20F310DE", "0x20F510DE"],
         devices: "all",
         "mig-enabled": true,
         "mig-devices": { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },

@@ -231,3 +231,34 @@ describe("the H200 entry against real nvidia-smi output", () => {
     },
   );
 });
+
+describe("PCI device ids", () => {
+  // NVIDIA's default mig-parted config (gpu-operator v26.7.0, assets/state-mig-manager) groups these ids under
+  // one profile table; a node with any of them must get its pool's labels.
+  it.each([
+    ["20b0", "A100-SXM4-40GB"],
+    ["20b1", "A100-SXM4-40GB"],
+    ["20f1", "A100-SXM4-40GB"],
+    ["20f6", "A100-SXM4-40GB"], // A800-40GB
+    ["20b2", "A100-80GB"],
+    ["20b5", "A100-80GB"],
+    ["20f3", "A100-80GB"], // A800-80GB
+    ["20f5", "A100-80GB"], // A800-80GB
+    ["2330", "H100-80GB"],
+    ["2331", "H100-80GB"],
+    ["2322", "H100-80GB"], // H800-80GB
+    ["2324", "H100-80GB"], // H800-80GB
+    ["2335", "H200-141GB"],
+    ["233b", "H200-141GB"], // H200 NVL
+    ["20b7", "A30-24GB"],
+  ])("recognises %s as %s", (id, model) => {
+    const owners = gpuModels().filter((m) => m.pciDeviceIds.includes(id));
+    expect(owners.map((m) => m.name)).toEqual([model]);
+  });
+
+  it("lists each id once, lowercase hex, as node-feature-discovery reports it", () => {
+    const ids = gpuModels().flatMap((m) => m.pciDeviceIds);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{4}$/);
+  });
+});

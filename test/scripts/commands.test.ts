@@ -99,6 +99,44 @@ describe("npm run capacity", () => {
     );
   });
 
+  it("--compare prints, as JSON, what a replicas change does to capacity and to the servers", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-compare-"));
+    const file = path.join(dir, "Pulumi.new.yaml");
+    const text = fs
+      .readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")
+      .replace("replicas: 4\n", "replicas: 7\n")
+      .replace("maxReplicas: 4 }", "maxReplicas: 7 }");
+    fs.writeFileSync(file, text);
+    const r = run("capacity.ts", ["--config", file, "--compare", "Pulumi.local.yaml", "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out.changes).toEqual([{ pool: "t4", resource: "nvidia.com/gpu", before: 4, after: 7 }]);
+    expect(out.servers).toEqual([
+      { name: "triton-mig", resource: "nvidia.com/mig-1g.5gb", maxReplicas: 2, fitsBefore: true, fitsAfter: true },
+      { name: "triton-t4", resource: "nvidia.com/gpu", maxReplicas: 7, fitsBefore: false, fitsAfter: true },
+    ]);
+    expect(out.disruptions).toEqual([]);
+  });
+
+  it("fails when the --compare file is not a stack file", () => {
+    const r = run("capacity.ts", ["--config", "Pulumi.local.yaml", "--compare", "package.json"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      '--compare: package.json: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project',
+    );
+  });
+
+  it("fails when the --compare file is an invalid stack file, naming the flag", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-compare-"));
+    const file = path.join(dir, "Pulumi.old.yaml");
+    fs.writeFileSync(file, "config:\n  gpushare:gpuPools:\n    t4: {gpu: T5, nodes: {min: 1, max: 1}}\n");
+    const r = run("capacity.ts", ["--config", "Pulumi.local.yaml", "--compare", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`--compare ${file}: gpushare stack config has`);
+    expect(r.stderr).toContain('gpuPools.t4.gpu: "T5" is not a known GPU model');
+  });
+
   it("parses stack config without loading any Pulumi SDK, which would make it slow", () => {
     const r = spawnSync(
       TSX,

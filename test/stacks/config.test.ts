@@ -477,3 +477,67 @@ describe("servers' models", () => {
     ]);
   });
 });
+
+describe("names of generated configs", () => {
+  const tsPool = (replicas: number) => ({ gpuPools: { t4: t4({ timeSlicing: { replicas } }) } });
+
+  it("names a pool's device-plugin config after its content, so a replicas change renames it", () => {
+    const fourteen = parseStackConfig(minimalConfig(tsPool(14))).pools[0].devicePluginConfig;
+    const seven = parseStackConfig(minimalConfig(tsPool(7))).pools[0].devicePluginConfig;
+    expect(fourteen).toBe("t4-5c3fa4b5");
+    expect(seven).toMatch(/^t4-[0-9a-f]{8}$/);
+    expect(seven).not.toBe(fourteen);
+    expect(parseStackConfig(minimalConfig(tsPool(14))).pools[0].devicePluginConfig).toBe(fourteen);
+  });
+
+  it("renames an explicit MIG layout when its instances change, and keeps NVIDIA's names", () => {
+    const layout = (profiles: Record<string, number>) =>
+      parseStackConfig(minimalConfig({ gpuPools: { a100: a100({ mig: { profiles } }) } })).pools[0].sharing.mig
+        ?.configName;
+    expect(layout({ "3g.20gb": 2 })).toBe("gpushare-a100-56807bc4");
+    expect(layout({ "3g.20gb": 1 })).toMatch(/^gpushare-a100-[0-9a-f]{8}$/);
+    expect(layout({ "3g.20gb": 1 })).not.toBe(layout({ "3g.20gb": 2 }));
+    const named = parseStackConfig(
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" } }) },
+      }),
+    );
+    expect(named.pools[0].sharing.mig?.configName).toBe("all-balanced");
+  });
+
+  it("uses mig.name as the prefix of an explicit layout's name", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "two-halves" } }) } }),
+    );
+    expect(config.pools[0].sharing.mig?.configName).toBe("two-halves-56807bc4");
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "mig.name is longer than a prefix can be",
+      { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "x".repeat(55) } }) },
+      `gpuPools.a100.mig.name: "${"x".repeat(55)}" cannot prefix a label value; use lowercase letters, digits, "-" and ".", at most 54 characters (gpushare appends "-" and an 8-digit content hash)`,
+    ],
+    [
+      "mig.name is not a label value",
+      { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "Two_Halves" } }) },
+      'gpuPools.a100.mig.name: "Two_Halves" cannot prefix a label value; use lowercase letters, digits, "-" and ".", at most 54 characters (gpushare appends "-" and an 8-digit content hash)',
+    ],
+    [
+      "mig.name looks like one of mig-manager's layouts",
+      { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "all-balanced" } }) },
+      'gpuPools.a100.mig.name: "all-balanced" looks like one of mig-manager\'s own layout names (all-*), which mean fixed layouts per GPU model; pick another name, or use gpuPools.a100.mig.layout "all-balanced" instead of profiles',
+    ],
+    [
+      "mig.name collides with the name gpushare generates for another pool",
+      {
+        a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "gpushare-other" } }),
+        other: { gpu: "A100-80GB", nodes: { min: 1, max: 1 }, mig: { profiles: { "3g.40gb": 2 } } },
+      },
+      'gpuPools.a100.mig.name: "gpushare-other" is the name gpushare generates for pool other\'s layouts, so node labels would point readers at the wrong pool; pick another name or remove gpuPools.a100.mig.name',
+    ],
+  ])("fails when %s", (_, gpuPools, message) => {
+    expect(problemsOf(minimalConfig({ cluster: { migStrategy: "mixed" }, gpuPools }))).toEqual([message]);
+  });
+});

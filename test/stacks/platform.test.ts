@@ -1,9 +1,12 @@
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
+import { sharingState } from "../../components/k8s/gpu-operator-values";
 import { MONITORING_RELEASE_NAME } from "../../components/k8s/monitoring-values";
 import type { RecordedResource } from "../../scripts/mock-runtime";
+import { capacityTable } from "../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../stacks/config";
 import { GpuInferencePlatform } from "../../stacks/platform";
-import { helmValues, minimalConfig, ofType, runProgram, stackFileConfig } from "../helpers";
+import { helmValues, minimalConfig, ofType, one, runProgram, stackFileConfig } from "../helpers";
 
 const POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor";
 
@@ -43,5 +46,70 @@ describe("the platform's monitors", () => {
       }),
     );
     expect(dcgmServiceMonitorLabels(await renderPlatform(config))).toEqual({ prometheus: "main" });
+  });
+});
+
+describe("an update after a previous deployment", () => {
+  const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+  const withT4 = (replicas: number): StackConfig =>
+    parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 1 }, timeSlicing: { replicas } } },
+        servers: { triton: { pool: "t4", replicas: 1, autoscaling: { minReplicas: 1, maxReplicas: replicas } } },
+      }),
+    );
+
+  it("keeps the previous device-plugin key beside the new one and warns what capacity does", async () => {
+    const before = withT4(14);
+    const after = withT4(7);
+    const warnings: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
+      warnings.push(message);
+    });
+    try {
+      const resources = await runProgram(
+        () =>
+          new GpuInferencePlatform("gpushare", {
+            config: after,
+            previous: { sharing: sharingState(before), capacity: capacityTable(before) },
+          }),
+      );
+      const data = one(resources, CONFIG_MAP, "gpushare-gpu-operator-device-plugin-configs").inputs.data as Record<
+        string,
+        string
+      >;
+      const newKey = after.pools[0].devicePluginConfig;
+      expect(newKey).not.toBe("t4-5c3fa4b5");
+      expect(Object.keys(data).sort()).toEqual(["default", newKey, "t4-5c3fa4b5"].sort());
+    } finally {
+      spy.mockRestore();
+    }
+    const warning = warnings.find((w) => w.startsWith("GPU sharing changes with this update:"));
+    expect(warning?.split("\n")).toEqual([
+      "GPU sharing changes with this update:",
+      "Advertised capacity at max nodes:",
+      "  POOL  RESOURCE        BEFORE  AFTER",
+      "  t4    nvidia.com/gpu  14      7 (-7)",
+      "Servers at max replicas:",
+      "  SERVER  RESOURCE        MAX REPLICAS  FITS BEFORE  FITS AFTER",
+      "  triton  nvidia.com/gpu  7             yes          yes",
+    ]);
+  });
+
+  it("says nothing and keeps nothing on a first deployment", async () => {
+    const warnings: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
+      warnings.push(message);
+    });
+    try {
+      const resources = await runProgram(
+        () => new GpuInferencePlatform("gpushare", { config: withT4(7), previous: {} }),
+      );
+      const data = one(resources, CONFIG_MAP, "gpushare-gpu-operator-device-plugin-configs").inputs.data as object;
+      expect(Object.keys(data)).toHaveLength(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings.filter((w) => w.startsWith("GPU sharing"))).toEqual([]);
   });
 });

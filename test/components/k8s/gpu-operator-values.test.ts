@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
+  danglingConfigNames,
   devicePluginConfigData,
   gpuOperatorValues,
   migManagerConfigData,
@@ -8,6 +9,8 @@ import {
   poolLabelConflicts,
   poolNodeLabels,
   poolsLabelledByNodeGroup,
+  retainedConfigs,
+  sharingState,
 } from "../../../components/k8s/gpu-operator-values";
 import type { PoolConfig, StackConfig } from "../../../stacks/config";
 import { parseStackConfig } from "../../../stacks/config";
@@ -101,10 +104,16 @@ describe("gpuOperatorValues", () => {
 describe("devicePluginConfigData", () => {
   it("writes staging: default, A100 all-1g.5gb without sharing, T4 time-sliced 14", () => {
     const data = devicePluginConfigData(stackFileConfig("staging"));
-    expect(Object.keys(data).sort()).toEqual(["a100", "default", "t4"]);
+    // Each key is the pool and the first 8 hex digits of the SHA-256 of its YAML, checked with sha256sum:
+    // printf 'version: v1\nflags:\n  migStrategy: single\n' | sha256sum  ->  f678f195...
+    expect(Object.keys(data).sort()).toEqual(["a100-f678f195", "default", "t4-5c3fa4b5"]);
+    expect(data["a100-f678f195"]).toBe("version: v1\nflags:\n  migStrategy: single\n");
+    expect(data["t4-5c3fa4b5"]).toBe(
+      "version: v1\nflags:\n  migStrategy: single\nsharing:\n  timeSlicing:\n    renameByDefault: false\n    failRequestsGreaterThanOne: false\n    resources:\n      - name: nvidia.com/gpu\n        replicas: 14\n",
+    );
     expect(parse(data.default)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
-    expect(parse(data.a100)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
-    expect(parse(data.t4)).toEqual({
+    expect(parse(data["a100-f678f195"])).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    expect(parse(data["t4-5c3fa4b5"])).toEqual({
       version: "v1",
       flags: { migStrategy: "single" },
       sharing: {
@@ -118,7 +127,7 @@ describe("devicePluginConfigData", () => {
   });
 
   it("writes prod's A100 with one time-slicing resource per MIG profile", () => {
-    const a100Config = parse(devicePluginConfigData(stackFileConfig("prod")).a100);
+    const a100Config = parse(devicePluginConfigData(stackFileConfig("prod"))["a100-5b97f72f"]);
     expect(a100Config.version).toBe("v1");
     expect(a100Config.flags).toEqual({ migStrategy: "mixed" });
     expect(Object.keys(a100Config.sharing)).toEqual(["timeSlicing"]);
@@ -133,7 +142,8 @@ describe("devicePluginConfigData", () => {
 
   it("writes an MPS section for an MPS pool", () => {
     const data = devicePluginConfigData(configWith({ gpuPools: { t4: t4({ mps: { replicas: 4 } }) } }));
-    expect(parse(data.t4).sharing).toEqual({
+    expect(Object.keys(data).sort()).toEqual(["default", "t4-33109ec3"]);
+    expect(parse(data["t4-33109ec3"]).sharing).toEqual({
       mps: {
         renameByDefault: false,
         failRequestsGreaterThanOne: true,
@@ -186,13 +196,13 @@ describe("migManagerConfigData", () => {
       {
         devices: "all",
         "mig-enabled": true,
-        "device-filter": ["0x20B010DE", "0x20B110DE", "0x20F110DE"],
+        "device-filter": ["0x20B010DE", "0x20B110DE", "0x20F110DE", "0x20F610DE"],
         "mig-devices": { "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 },
       },
       {
         devices: "all",
         "mig-enabled": true,
-        "device-filter": ["0x20B210DE", "0x20B510DE"],
+        "device-filter": ["0x20B210DE", "0x20B510DE", "0x20F310DE", "0x20F510DE"],
         "mig-devices": { "1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1 },
       },
     ]);
@@ -203,7 +213,7 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
   it("labels prod's A100 with its pool, device-plugin key and layout", () => {
     expect(poolNodeLabels(pool(stackFileConfig("prod"), "a100"))).toEqual({
       "gpushare.io/pool": "a100",
-      "nvidia.com/device-plugin.config": "a100",
+      "nvidia.com/device-plugin.config": "a100-5b97f72f",
       "nvidia.com/mig.config": "all-balanced",
     });
   });
@@ -211,7 +221,7 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
   it("gives a T4 pool no MIG label", () => {
     expect(poolNodeLabels(pool(stackFileConfig("dev"), "t4"))).toEqual({
       "gpushare.io/pool": "t4",
-      "nvidia.com/device-plugin.config": "t4",
+      "nvidia.com/device-plugin.config": "t4-5c3fa4b5",
     });
   });
 
@@ -220,9 +230,13 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
     expect(poolNodeLabels(pool(config, "whole"))["nvidia.com/mig.config"]).toBe("all-disabled");
   });
 
-  it("names an explicit layout by its config name", () => {
+  it("names an explicit layout gpushare-<pool>-<hash of model and instances>", () => {
     const config = configWith({ gpuPools: { custom: a100({ mig: { profiles: { "3g.20gb": 2 } } }) } });
-    expect(poolNodeLabels(pool(config, "custom"))["nvidia.com/mig.config"]).toBe("gpushare-custom");
+    // printf 'gpu: A100-SXM4-40GB\nmigDevices:\n  3g.20gb: 2\n' | sha256sum  ->  56807bc4...
+    expect(poolNodeLabels(pool(config, "custom"))["nvidia.com/mig.config"]).toBe("gpushare-custom-56807bc4");
+    expect(parse(migManagerConfigData(config)["config.yaml"])["mig-configs"]["gpushare-custom-56807bc4"]).toEqual([
+      { devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } },
+    ]);
   });
 
   it("matches by NVIDIA vendor and the model's PCI ids, without a name term when there is no pattern", () => {
@@ -232,7 +246,7 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
           name: "gpushare-pool-a100",
           labels: {
             "gpushare.io/pool": "a100",
-            "nvidia.com/device-plugin.config": "a100",
+            "nvidia.com/device-plugin.config": "a100-f678f195",
             "nvidia.com/mig.config": "all-1g.5gb",
           },
           matchFeatures: [
@@ -240,7 +254,7 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
               feature: "pci.device",
               matchExpressions: {
                 vendor: { op: "In", value: ["10de"] },
-                device: { op: "In", value: ["20b0", "20b1", "20f1"] },
+                device: { op: "In", value: ["20b0", "20b1", "20f1", "20f6"] },
               },
             },
           ],
@@ -312,6 +326,93 @@ describe("poolLabelConflicts", () => {
     const config = openstackConfigWith({ a: a100(), b: a100() });
     expect(poolLabelConflicts(config, (p) => p.name === "a")).toEqual([
       "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    ]);
+  });
+});
+
+describe("a sharing change, generation by generation", () => {
+  const t4With = (replicas: number): StackConfig => configWith({ gpuPools: { t4: t4({ timeSlicing: { replicas } }) } });
+
+  it("moves the pool's label to a new key that its ConfigMap holds", () => {
+    const before = t4With(14);
+    const after = t4With(7);
+    const labelBefore = poolNodeLabels(pool(before, "t4"))["nvidia.com/device-plugin.config"];
+    const labelAfter = poolNodeLabels(pool(after, "t4"))["nvidia.com/device-plugin.config"];
+    expect(labelBefore).toBe("t4-5c3fa4b5");
+    expect(labelAfter).not.toBe(labelBefore);
+    const data = devicePluginConfigData(after);
+    expect(parse(data[labelAfter]).sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 7 }]);
+  });
+
+  it("keeps the previous generation's key while the labels move, and drops it the update after", () => {
+    const before = t4With(14);
+    const after = t4With(7);
+    const retained = retainedConfigs(after, sharingState(before));
+    expect(retained.devicePlugin).toEqual({ "t4-5c3fa4b5": devicePluginConfigData(before)["t4-5c3fa4b5"] });
+    expect(retained.mig).toEqual({});
+    const data = devicePluginConfigData(after, retained.devicePlugin);
+    expect(Object.keys(data).sort()).toEqual(
+      ["default", "t4-5c3fa4b5", poolNodeLabels(pool(after, "t4"))["nvidia.com/device-plugin.config"]].sort(),
+    );
+    // The next update's previous generation is this one: nothing left to keep.
+    expect(retainedConfigs(after, sharingState(after))).toEqual({ devicePlugin: {}, mig: {} });
+  });
+
+  it("keeps a previous MIG layout, named or explicit, in mig-manager's config", () => {
+    const mixed = (mig: Record<string, unknown>) =>
+      configWith({ cluster: { migStrategy: "mixed" }, gpuPools: { a100: a100({ mig }) } });
+    const before = mixed({ profiles: { "3g.20gb": 2 } });
+    const after = mixed({ layout: "all-balanced" });
+    const retained = retainedConfigs(after, sharingState(before));
+    expect(retained.mig).toEqual({
+      "gpushare-a100-56807bc4": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }],
+    });
+    const layouts = parse(migManagerConfigData(after, retained.mig)["config.yaml"])["mig-configs"];
+    expect(Object.keys(layouts).sort()).toEqual(["all-balanced", "all-disabled", "gpushare-a100-56807bc4"]);
+    // And back: all-balanced stays while the label moves off it.
+    expect(Object.keys(retainedConfigs(before, sharingState(after)).mig)).toEqual(["all-balanced"]);
+  });
+
+  it("keeps the names a deployment made before content hashes used (pool name, gpushare-<pool>)", () => {
+    const config = configWith({
+      cluster: { migStrategy: "mixed" },
+      gpuPools: { a100: a100({ mig: { profiles: { "3g.20gb": 2 } } }), t4: t4({ timeSlicing: { replicas: 4 } }) },
+    });
+    const retained = retainedConfigs(config, undefined, ["a100", "t4"]);
+    expect(Object.keys(retained.devicePlugin).sort()).toEqual(["a100", "t4"]);
+    expect(parse(retained.devicePlugin.t4).sharing.timeSlicing.resources).toEqual([
+      { name: "nvidia.com/gpu", replicas: 4 },
+    ]);
+    expect(retained.mig).toEqual({
+      "gpushare-a100": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }],
+    });
+  });
+
+  it("records the strategy, each pool's labels and capacity, and every config a label can name", () => {
+    const state = sharingState(stackFileConfig("prod"));
+    expect(state.migStrategy).toBe("mixed");
+    expect(state.pools.t4).toEqual({
+      labels: { "gpushare.io/pool": "t4", "nvidia.com/device-plugin.config": "t4-b108b941" },
+      atMaxNodes: { "nvidia.com/gpu": 14 },
+    });
+    expect(Object.keys(state.devicePluginConfigs).sort()).toEqual(["a100-5b97f72f", "t4-b108b941"]);
+    expect(Object.keys(state.migConfigs)).toEqual(["all-balanced"]);
+  });
+});
+
+describe("danglingConfigNames", () => {
+  const migConfig = { version: "v1" as const, "mig-configs": { "all-disabled": [] } };
+
+  it("finds none when every label names a key", () => {
+    const labels = { t4: { "nvidia.com/device-plugin.config": "t4-1", "nvidia.com/mig.config": "all-disabled" } };
+    expect(danglingConfigNames(labels, { default: "", "t4-1": "" }, migConfig)).toEqual([]);
+  });
+
+  it("fails when a node would point at a device-plugin key or a layout that is missing", () => {
+    const labels = { t4: { "nvidia.com/device-plugin.config": "t4-2", "nvidia.com/mig.config": "gone" } };
+    expect(danglingConfigNames(labels, { default: "", "t4-1": "" }, migConfig)).toEqual([
+      "gpuPools.t4: its nodes would carry nvidia.com/device-plugin.config=t4-2, but gpushare-device-plugin-configs has no key t4-2 (keys: default, t4-1)",
+      "gpuPools.t4: its nodes would carry nvidia.com/mig.config=gone, but gpushare-mig-configs defines no layout gone (layouts: all-disabled)",
     ]);
   });
 });

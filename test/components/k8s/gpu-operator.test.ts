@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { GpuOperator } from "../../../components/k8s/gpu-operator";
+import type { RetainedConfigs } from "../../../components/k8s/gpu-operator-values";
 import type { StackConfig } from "../../../stacks/config";
 import { parseStackConfig } from "../../../stacks/config";
 import { DEFAULT_GPU_OPERATOR_REPOSITORY } from "../../../stacks/defaults";
@@ -24,6 +25,7 @@ async function render(
   extra: {
     nodeNamePatterns?: Record<string, pulumi.Input<string>>;
     serviceMonitorLabels?: Record<string, string>;
+    retained?: RetainedConfigs;
   } = {},
 ): Promise<{ resources: RecordedResource[]; operator: GpuOperator }> {
   let operator: GpuOperator | undefined;
@@ -130,13 +132,45 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
     for (const rule of ofType(resources, RULE)) expect(rule.dependencies).toContain(release.urn);
   });
 
+  it("writes both ConfigMaps before any rule moves a node's label to a new name", async () => {
+    const { resources } = await render(stackFileConfig("staging"));
+    const rules = ofType(resources, RULE);
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule.dependencies).toEqual(
+        expect.arrayContaining([
+          one(resources, CONFIG_MAP, "device-plugin").urn,
+          one(resources, CONFIG_MAP, "mig-configs").urn,
+        ]),
+      );
+    }
+  });
+
+  it("adds the retained keys of the previous generation to the ConfigMaps", async () => {
+    const { resources } = await render(stackFileConfig("staging"), {
+      retained: {
+        devicePlugin: { "t4-00000000": "version: v1\n" },
+        mig: { "gpushare-a100-00000000": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }] },
+      },
+    });
+    expect(Object.keys(data(resources, "device-plugin")).sort()).toEqual([
+      "a100-f678f195",
+      "default",
+      "t4-00000000",
+      "t4-5c3fa4b5",
+    ]);
+    const layouts = parse(data(resources, "mig-configs")["config.yaml"])["mig-configs"];
+    expect(Object.keys(layouts).sort()).toEqual(["all-1g.5gb", "all-disabled", "gpushare-a100-00000000"]);
+  });
+
   it("writes the device-plugin configs: default, a100 (no sharing), t4 (time-slicing 14)", async () => {
     const { resources } = await render(stackFileConfig("staging"));
     const d = data(resources, "device-plugin");
-    expect(Object.keys(d).sort()).toEqual(["a100", "default", "t4"]);
+    // <pool>-<first 8 hex digits of sha256 of the YAML>, as in gpu-operator-values.test.ts.
+    expect(Object.keys(d).sort()).toEqual(["a100-f678f195", "default", "t4-5c3fa4b5"]);
     expect(parse(d.default)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
-    expect(parse(d.a100)).toEqual({ version: "v1", flags: { migStrategy: "single" } });
-    const t4 = parse(d.t4);
+    expect(parse(d["a100-f678f195"])).toEqual({ version: "v1", flags: { migStrategy: "single" } });
+    const t4 = parse(d["t4-5c3fa4b5"]);
     expect(t4.version).toBe("v1");
     expect(t4.flags).toEqual({ migStrategy: "single" });
     expect(t4.sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 14 }]);
@@ -169,14 +203,14 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
       name: "gpushare-pool-a100",
       labels: {
         "gpushare.io/pool": "a100",
-        "nvidia.com/device-plugin.config": "a100",
+        "nvidia.com/device-plugin.config": "a100-f678f195",
         "nvidia.com/mig.config": "all-1g.5gb",
       },
-      matchFeatures: [pciTerm(["20b0", "20b1", "20f1"])],
+      matchFeatures: [pciTerm(["20b0", "20b1", "20f1", "20f6"])],
     });
     expect(ruleOf(resources, "t4")).toEqual({
       name: "gpushare-pool-t4",
-      labels: { "gpushare.io/pool": "t4", "nvidia.com/device-plugin.config": "t4" },
+      labels: { "gpushare.io/pool": "t4", "nvidia.com/device-plugin.config": "t4-5c3fa4b5" },
       matchFeatures: [pciTerm(["1eb8"])],
     });
   });
@@ -188,7 +222,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
     expect(await resolve(operator.migConfigMap)).toBe("gpushare-mig-configs");
     expect(operator.nodeLabels.a100).toEqual({
       "gpushare.io/pool": "a100",
-      "nvidia.com/device-plugin.config": "a100",
+      "nvidia.com/device-plugin.config": "a100-f678f195",
       "nvidia.com/mig.config": "all-1g.5gb",
     });
     expect(operator.poolsLabelledByNodeGroup).toEqual([]);
@@ -210,7 +244,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
 
   it("time-slices each MIG profile of the A100 as configured", async () => {
     const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
-    const a100 = parse(data(resources, "device-plugin").a100);
+    const a100 = parse(data(resources, "device-plugin")["a100-5b97f72f"]);
     expect(a100.version).toBe("v1");
     expect(a100.flags.migStrategy).toBe("mixed");
     expect(a100.sharing.timeSlicing.resources).toEqual([
@@ -218,7 +252,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
       { name: "nvidia.com/mig-2g.10gb", replicas: 3 },
       { name: "nvidia.com/mig-3g.20gb", replicas: 4 },
     ]);
-    const t4 = parse(data(resources, "device-plugin").t4);
+    const t4 = parse(data(resources, "device-plugin")["t4-b108b941"]);
     expect(t4.flags.migStrategy).toBe("mixed");
     expect(t4.sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 14 }]);
     expect(parse(data(resources, "device-plugin").default)).toEqual({ version: "v1", flags: { migStrategy: "mixed" } });
@@ -244,11 +278,11 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
       name: "gpushare-pool-a100",
       labels: {
         "gpushare.io/pool": "a100",
-        "nvidia.com/device-plugin.config": "a100",
+        "nvidia.com/device-plugin.config": "a100-5b97f72f",
         "nvidia.com/mig.config": "all-balanced",
       },
       matchFeatures: [
-        pciTerm(["20b0", "20b1", "20f1"]),
+        pciTerm(["20b0", "20b1", "20f1", "20f6"]),
         {
           feature: "system.name",
           matchExpressions: { nodename: { op: "InRegexp", value: ["^gpushare-prod-a100-.*$"] } },
@@ -266,8 +300,8 @@ describe("GpuOperator on dev (T4 time-sliced 14)", () => {
   it("writes one pool config, an all-disabled-only MIG config and one rule", async () => {
     const { resources } = await render(stackFileConfig("dev"), { nodeNamePatterns: { t4: "^gpushare-dev-t4-.*$" } });
     const d = data(resources, "device-plugin");
-    expect(Object.keys(d).sort()).toEqual(["default", "t4"]);
-    expect(parse(d.t4)).toEqual({
+    expect(Object.keys(d).sort()).toEqual(["default", "t4-5c3fa4b5"]);
+    expect(parse(d["t4-5c3fa4b5"])).toEqual({
       version: "v1",
       flags: { migStrategy: "single" },
       sharing: {
@@ -285,7 +319,7 @@ describe("GpuOperator on dev (T4 time-sliced 14)", () => {
     expect(ofType(resources, RULE)).toHaveLength(1);
     expect(ruleOf(resources, "t4").labels).toEqual({
       "gpushare.io/pool": "t4",
-      "nvidia.com/device-plugin.config": "t4",
+      "nvidia.com/device-plugin.config": "t4-5c3fa4b5",
     });
     expect(values(resources).migManager).toEqual({
       config: { name: "gpushare-mig-configs", default: "all-disabled" },
@@ -371,7 +405,7 @@ describe("GpuOperator values and labels", () => {
     expect(operator.poolsLabelledByNodeGroup).toEqual(["small", "big"]);
     expect(operator.nodeLabels.big).toEqual({
       "gpushare.io/pool": "big",
-      "nvidia.com/device-plugin.config": "big",
+      "nvidia.com/device-plugin.config": "big-f2bcc930",
       "nvidia.com/mig.config": "all-3g.20gb",
     });
   });

@@ -1,0 +1,207 @@
+import { MIG_CONFIG_LABEL, type SharingState } from "../components/k8s/gpu-operator-values";
+import type { PoolCapacityRow } from "./capacity-table";
+import type { StackConfig } from "./config";
+
+/**
+ * What a change of stack config does to capacity: per pool and resource the advertised count before → after,
+ * per server whether its replicas still fit, and which servers a MIG change disrupts. Used by
+ * `capacity --compare` (two stack files) and by the program's preview (the previous deployment's outputs).
+ */
+
+/** What one side of a comparison advertised: per pool its resources at max nodes and its MIG layout label. */
+export interface CapacitySnapshot {
+  /** Unknown, as are the layouts, for deployments that exported no `sharing` output. */
+  readonly migStrategy?: string;
+  readonly pools: Readonly<
+    Record<string, { readonly atMaxNodes: Readonly<Record<string, number>>; readonly migLayout?: string }>
+  >;
+}
+
+export interface CapacityChange {
+  readonly pool: string;
+  readonly resource: string;
+  /** Advertised by the pool at max nodes; 0 where the resource does not exist on that side. */
+  readonly before: number;
+  readonly after: number;
+}
+
+export interface ServerFit {
+  readonly name: string;
+  readonly resource: string;
+  readonly maxReplicas: number;
+  /** Whether the pool's resource held this server's and its neighbours' max replicas before / holds them after. */
+  readonly fitsBefore: boolean;
+  readonly fitsAfter: boolean;
+}
+
+export interface Disruption {
+  readonly pool: string;
+  /** Why the pool's GPUs are repartitioned, for people. */
+  readonly reason: string;
+  /** Servers whose pods hold the pool's GPUs and must be drained first. */
+  readonly servers: readonly string[];
+}
+
+export interface CapacityComparison {
+  readonly changes: readonly CapacityChange[];
+  readonly servers: readonly ServerFit[];
+  readonly disruptions: readonly Disruption[];
+}
+
+export function snapshotOf(config: StackConfig): CapacitySnapshot {
+  return {
+    migStrategy: config.migStrategy,
+    pools: Object.fromEntries(
+      config.pools.map((p) => [
+        p.name,
+        {
+          atMaxNodes: { ...p.atMaxNodes },
+          ...(p.sharing.mig === undefined ? {} : { migLayout: p.sharing.mig.configName }),
+        },
+      ]),
+    ),
+  };
+}
+
+/**
+ * The snapshot of a previous deployment from its stack outputs: `sharing` when it has one, else its `capacity`
+ * table (MIG layouts and strategy unknown); `undefined` for a stack never deployed.
+ */
+export function snapshotFromOutputs(
+  sharing: SharingState | undefined,
+  capacity: readonly PoolCapacityRow[] | undefined,
+): CapacitySnapshot | undefined {
+  if (sharing !== undefined) {
+    return {
+      migStrategy: sharing.migStrategy,
+      pools: Object.fromEntries(
+        Object.entries(sharing.pools).map(([name, p]) => {
+          const layout = p.labels[MIG_CONFIG_LABEL];
+          return [name, { atMaxNodes: { ...p.atMaxNodes }, ...(layout === undefined ? {} : { migLayout: layout }) }];
+        }),
+      ),
+    };
+  }
+  if (capacity === undefined) return undefined;
+  const pools: Record<string, { atMaxNodes: Record<string, number> }> = {};
+  for (const row of capacity) {
+    pools[row.pool] ??= { atMaxNodes: {} };
+    pools[row.pool].atMaxNodes[row.resource] = row.atMaxNodes;
+  }
+  return { pools };
+}
+
+export function compareCapacity(before: CapacitySnapshot, after: StackConfig): CapacityComparison {
+  const now = snapshotOf(after);
+  const changes: CapacityChange[] = [];
+  for (const pool of [...new Set([...Object.keys(before.pools), ...Object.keys(now.pools)])].sort()) {
+    const b = before.pools[pool]?.atMaxNodes ?? {};
+    const a = now.pools[pool]?.atMaxNodes ?? {};
+    for (const resource of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
+      const was = b[resource] ?? 0;
+      const is = a[resource] ?? 0;
+      if (was !== is) changes.push({ pool, resource, before: was, after: is });
+    }
+  }
+
+  // Servers that share a pool's resource compete for it: they fit together or not at all.
+  const claimed = new Map<string, number>();
+  const key = (pool: string, resource: string): string => `${pool}\u0000${resource}`;
+  for (const s of after.servers) {
+    const k = key(s.pool.name, s.resource);
+    claimed.set(k, (claimed.get(k) ?? 0) + s.maxReplicas);
+  }
+  const servers: ServerFit[] = after.servers.map((s) => {
+    const total = claimed.get(key(s.pool.name, s.resource)) ?? 0;
+    return {
+      name: s.name,
+      resource: s.resource,
+      maxReplicas: s.maxReplicas,
+      fitsBefore: (before.pools[s.pool.name]?.atMaxNodes[s.resource] ?? 0) >= total,
+      fitsAfter: (now.pools[s.pool.name]?.atMaxNodes[s.resource] ?? 0) >= total,
+    };
+  });
+
+  const disruptions: Disruption[] = [];
+  const strategyChanged = before.migStrategy !== undefined && before.migStrategy !== now.migStrategy;
+  for (const pool of after.pools) {
+    const was = before.pools[pool.name];
+    if (was === undefined) continue;
+    const layoutBefore = was.migLayout;
+    const layoutAfter = now.pools[pool.name].migLayout;
+    const reasons: string[] = [];
+    // A snapshot without a strategy (a capacity table) does not know layouts either.
+    const layoutsKnown = before.migStrategy !== undefined;
+    if (layoutsKnown && layoutBefore !== layoutAfter) {
+      reasons.push(`MIG layout ${layoutBefore ?? "(none)"} → ${layoutAfter ?? "(none)"}`);
+    }
+    if (strategyChanged && pool.gpu.mig !== undefined) {
+      reasons.push(`MIG strategy ${before.migStrategy} → ${now.migStrategy}`);
+    }
+    if (reasons.length === 0) continue;
+    disruptions.push({
+      pool: pool.name,
+      reason: reasons.join(", "),
+      servers: after.servers.filter((s) => s.pool.name === pool.name).map((s) => s.name),
+    });
+  }
+  return { changes, servers, disruptions };
+}
+
+/** Whether a comparison has anything a reviewer must see. */
+export function comparisonMatters(c: CapacityComparison): boolean {
+  return c.changes.length > 0 || c.disruptions.length > 0 || c.servers.some((s) => !s.fitsAfter);
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+/** The comparison as text: capacity changes, server fits, disruptions. */
+export function comparisonText(c: CapacityComparison): string {
+  const lines: string[] = [];
+  if (c.changes.length === 0) {
+    lines.push("Advertised capacity at max nodes: unchanged.");
+  } else {
+    lines.push("Advertised capacity at max nodes:");
+    lines.push(
+      ...table([
+        ["POOL", "RESOURCE", "BEFORE", "AFTER"],
+        ...c.changes.map((x) => [x.pool, x.resource, String(x.before), `${x.after} (${signed(x.after - x.before)})`]),
+      ]).map((l) => `  ${l}`),
+    );
+  }
+  if (c.servers.length > 0) {
+    lines.push("Servers at max replicas:");
+    lines.push(
+      ...table([
+        ["SERVER", "RESOURCE", "MAX REPLICAS", "FITS BEFORE", "FITS AFTER"],
+        ...c.servers.map((s) => [s.name, s.resource, String(s.maxReplicas), yes(s.fitsBefore), yes(s.fitsAfter)]),
+      ]).map((l) => `  ${l}`),
+    );
+  }
+  for (const d of c.disruptions) {
+    lines.push(
+      `Pool ${d.pool}: ${d.reason} repartitions its GPUs; mig-manager needs them free of clients, so ${
+        d.servers.length === 0
+          ? "no gpushare server is affected, but drain other GPU pods of the pool first"
+          : `drain ${d.servers.join(", ")} first (scale to 0), or expect an outage of ${d.servers.length === 1 ? "it" : "them"} (README: "Changing sharing on a live cluster")`
+      }.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
+
+function yes(b: boolean): string {
+  return b ? "yes" : "NO";
+}
