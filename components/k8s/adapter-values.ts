@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { RawStackConfig } from "../../stacks/schema";
 import type { StackConfig } from "../../stacks/config";
-import type { AdapterRule, ChartPrometheusUrl } from "./adapter-rules";
+import type { ChartPrometheusUrl } from "./adapter-rules";
 import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Values } from "./helm-values";
 
 /**
@@ -16,18 +16,34 @@ import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Val
  */
 export const ADAPTER_RELEASE_NAME = "gpushare-metrics-adapter";
 
+/** The port of the chart's Service (`service.port`, the chart's default), which the APIService dials. */
+export const ADAPTER_SERVICE_PORT = 443;
+/** Where the adapter's container finds its serving certificate (`tls.crt`, `tls.key` of a kubernetes.io/tls Secret). */
+export const SERVING_CERT_MOUNT_PATH = "/var/run/serving-cert";
+/** The pod volume carrying the serving certificate; not `volume-serving-cert`, the name of the chart's own. */
+export const SERVING_CERT_VOLUME = "gpushare-serving-cert";
+
+const SERVING_CERT = "nothing: gpushare mounts its serving certificate Secret with it";
+const CHART_API_SERVICE = "nothing: the chart's APIService would skip TLS verification; gpushare serves its own";
+
 /** The prometheus-adapter values gpushare owns; the stack's `metricsAdapter.values` may not set them. */
 export const OWNED_ADAPTER_VALUES: readonly OwnedValue[] = [
   { path: ["fullnameOverride"], use: `the release name ${ADAPTER_RELEASE_NAME} (the serving certificate's DNS name)` },
   { path: ["namespaceOverride"], use: "metricsAdapter.namespace" },
+  { path: ["service", "port"], use: `port ${ADAPTER_SERVICE_PORT} (the APIService's backend)` },
   { path: ["prometheus"], use: "monitoring.prometheusUrl (or the Prometheus gpushare installs)" },
   { path: ["rules", "default"], use: "nothing: gpushare serves its own rule only" },
   { path: ["rules", "custom"], use: "metricsAdapter.metricName and metricsAdapter.window" },
   { path: ["rules", "existing"], use: "metricsAdapter.metricName and metricsAdapter.window" },
+  { path: ["rules", "external"], use: CHART_API_SERVICE },
+  { path: ["rules", "resource"], use: CHART_API_SERVICE },
   { path: ["rbac"], use: "nothing: gpushare creates the adapter's least-privilege RBAC itself" },
   { path: ["serviceAccount"], use: "nothing: gpushare creates the adapter's ServiceAccount" },
   { path: ["tls"], use: "nothing: gpushare issues the adapter's serving certificate" },
   { path: ["certManager"], use: "nothing: gpushare issues the adapter's serving certificate" },
+  { path: ["extraArguments"], use: SERVING_CERT },
+  { path: ["extraVolumes"], use: SERVING_CERT },
+  { path: ["extraVolumeMounts"], use: SERVING_CERT },
 ];
 
 /** The DNS names the adapter's serving certificate covers; the API server dials `<service>.<namespace>.svc`. */
@@ -36,35 +52,51 @@ export function servingDnsNames(namespace: string): string[] {
   return [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`];
 }
 
-/** The adapter's serving TLS material: the CA bundle the APIService trusts, and the key pair it serves with. */
-export interface AdapterTls {
-  readonly ca: pulumi.Input<string>;
-  readonly key: pulumi.Input<string>;
-  readonly certificate: pulumi.Input<string>;
-}
-
 /**
- * prometheus-adapter values: gpushare's rule alone, Prometheus's address, the chart's RBAC and ServiceAccount
- * off (gpushare creates both), and TLS on, which makes the chart's APIService carry `caBundle` instead of
- * `insecureSkipTLSVerify: true`. `metricsAdapter.values` are merged last; keys gpushare owns are refused.
- * @see https://github.com/prometheus-community/helm-charts/blob/main/charts/prometheus-adapter/values.yaml
+ * prometheus-adapter values that hold no secret, only the names of the objects gpushare creates: Prometheus's
+ * address, the rule ConfigMap (`rules.existing`), the ServiceAccount, and the kubernetes.io/tls Secret the adapter
+ * serves with. What prometheus-adapter 5.3.0's templates do with them:
+ * - `tls.enable` would render the key into the chart's own Secret (templates/secret.yaml, `b64enc .Values.tls.key`),
+ *   so it stays off, as does `certManager.enabled` (templates/certmanager.yaml needs cert-manager). With both
+ *   off, templates/deployment.yaml neither mounts `volume-serving-cert` nor passes `--tls-*-file`; the adapter
+ *   would serve a self-signed certificate from `--cert-dir`. `extraVolumes`, `extraVolumeMounts` and
+ *   `extraArguments` mount gpushare's Secret and point the flags at it instead.
+ * - templates/custom-metrics-apiservice.yaml renders the APIService whenever `rules.default` or `rules.custom`
+ *   is set, and with neither TLS switch on it sets `insecureSkipTLSVerify: true`; its `caBundle` comes only from
+ *   `tls.ca` with `tls.enable`. There is no switch for the APIService alone, and no existing-Secret value. So
+ *   both rule switches stay off, the rule comes from gpushare's ConfigMap (`rules.existing`, which also skips
+ *   templates/configmap.yaml), and the `MetricsAdapter` creates the APIService with gpushare's CA as `caBundle`.
+ *   `rules.external` and `rules.resource` stay unset: they render APIServices of the same kind
+ *   (templates/external-metrics-apiservice.yaml, resource-metrics-apiservice.yaml).
+ * `metricsAdapter.values` are merged last; keys gpushare owns are refused.
+ * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/prometheus-adapter/templates
  */
 export function adapterValues(
   config: StackConfig,
   parts: {
     readonly prometheus: pulumi.Input<ChartPrometheusUrl>;
     readonly serviceAccountName: pulumi.Input<string>;
-    readonly tls: AdapterTls;
-    readonly rule: AdapterRule;
+    /** The ConfigMap holding the adapter's config file under `config.yaml`. */
+    readonly rulesConfigMapName: pulumi.Input<string>;
+    /** The kubernetes.io/tls Secret holding the serving certificate and key. */
+    readonly servingSecretName: pulumi.Input<string>;
   },
 ): Values {
   const values: Values = {
     fullnameOverride: ADAPTER_RELEASE_NAME,
+    service: { port: ADAPTER_SERVICE_PORT },
     prometheus: parts.prometheus,
-    rules: { default: false, custom: [parts.rule] },
+    rules: { default: false, custom: [], existing: parts.rulesConfigMapName },
     rbac: { create: false },
     serviceAccount: { create: false, name: parts.serviceAccountName },
-    tls: { enable: true, ca: parts.tls.ca, key: parts.tls.key, certificate: parts.tls.certificate },
+    tls: { enable: false },
+    certManager: { enabled: false },
+    extraArguments: [
+      `--tls-cert-file=${SERVING_CERT_MOUNT_PATH}/tls.crt`,
+      `--tls-private-key-file=${SERVING_CERT_MOUNT_PATH}/tls.key`,
+    ],
+    extraVolumes: [{ name: SERVING_CERT_VOLUME, secret: { secretName: parts.servingSecretName } }],
+    extraVolumeMounts: [{ name: SERVING_CERT_VOLUME, mountPath: SERVING_CERT_MOUNT_PATH, readOnly: true }],
   };
   return deepMerge(values, config.raw.metricsAdapter.values);
 }

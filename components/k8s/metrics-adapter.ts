@@ -9,10 +9,17 @@ import {
   queueTimeRule,
   splitPrometheusUrl,
 } from "./adapter-rules";
-import { ADAPTER_RELEASE_NAME, adapterSettingsProblems, adapterValues, servingDnsNames } from "./adapter-values";
+import {
+  ADAPTER_RELEASE_NAME,
+  ADAPTER_SERVICE_PORT,
+  adapterSettingsProblems,
+  adapterValues,
+  servingDnsNames,
+} from "./adapter-values";
 
 export const PROMETHEUS_ADAPTER_CHART = "prometheus-adapter";
 export const CUSTOM_METRICS_API_GROUP = "custom.metrics.k8s.io";
+export const CUSTOM_METRICS_API_VERSION = "v1beta1";
 /**
  * The identity kube-controller-manager's HPA controller calls the custom metrics API with
  * (`--use-service-account-credentials`, the default of kubeadm and most distributions).
@@ -239,13 +246,27 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const values = adapterValues(config, {
-      prometheus: pulumi.output(args.prometheusUrl).apply(splitPrometheusUrl),
-      serviceAccountName: serviceAccount.metadata.name,
-      tls: { ca: ca.certPem, key: pulumi.secret(servingKey.privateKeyPem), certificate: serving.certPem },
-      rule,
-    });
-    new k8s.helm.v3.Release(
+    const labels = { "app.kubernetes.io/part-of": "gpushare" };
+    // The key and the rule live in objects of gpushare's own, which the values name, so the values hold no
+    // secret (adapterValues says what the chart's templates would do instead). Both are named by Pulumi: the
+    // provider replaces a Secret or ConfigMap whose data changes, so a new certificate or rule is a new name in
+    // the values and rolls the adapter, which the chart's config checksum no longer does.
+    const servingSecret = new k8s.core.v1.Secret(
+      `${name}-serving-tls`,
+      {
+        metadata: { namespace, labels },
+        type: "kubernetes.io/tls",
+        stringData: { "tls.crt": serving.certPem, "tls.key": pulumi.secret(servingKey.privateKeyPem) },
+      },
+      { parent: this },
+    );
+    const rules = new k8s.core.v1.ConfigMap(
+      `${name}-rules`,
+      { metadata: { namespace, labels }, data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) } },
+      { parent: this },
+    );
+
+    const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
         name: ADAPTER_RELEASE_NAME,
@@ -253,13 +274,39 @@ export class MetricsAdapter extends pulumi.ComponentResource {
         version: settings.chartVersion,
         repositoryOpts: { repo: settings.repository },
         namespace,
-        values,
+        values: adapterValues(config, {
+          prometheus: pulumi.output(args.prometheusUrl).apply(splitPrometheusUrl),
+          serviceAccountName: serviceAccount.metadata.name,
+          rulesConfigMapName: rules.metadata.name,
+          servingSecretName: servingSecret.metadata.name,
+        }),
         timeout: 600,
       },
-      // The adapter starts serving as soon as it runs: its permissions must exist first. The serving key is a
-      // secret input, but the provider echoes the values (and the rendered Secret) as outputs without its
-      // secretness (pulumi/pulumi#9781): both outputs are secret.
-      { parent: this, dependsOn: rbac, additionalSecretOutputs: ["values", "manifest"] },
+      // The adapter starts serving as soon as it runs: its permissions, rule and certificate must exist first.
+      // No output is secret: the chart renders no Secret with `tls.enable` off, so neither the values nor the
+      // manifest holds the key.
+      { parent: this, dependsOn: [...rbac, servingSecret, rules] },
+    );
+
+    // The chart's own APIService is off (see adapterValues). After the release: an APIService whose backend
+    // does not answer yet fails the API server's discovery, and an upgrade from a release that rendered one
+    // removes it before this one takes the name.
+    new k8s.apiregistration.v1.APIService(
+      `${name}-apiservice`,
+      {
+        // The API server requires the name `<version>.<group>`.
+        metadata: { name: `${CUSTOM_METRICS_API_VERSION}.${CUSTOM_METRICS_API_GROUP}`, labels },
+        spec: {
+          group: CUSTOM_METRICS_API_GROUP,
+          version: CUSTOM_METRICS_API_VERSION,
+          service: { name: ADAPTER_RELEASE_NAME, namespace, port: ADAPTER_SERVICE_PORT },
+          caBundle: ca.certPem.apply((pem) => Buffer.from(pem).toString("base64")),
+          // The chart's priorities, so discovery orders the group as it did when the chart rendered it.
+          groupPriorityMinimum: 100,
+          versionPriority: 100,
+        },
+      },
+      { parent: this, dependsOn: [release] },
     );
 
     this.registerOutputs({ metricName: this.metricName });

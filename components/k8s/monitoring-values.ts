@@ -25,6 +25,11 @@ import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Val
 export const MONITORING_RELEASE_NAME = "gpushare-monitoring";
 /** The port of the chart's Prometheus Service (`prometheus.service.port`, the chart's default). */
 export const PROMETHEUS_SERVICE_PORT = 9090;
+/** Grafana's administrator, created on Grafana's first start. */
+export const GRAFANA_ADMIN_USER = "admin";
+/** The keys of gpushare's Grafana admin Secret (`grafana.admin.userKey`/`passwordKey`, the Grafana chart's defaults). */
+export const GRAFANA_ADMIN_USER_KEY = "admin-user";
+export const GRAFANA_ADMIN_PASSWORD_KEY = "admin-password";
 
 /** The kube-prometheus-stack values gpushare owns; the stack's `monitoring.values` may not set them. */
 export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
@@ -41,8 +46,17 @@ export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
     use: `the release label (monitorLabels) every gpushare monitor carries`,
   })),
   { path: ["grafana", "enabled"], use: "monitoring.grafana.enabled" },
-  { path: ["grafana", "adminPassword"], use: "the generated password (stack output grafanaAdminPassword)" },
-  { path: ["grafana", "admin", "existingSecret"], use: "the generated password (stack output grafanaAdminPassword)" },
+  { path: ["grafana", "namespaceOverride"], use: "monitoring.namespace (Grafana's admin Secret lives there)" },
+  ...[
+    ["adminUser"],
+    ["adminPassword"],
+    ["admin", "existingSecret"],
+    ["admin", "userKey"],
+    ["admin", "passwordKey"],
+  ].map((path) => ({
+    path: ["grafana", ...path],
+    use: `the user ${GRAFANA_ADMIN_USER} and the generated password (stack output grafanaAdminPassword)`,
+  })),
   { path: ["grafana", "sidecar", "dashboards", "enabled"], use: "monitoring.grafana.enabled" },
   {
     path: ["grafana", "sidecar", "dashboards", "label"],
@@ -73,19 +87,33 @@ export function prometheusServiceUrl(namespace: string): string {
   return `http://${MONITORING_RELEASE_NAME}-prometheus.${namespace}.svc:${PROMETHEUS_SERVICE_PORT}`;
 }
 
+/** The data of the Secret Grafana reads its admin credentials from (`grafana.admin.existingSecret`). */
+export function grafanaAdminSecretData(password: pulumi.Input<string>): Record<string, pulumi.Input<string>> {
+  return { [GRAFANA_ADMIN_USER_KEY]: GRAFANA_ADMIN_USER, [GRAFANA_ADMIN_PASSWORD_KEY]: password };
+}
+
 /**
- * kube-prometheus-stack values: the names the URL and label contracts rest on, Grafana with its admin password
- * and dashboard sidecar, and kube-state-metrics exporting the pool labels of nodes. `monitoring.values` are
- * merged last; keys gpushare owns are refused before this is called.
+ * kube-prometheus-stack values: the names the URL and label contracts rest on, Grafana with its dashboard
+ * sidecar and its admin credentials read from `grafanaAdminSecret` (the name of a Secret holding
+ * {@link grafanaAdminSecretData}; without it, no Grafana), and kube-state-metrics exporting the pool labels of
+ * nodes. No secret: the Grafana chart (12.11.1, in kube-prometheus-stack 88.5.3) reads the user and password
+ * from that Secret by key (templates/_pod.tpl, `secretKeyRef` on `admin.existingSecret`) and then renders no
+ * admin Secret of its own (templates/secret.yaml). `monitoring.values` are merged last; keys gpushare owns are
+ * refused before this is called.
  * @see https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml
+ * @see https://github.com/grafana-community/helm-charts/blob/main/charts/grafana/values.yaml
  */
-export function monitoringValues(config: StackConfig, grafanaAdminPassword?: pulumi.Input<string>): Values {
+export function monitoringValues(config: StackConfig, grafanaAdminSecret?: pulumi.Input<string>): Values {
   const grafana: Values =
-    grafanaAdminPassword === undefined
+    grafanaAdminSecret === undefined
       ? { enabled: false }
       : {
           enabled: true,
-          adminPassword: grafanaAdminPassword,
+          admin: {
+            existingSecret: grafanaAdminSecret,
+            userKey: GRAFANA_ADMIN_USER_KEY,
+            passwordKey: GRAFANA_ADMIN_PASSWORD_KEY,
+          },
           sidecar: {
             dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL, labelValue: GRAFANA_DASHBOARD_LABEL_VALUE },
           },

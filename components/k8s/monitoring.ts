@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { StackConfig } from "../../stacks/config";
 import { dashboardInput, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./dashboard";
 import {
+  grafanaAdminSecretData,
   MONITORING_RELEASE_NAME,
   monitoringSettingsProblems,
   monitoringValues,
@@ -83,6 +84,7 @@ export class Monitoring extends pulumi.ComponentResource {
       this.namespaceReady = namespace.metadata.name;
 
       let password: pulumi.Output<string> | undefined;
+      let adminSecret: k8s.core.v1.Secret | undefined;
       if (settings.grafana.enabled) {
         const generated = new random.RandomPassword(
           `${name}-grafana-admin`,
@@ -90,6 +92,17 @@ export class Monitoring extends pulumi.ComponentResource {
           { parent: this },
         );
         password = pulumi.secret(generated.result);
+        // Grafana reads its credentials from this Secret, not from the values: a password in the values makes
+        // the whole values, and the manifest, secret in Pulumi's state and unreadable in a preview.
+        adminSecret = new k8s.core.v1.Secret(
+          `${name}-grafana-admin`,
+          {
+            metadata: { namespace: this.namespaceReady, labels: { "app.kubernetes.io/part-of": "gpushare" } },
+            type: "Opaque",
+            stringData: grafanaAdminSecretData(password),
+          },
+          { parent: this },
+        );
       }
       this.grafanaAdminPassword = password;
 
@@ -101,14 +114,13 @@ export class Monitoring extends pulumi.ComponentResource {
           version: settings.chartVersion,
           repositoryOpts: { repo: settings.repository },
           namespace: this.namespaceReady,
-          values: monitoringValues(config, password),
+          values: monitoringValues(config, adminSecret?.metadata.name),
           // The operator, Prometheus and Grafana take a while to become ready on a fresh cluster.
           timeout: 900,
         },
-        // The Grafana password is a secret input, but the provider echoes the values (and the rendered
-        // manifests) as outputs without its secretness (pulumi/pulumi#9781): both outputs are secret. The
-        // other values stay readable in `pulumi preview`.
-        { parent: this, additionalSecretOutputs: ["values", "manifest"] },
+        // Grafana does not start without its admin Secret. No output is secret: the values name the Secret,
+        // and the chart renders no Secret with the password (monitoringValues).
+        { parent: this, dependsOn: adminSecret === undefined ? [] : [adminSecret] },
       );
       // From the release's own namespace output, so the adapter waits for Prometheus to be installed.
       this.prometheusUrl = release.namespace.apply(prometheusServiceUrl);

@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../scripts/mock-runtime";
 import { GpuInferencePlatform } from "../../stacks/platform";
-import { PROJECT_DIR, runProgram, stackFileConfig } from "../helpers";
+import { PROJECT_DIR, reveal, runProgram, stackFileConfig } from "../helpers";
 
 /**
  * Every Kubernetes object every stack of the project would create, validated against the Kubernetes OpenAPI
@@ -183,7 +183,8 @@ describe.each(STACKS)("every Kubernetes object of stack %s", (stack) => {
     const problems: string[] = [];
     let schemaValidated = 0;
     for (const r of objects) {
-      const obj = r.inputs;
+      // The API server sees a secret input's value, not Pulumi's wrapper around it.
+      const obj = reveal(r.inputs) as Obj;
       const model = await modelFor(String(obj.apiVersion), String(obj.kind));
       const found = [...objectMetaProblems(obj), ...(model === undefined ? [] : schemaProblems(model, obj))];
       if (model !== undefined) schemaValidated++;

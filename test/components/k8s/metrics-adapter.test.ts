@@ -34,6 +34,9 @@ const CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRol
 const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
+const SECRET = "kubernetes:core/v1:Secret";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const API_SERVICE = "kubernetes:apiregistration.k8s.io/v1:APIService";
 const PROMETHEUS_URL = "http://gpushare-monitoring-prometheus.monitoring.svc:9090";
 
 interface Rendered {
@@ -62,17 +65,27 @@ function renderFailure(config: StackConfig): Promise<{ error: unknown; resources
 }
 
 /**
- * The APIService prometheus-adapter 5.3.0 renders from its values (templates/custom-metrics-apiservice.yaml):
- * `caBundle: b64enc tls.ca` when `tls.enable`; `insecureSkipTLSVerify: true` unless tls or cert-manager is on.
+ * The APIServices prometheus-adapter 5.3.0 renders from its values, as its templates decide:
+ * custom-metrics-apiservice.yaml when `rules.default` or `rules.custom`, external-metrics-apiservice.yaml when
+ * `rules.external`, resource-metrics-apiservice.yaml when `rules.resource`; each with `caBundle: b64enc tls.ca`
+ * when `tls.enable`, and `insecureSkipTLSVerify: true` unless `tls.enable` or `certManager.enabled`.
  */
-function chartApiServiceSpec(values: Record<string, unknown>): Record<string, unknown> {
+function chartApiServiceSpecs(values: Record<string, unknown>): Record<string, unknown>[] {
+  const rules = (values.rules ?? {}) as Record<string, unknown>;
   const tls = (values.tls ?? {}) as { enable?: boolean; ca?: string };
   const certManager = (values.certManager ?? {}) as { enabled?: boolean };
-  return {
+  const truthy = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : Boolean(v));
+  const groups = [
+    ...(truthy(rules.default) || truthy(rules.custom) ? ["custom.metrics.k8s.io"] : []),
+    ...(truthy(rules.external) ? ["external.metrics.k8s.io"] : []),
+    ...(truthy(rules.resource) ? ["metrics.k8s.io"] : []),
+  ];
+  return groups.map((group) => ({
+    group,
     service: { name: values.fullnameOverride },
     ...(tls.enable === true ? { caBundle: Buffer.from(tls.ca ?? "").toString("base64") } : {}),
     ...(tls.enable === true || certManager.enabled === true ? {} : { insecureSkipTLSVerify: true }),
-  };
+  }));
 }
 
 const config = parseStackConfig(minimalConfig());
@@ -91,9 +104,19 @@ describe("MetricsAdapter", () => {
     expect(adapter.metricName).toBe("avg_time_queue_us");
   });
 
-  it("serves gpushare's rule only, from the given Prometheus", async () => {
-    const values = helmValues((await render(config)).resources);
-    expect(values.rules).toEqual({ default: false, custom: [queueTimeRule("avg_time_queue_us", "30s")] });
+  it("serves gpushare's rule only, from its own ConfigMap, and from the given Prometheus", async () => {
+    const { resources } = await render(config);
+    const cm = one(resources, CONFIG_MAP, "rules");
+    expect(cm.inputs.metadata).toEqual({
+      namespace: "monitoring",
+      labels: { "app.kubernetes.io/part-of": "gpushare" },
+    });
+    // The chart mounts the ConfigMap at /etc/adapter/ and runs the adapter with --config=/etc/adapter/config.yaml.
+    expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({
+      rules: [queueTimeRule("avg_time_queue_us", "30s")],
+    });
+    const values = helmValues(resources);
+    expect(values.rules).toEqual({ default: false, custom: [], existing: `${cm.name}-${MOCK_AUTONAME_SUFFIX}` });
     expect(values.prometheus).toEqual({
       url: "http://gpushare-monitoring-prometheus.monitoring.svc",
       port: 9090,
@@ -110,9 +133,9 @@ describe("MetricsAdapter", () => {
     const custom = parseStackConfig(minimalConfig({ metricsAdapter: { metricName: "triton_queue_us", window: "1m" } }));
     const { resources, adapter } = await render(custom);
     expect(adapter.metricName).toBe("triton_queue_us");
-    expect((helmValues(resources).rules as { custom: unknown[] }).custom).toEqual([
-      queueTimeRule("triton_queue_us", "1m"),
-    ]);
+    expect(parse((one(resources, CONFIG_MAP, "rules").inputs.data as Record<string, string>)["config.yaml"])).toEqual({
+      rules: [queueTimeRule("triton_queue_us", "1m")],
+    });
   });
 
   describe("least privilege", () => {
@@ -179,39 +202,89 @@ describe("MetricsAdapter", () => {
       });
     });
 
-    it("installs the chart only once its permissions exist", async () => {
+    it("installs the chart only once its permissions, rule and serving certificate exist", async () => {
       const { resources } = await render(config);
       const rbac = [CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE_BINDING].flatMap((t) => ofType(resources, t));
       expect(rbac).toHaveLength(6);
-      expect(one(resources, RELEASE).dependencies).toEqual(expect.arrayContaining(rbac.map((r) => r.urn)));
+      const before = [...rbac, one(resources, SECRET), one(resources, CONFIG_MAP, "rules")];
+      expect(one(resources, RELEASE).dependencies).toEqual(expect.arrayContaining(before.map((r) => r.urn)));
     });
   });
 
   describe("verified TLS", () => {
-    it("has the chart's APIService trust gpushare's CA instead of skipping verification", async () => {
+    it("keeps the serving key in a kubernetes.io/tls Secret of its own", async () => {
       const { resources } = await render(config);
-      const values = helmValues(resources);
-      const ca = one(resources, "tls:index/selfSignedCert:SelfSignedCert");
+      const secret = one(resources, SECRET);
       const serving = one(resources, "tls:index/locallySignedCert:LocallySignedCert");
       const servingKey = one(resources, "tls:index/privateKey:PrivateKey", "serving-key");
-      expect(values.tls).toEqual({
-        enable: true,
-        ca: mockPem("CERTIFICATE", ca.name),
-        key: mockPem("PRIVATE KEY", servingKey.name),
-        certificate: mockPem("CERTIFICATE", serving.name),
+      expect(secret.name).toBe("adapter-serving-tls");
+      expect(secret.parent).toBe(one(resources, "gpushare:k8s:MetricsAdapter").urn);
+      expect(secret.inputs.metadata).toEqual({
+        namespace: "monitoring",
+        labels: { "app.kubernetes.io/part-of": "gpushare" },
       });
-      expect(values.certManager).toBeUndefined();
-      expect(chartApiServiceSpec(values)).toEqual({
-        service: { name: ADAPTER_RELEASE_NAME },
-        caBundle: Buffer.from(mockPem("CERTIFICATE", ca.name)).toString("base64"),
+      expect(secret.inputs.type).toBe("kubernetes.io/tls");
+      expect(isSecretInput(secret.inputs.stringData)).toBe(true);
+      expect(secret.additionalSecretOutputs).toEqual(expect.arrayContaining(["data", "stringData"]));
+      expect(secret.additionalSecretOutputs).toEqual(expect.arrayContaining(["data", "stringData"]));
+      expect(reveal(secret.inputs.stringData)).toEqual({
+        "tls.crt": mockPem("CERTIFICATE", serving.name),
+        "tls.key": mockPem("PRIVATE KEY", servingKey.name),
       });
     });
 
-    it("keeps the serving key secret in state", async () => {
+    it("mounts that Secret by name and serves with it, the chart's own TLS switches off", async () => {
+      const { resources } = await render(config);
+      const values = helmValues(resources);
+      // tls.enable would render tls.key into the chart's Secret (templates/secret.yaml); with it and
+      // certManager off, templates/deployment.yaml mounts no certificate and passes no --tls-*-file.
+      expect(values.tls).toEqual({ enable: false });
+      expect(values.certManager).toEqual({ enabled: false });
+      expect(values.extraVolumes).toEqual([
+        {
+          name: "gpushare-serving-cert",
+          secret: { secretName: `${one(resources, SECRET).name}-${MOCK_AUTONAME_SUFFIX}` },
+        },
+      ]);
+      expect(values.extraVolumeMounts).toEqual([
+        { name: "gpushare-serving-cert", mountPath: "/var/run/serving-cert", readOnly: true },
+      ]);
+      expect(values.extraArguments).toEqual([
+        "--tls-cert-file=/var/run/serving-cert/tls.crt",
+        "--tls-private-key-file=/var/run/serving-cert/tls.key",
+      ]);
+    });
+
+    it("keeps the values plain: no private key, no secret input, no secret output", async () => {
       const { resources } = await render(config);
       const release = one(resources, RELEASE);
-      expect(isSecretInput(release.inputs.values)).toBe(true);
-      expect(release.additionalSecretOutputs).toEqual(["values", "manifest"]);
+      expect(JSON.stringify(release.inputs.values)).not.toContain("PRIVATE KEY");
+      expect(isSecretInput(release.inputs.values)).toBe(false);
+      expect(release.additionalSecretOutputs).toEqual([]);
+    });
+
+    it("registers the APIService itself, trusting gpushare's CA, once the chart is installed", async () => {
+      const { resources } = await render(config);
+      const values = helmValues(resources);
+      // With both rule switches off the chart renders no APIService, and with them on it could carry a CA only
+      // from tls.ca with tls.enable, which puts the key in the values too.
+      expect(chartApiServiceSpecs(values)).toEqual([]);
+      const api = one(resources, API_SERVICE);
+      const ca = one(resources, "tls:index/selfSignedCert:SelfSignedCert");
+      expect(api.inputs.metadata).toEqual({
+        name: "v1beta1.custom.metrics.k8s.io",
+        labels: { "app.kubernetes.io/part-of": "gpushare" },
+      });
+      expect(api.inputs.spec).toEqual({
+        group: "custom.metrics.k8s.io",
+        version: "v1beta1",
+        service: { name: ADAPTER_RELEASE_NAME, namespace: "monitoring", port: 443 },
+        caBundle: Buffer.from(mockPem("CERTIFICATE", ca.name)).toString("base64"),
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      });
+      expect(values.service).toEqual({ port: 443 });
+      expect(api.dependencies).toContain(one(resources, RELEASE).urn);
     });
 
     it("issues a CA and signs a serving certificate for the Service's DNS names with it", async () => {
@@ -263,6 +336,11 @@ describe("MetricsAdapter", () => {
     expect(one(resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toContain(
       "gpushare-metrics-adapter.metrics.svc",
     );
+    expect(one(resources, SECRET).inputs.metadata).toMatchObject({ namespace: "metrics" });
+    expect(one(resources, CONFIG_MAP, "rules").inputs.metadata).toMatchObject({ namespace: "metrics" });
+    expect((one(resources, API_SERVICE).inputs.spec as { service: unknown }).service).toMatchObject({
+      namespace: "metrics",
+    });
   });
 
   it("fails when metricsAdapter.values sets values gpushare owns", async () => {
@@ -281,6 +359,30 @@ describe("MetricsAdapter", () => {
         propertyPath: "metricsAdapter.values.rbac",
         reason:
           "gpushare sets this value itself; remove it and use nothing: gpushare creates the adapter's least-privilege RBAC itself",
+      },
+    ]);
+  });
+
+  it("fails when metricsAdapter.values would bring back the chart's APIService or move the certificate", async () => {
+    const bad = withUncheckedSettings(config, "metricsAdapter", {
+      values: { service: { port: 8443 }, rules: { external: [{}] }, extraVolumes: [] },
+    });
+    const { error, resources } = await renderFailure(bad);
+    expect(resources).toEqual([]);
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      {
+        propertyPath: "metricsAdapter.values.service.port",
+        reason: "gpushare sets this value itself; remove it and use port 443 (the APIService's backend)",
+      },
+      {
+        propertyPath: "metricsAdapter.values.rules.external",
+        reason:
+          "gpushare sets this value itself; remove it and use nothing: the chart's APIService would skip TLS verification; gpushare serves its own",
+      },
+      {
+        propertyPath: "metricsAdapter.values.extraVolumes",
+        reason:
+          "gpushare sets this value itself; remove it and use nothing: gpushare mounts its serving certificate Secret with it",
       },
     ]);
   });
@@ -350,6 +452,23 @@ describe("the prod platform", () => {
     }
   });
 
+  it("holds no password or private key in any Helm release, and marks no release output secret", async () => {
+    const resources = await renderProd();
+    const releases = ofType(resources, RELEASE);
+    expect(releases.length).toBeGreaterThanOrEqual(2);
+    for (const release of releases) {
+      expect({ release: release.name, secret: isSecretInput(release.inputs.values) }).toEqual({
+        release: release.name,
+        secret: false,
+      });
+      expect({ release: release.name, outputs: release.additionalSecretOutputs }).toEqual({
+        release: release.name,
+        outputs: [],
+      });
+      expect(JSON.stringify(release.inputs.values)).not.toMatch(/PRIVATE KEY|mock-password/);
+    }
+  });
+
   it("skips TLS verification nowhere and gives every APIService a CA bundle", async () => {
     const resources = await renderProd();
     for (const r of resources) {
@@ -358,10 +477,11 @@ describe("the prod platform", () => {
           expect({ resource: r.name, value }).toEqual({ resource: r.name, value: false });
       }
     }
-    for (const api of ofType(resources, "kubernetes:apiregistration.k8s.io/v1:APIService")) {
+    const apiServices = ofType(resources, API_SERVICE);
+    expect(apiServices).toHaveLength(1);
+    for (const api of apiServices) {
       expect((api.inputs.spec as Record<string, unknown>).caBundle).toEqual(expect.any(String));
     }
-    const adapterValues = helmValues(resources, "metrics-adapter");
-    expect(chartApiServiceSpec(adapterValues).insecureSkipTLSVerify).toBeUndefined();
+    expect(chartApiServiceSpecs(helmValues(resources, "metrics-adapter"))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../../stacks/config";
-import type { RecordedResource } from "../../../scripts/mock-runtime";
+import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../../scripts/mock-runtime";
 import { GRAFANA_DASHBOARD_LABEL, platformDashboard, dashboardInput } from "../../../components/k8s/dashboard";
 import { KUBE_PROMETHEUS_STACK_CHART, Monitoring } from "../../../components/k8s/monitoring";
 import {
@@ -17,6 +17,7 @@ import {
   ofType,
   one,
   resolve,
+  reveal,
   runFailing,
   runProgram,
   stackFileConfig,
@@ -27,6 +28,7 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
+const SECRET = "kubernetes:core/v1:Secret";
 
 interface Rendered {
   readonly resources: RecordedResource[];
@@ -89,7 +91,7 @@ describe("Monitoring, installed by gpushare", () => {
     expect(prometheusServiceUrl("obs")).toBe("http://gpushare-monitoring-prometheus.obs.svc:9090");
   });
 
-  it("generates Grafana's admin password and keeps it secret, in the output and in the release", async () => {
+  it("generates Grafana's admin password and keeps it secret, in the output and in a Secret of its own", async () => {
     const { resources, monitoring } = await render(config);
     const password = one(resources, PASSWORD);
     expect(password.inputs).toEqual({ length: 32, special: false });
@@ -97,14 +99,41 @@ describe("Monitoring, installed by gpushare", () => {
     expect(await isSecret(monitoring.grafanaAdminPassword)).toBe(true);
     expect(await resolve(monitoring.grafanaAdminPassword)).toBe(`mock-password-${password.name}`);
 
-    // The password is a secret input of the release (the mock runtime reports a nested secret on the whole
-    // property), and the release's values and rendered manifests are secret outputs.
+    const secret = one(resources, SECRET);
+    expect(secret.name).toBe("mon-grafana-admin");
+    expect(secret.parent).toBe(one(resources, "gpushare:k8s:Monitoring").urn);
+    expect(secret.inputs.metadata).toEqual({
+      namespace: "monitoring",
+      labels: { "app.kubernetes.io/part-of": "gpushare" },
+    });
+    expect(secret.inputs.type).toBe("Opaque");
+    expect(isSecretInput(secret.inputs.stringData)).toBe(true);
+    expect(secret.additionalSecretOutputs).toEqual(expect.arrayContaining(["data", "stringData"]));
+    expect(reveal(secret.inputs.stringData)).toEqual({
+      "admin-user": "admin",
+      "admin-password": `mock-password-${password.name}`,
+    });
+  });
+
+  it("has Grafana read its credentials from that Secret by name, so the values hold no secret", async () => {
+    const { resources } = await render(config);
+    const password = `mock-password-${one(resources, PASSWORD).name}`;
+    const secret = one(resources, SECRET);
     const release = one(resources, RELEASE);
-    expect(isSecretInput(release.inputs.values)).toBe(true);
-    expect((helmValues(resources).grafana as Record<string, unknown>).adminPassword).toBe(
-      `mock-password-${password.name}`,
-    );
-    expect(release.additionalSecretOutputs).toEqual(["values", "manifest"]);
+    const grafana = helmValues(resources).grafana as Record<string, unknown>;
+    // The Grafana chart's secretKeyRefs (templates/_pod.tpl): name admin.existingSecret, keys userKey/passwordKey.
+    expect(grafana.admin).toEqual({
+      existingSecret: `${secret.name}-${MOCK_AUTONAME_SUFFIX}`,
+      userKey: "admin-user",
+      passwordKey: "admin-password",
+    });
+    expect(grafana).not.toHaveProperty("adminPassword");
+    expect(JSON.stringify(release.inputs.values)).not.toContain(password);
+    // Neither an input marked secret nor additionalSecretOutputs: the release's values and manifest outputs are
+    // plain, and a preview shows their changes.
+    expect(isSecretInput(release.inputs.values)).toBe(false);
+    expect(release.additionalSecretOutputs).toEqual([]);
+    expect(release.dependencies).toContain(secret.urn);
   });
 
   it("enables Grafana's dashboard sidecar on the label the dashboard carries", async () => {
@@ -141,7 +170,7 @@ describe("Monitoring, installed by gpushare", () => {
     expect(values.grafana).toMatchObject({
       enabled: true,
       persistence: { enabled: true },
-      adminPassword: expect.any(String),
+      admin: expect.objectContaining({ existingSecret: expect.any(String) }),
     });
   });
 
@@ -151,6 +180,7 @@ describe("Monitoring, installed by gpushare", () => {
     );
     expect(helmValues(resources).grafana).toEqual({ enabled: false });
     expect(ofType(resources, PASSWORD)).toEqual([]);
+    expect(ofType(resources, SECRET)).toEqual([]);
     expect(ofType(resources, CONFIG_MAP)).toEqual([]);
     expect(monitoring.grafanaAdminPassword).toBeUndefined();
   });
@@ -178,6 +208,20 @@ describe("Monitoring, installed by gpushare", () => {
       },
     ]);
   });
+  it("fails when monitoring.values sets Grafana's admin credentials", async () => {
+    const bad = withUncheckedSettings(parseStackConfig(minimalConfig()), "monitoring", {
+      values: { grafana: { adminUser: "root", admin: { existingSecret: "mine", passwordKey: "pw" } } },
+    });
+    const { error, resources } = await renderFailure(bad);
+    expect(resources).toEqual([]);
+    const reason =
+      "gpushare sets this value itself; remove it and use the user admin and the generated password (stack output grafanaAdminPassword)";
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      { propertyPath: "monitoring.values.grafana.adminUser", reason },
+      { propertyPath: "monitoring.values.grafana.admin.existingSecret", reason },
+      { propertyPath: "monitoring.values.grafana.admin.passwordKey", reason },
+    ]);
+  });
 });
 
 describe("Monitoring, already installed", () => {
@@ -193,6 +237,7 @@ describe("Monitoring, already installed", () => {
     expect(ofType(resources, NAMESPACE)).toEqual([]);
     expect(ofType(resources, RELEASE)).toEqual([]);
     expect(ofType(resources, PASSWORD)).toEqual([]);
+    expect(ofType(resources, SECRET)).toEqual([]);
     expect(await resolve(monitoring.prometheusUrl)).toBe(installed.prometheusUrl);
     expect(await resolve(monitoring.namespaceReady)).toBe("observability");
     expect(monitoring.monitorLabels).toEqual({ prometheus: "main" });
