@@ -101,6 +101,18 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       { parent: this },
     );
     const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
+    // The same cluster, for the GPU operator's two ConfigMaps: updated in place rather than deleted and recreated
+    // when a pool's sharing changes, so that nodes never point at a config that is momentarily gone.
+    const nodeConfigProvider = new k8s.Provider(
+      `${name}-k8s-node-configs`,
+      {
+        ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
+        ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
+        enableServerSideApply: true,
+        enableConfigMapMutable: true,
+      },
+      { parent: this },
+    );
 
     // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
     const monitoring = new Monitoring(`${name}-monitoring`, { config }, k8sOpts);
@@ -118,6 +130,7 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       `${name}-gpu-operator`,
       {
         config,
+        configMapProvider: nodeConfigProvider,
         retained: previous.apply((p) =>
           retainedConfigs(
             config,

@@ -63,6 +63,14 @@ export interface GpuOperatorArgs {
    * @default - none (a first deployment).
    */
   readonly retained?: pulumi.Input<RetainedConfigs>;
+  /**
+   * Provider for the two ConfigMaps: the same cluster, with `enableConfigMapMutable`. The Kubernetes provider
+   * otherwise replaces a ConfigMap whose data changes, and a ConfigMap with a fixed name is replaced by deleting it
+   * first — for that moment every node's label would name a config that does not exist.
+   * @default - the provider the component inherits, which replaces the ConfigMaps on every sharing change.
+   * @see https://www.pulumi.com/registry/packages/kubernetes/api-docs/provider/#enableconfigmapmutable_nodejs
+   */
+  readonly configMapProvider?: k8s.Provider;
 }
 
 /**
@@ -158,6 +166,10 @@ export class GpuOperator extends pulumi.ComponentResource {
       });
     }
     const retained = pulumi.output(args.retained ?? { devicePlugin: {}, mig: {} });
+    const configMapOpts: pulumi.CustomResourceOptions = {
+      parent: this,
+      ...(args.configMapProvider === undefined ? {} : { provider: args.configMapProvider }),
+    };
 
     let namespace: pulumi.Output<string>;
     if (settings.installed) {
@@ -185,7 +197,7 @@ export class GpuOperator extends pulumi.ComponentResource {
         metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
         data: retained.apply((r) => devicePluginConfigData(config, r.devicePlugin)),
       },
-      { parent: this },
+      configMapOpts,
     );
     const migConfigs = new k8s.core.v1.ConfigMap(
       `${name}-mig-configs`,
@@ -193,7 +205,7 @@ export class GpuOperator extends pulumi.ComponentResource {
         metadata: { name: MIG_CONFIG_MAP, namespace },
         data: retained.apply((r) => migManagerConfigData(config, r.mig)),
       },
-      { parent: this },
+      configMapOpts,
     );
 
     let release: k8s.helm.v3.Release | undefined;

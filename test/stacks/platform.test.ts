@@ -96,6 +96,21 @@ describe("an update after a previous deployment", () => {
     ]);
   });
 
+  it("updates the GPU operator's ConfigMaps in place, through a provider with mutable ConfigMaps", async () => {
+    const resources = await runProgram(() => new GpuInferencePlatform("gpushare", { config: withT4(7) }));
+    const providers = ofType(resources, "pulumi:providers:kubernetes");
+    const mutable = providers.find((p) => p.name === "gpushare-k8s-node-configs");
+    const main = providers.find((p) => p.name === "gpushare-k8s");
+    expect(mutable?.inputs).toMatchObject({ enableConfigMapMutable: "true", enableServerSideApply: "true" });
+    expect(main?.inputs.enableConfigMapMutable).toBeUndefined();
+    for (const name of ["gpushare-gpu-operator-device-plugin-configs", "gpushare-gpu-operator-mig-configs"]) {
+      expect(one(resources, CONFIG_MAP, name).provider).toMatch(/::gpushare-k8s-node-configs::/);
+    }
+    // Every other object keeps the main provider (ConfigMaps the charts read are replaced to roll them out).
+    const others = ofType(resources, CONFIG_MAP).filter((r) => !r.name.startsWith("gpushare-gpu-operator-"));
+    for (const r of others) expect(r.provider ?? "").not.toMatch(/node-configs/);
+  });
+
   it("says nothing and keeps nothing on a first deployment", async () => {
     const warnings: string[] = [];
     const spy = vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {

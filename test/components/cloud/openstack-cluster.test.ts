@@ -269,8 +269,12 @@ describe("the prod platform on OpenStack", () => {
     // In OpenStack mode the share admits the cluster's node subnet and nothing wider.
     expect(access.inputs).toMatchObject({ accessType: "ip", accessTo: "10.0.0.0/24", accessLevel: "rw" });
 
-    const provider = one(resources, "pulumi:providers:kubernetes");
-    expect(secretValue(provider.inputs.kubeconfig)).toBe(mockRawConfig("gpushare-cluster-magnum"));
-    expect(provider.dependencies).toContain(cluster.urn);
+    // Both Kubernetes providers (the main one and the GPU operator ConfigMaps' one) talk to the new cluster.
+    const providers = ofType(resources, "pulumi:providers:kubernetes");
+    expect(providers.map((p) => p.name).sort()).toEqual(["gpushare-k8s", "gpushare-k8s-node-configs"]);
+    for (const provider of providers) {
+      expect(secretValue(provider.inputs.kubeconfig)).toBe(mockRawConfig("gpushare-cluster-magnum"));
+      expect(provider.dependencies).toContain(cluster.urn);
+    }
   });
 });
