@@ -26,8 +26,7 @@ eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh")"
 KUBECONFIG="$("$GPUSHARE_TOOLS_DIR/cluster-up.sh")"
 export KUBECONFIG
 kubectl apply --server-side -f "$ROOT/test/e2e/fixture/stand-in-crds.yaml" >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/podmonitors.monitoring.coreos.com \
-  crd/nodefeaturerules.nfd.k8s-sigs.io >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd/podmonitors.monitoring.coreos.com >/dev/null
 kubectl apply --server-side -f "$ROOT/test/e2e/fixture/gpu-nodes.yaml" >/dev/null
 
 # A copy of the project, so the committed stack file stays as it is.

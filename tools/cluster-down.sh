@@ -18,13 +18,16 @@ done
 STATE="${GPUSHARE_CLUSTER_DIR:-$GPUSHARE_CACHE/cluster}"
 PIDS="$STATE/pids"
 
-# pid_of NAME: the recorded pid of NAME if it is alive and still runs the NAME binary.
+# pid_of NAME: the recorded pid of NAME if it is alive and still runs the NAME binary (for sim-device-plugin: node
+# running its main.ts).
 pid_of() {
-  local name=$1 pid exe
+  local name=$1 bin=$1 pid exe
+  [ "$name" = sim-device-plugin ] && bin=node
   [ -f "$PIDS/$name.pid" ] || return 1
   pid="$(cat "$PIDS/$name.pid")"
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(basename "${exe% (deleted)}")" = "$name" ] || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(basename "${exe% (deleted)}")" = "$bin" ] || return 1
+  [ "$bin" = "$name" ] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$name" || return 1
   echo "$pid"
 }
 
@@ -57,7 +60,7 @@ if [ -d "$STATE" ]; then
   exec 8>"$STATE/cluster.lock"
   # Stopping is safe without the lock; don't wait forever on a stale holder.
   flock -w 30 8 || gp_log "cluster: $STATE/cluster.lock is busy; stopping anyway"
-  stop kwok kube-scheduler kube-controller-manager
+  stop sim-device-plugin nfd-master kwok kube-scheduler kube-controller-manager
   stop kube-apiserver
   stop etcd
   if [ "$purge" = 1 ]; then

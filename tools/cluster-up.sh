@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Starts a local Kubernetes control plane on loopback only, with KWOK simulating nodes and pods (no kubelet):
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
+#   nfd-master (the real node-feature-discovery master: evaluates NodeFeatureRules against NodeFeature objects and
+#     labels nodes; its CRDs are generated from its API types by tools/toolchain.sh),
+#   sim-device-plugin (ours, a SIMULATION of NVIDIA's device plugin and its config-manager: tools/sim-device-plugin/)
 # Binaries come from tools/toolchain.sh --cluster (PATH -> cache -> build). Certificates and keys are made with
 # openssl. State (pki, etcd data, logs, pid files, kubeconfig) lives in ${GPUSHARE_CACHE:-~/.cache/gpushare}/cluster/.
 # Idempotent: components already running (by pid file) are left alone. Waits until everything is healthy, then
@@ -9,7 +12,8 @@
 # KWOK manages nodes annotated kwok.x-k8s.io/node=fake and the pods bound to them (default stages: nodes and
 # pods become Ready/Running).
 # Ports (127.0.0.1), overridable: GPUSHARE_APISERVER_PORT (16443), GPUSHARE_ETCD_PORT (23790, peer +10),
-# GPUSHARE_KCM_PORT (20257), GPUSHARE_SCHEDULER_PORT (20259), GPUSHARE_KWOK_PORT (20247).
+# GPUSHARE_KCM_PORT (20257), GPUSHARE_SCHEDULER_PORT (20259), GPUSHARE_KWOK_PORT (20247), GPUSHARE_NFD_PORT (20280;
+# nfd-master's metrics/health server, which binds every interface: nfd-master has no bind-address flag).
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -21,6 +25,11 @@ ETCD_PEER_PORT="$((ETCD_PORT + 10))"
 KCM_PORT="${GPUSHARE_KCM_PORT:-20257}"
 SCHEDULER_PORT="${GPUSHARE_SCHEDULER_PORT:-20259}"
 KWOK_PORT="${GPUSHARE_KWOK_PORT:-20247}"
+NFD_PORT="${GPUSHARE_NFD_PORT:-20280}"
+# Where NodeFeature objects (what nfd-worker would publish per node) live; nfd-master reads every namespace.
+NFD_NAMESPACE=node-feature-discovery
+CONTROL_PLANE_NODE=gpushare-control-plane
+ROOT="$(cd "$GPUSHARE_TOOLS_DIR/.." && pwd)"
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
 
@@ -37,7 +46,7 @@ flock -w 300 8 || gp_die "cluster-up: another cluster-up/cluster-down holds $STA
 
 # Binaries.
 eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh" --cluster)"
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok openssl curl; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok nfd-master node openssl curl; do
   command -v "$b" >/dev/null || gp_die "cluster-up: $b not found"
 done
 
@@ -109,13 +118,15 @@ EOF
 
 # ---------------------------------------------------------------------------------------------------------------
 # Processes: one pid file per component; a pid counts only if it is alive and runs the expected binary.
+# running NAME [EXE]: EXE is the binary's name when it differs from NAME (node for sim-device-plugin).
 running() {
-  local name=$1 pid exe
+  local name=$1 bin=${2:-$1} pid exe
   [ -f "$PIDS/$name.pid" ] || return 1
   pid="$(cat "$PIDS/$name.pid")"
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-  [ "$(basename "${exe% (deleted)}")" = "$name" ]
+  [ "$(basename "${exe% (deleted)}")" = "$bin" ] || return 1
+  [ "$bin" = "$name" ] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$name"
 }
 
 port_in_use() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
@@ -168,8 +179,8 @@ etcd_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_PORT/health" | g
 kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
 # A cluster already running from this state directory must have been started with the same ports.
-PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT"
-for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT nfd=$NFD_PORT"
+for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok nfd-master; do
   if running "$name" && [ "$(cat "$STATE/ports" 2>/dev/null)" != "$PORTS" ]; then
     gp_die "cluster: $STATE already has a running cluster with other ports ($(cat "$STATE/ports" 2>/dev/null ||
       echo unknown)); use the same GPUSHARE_*_PORT values, another GPUSHARE_CACHE, or tools/cluster-down.sh first"
@@ -226,6 +237,46 @@ wait_for kube-scheduler 90 http_ok -k "https://127.0.0.1:$SCHEDULER_PORT/healthz
 wait_for kwok 60 http_ok "http://127.0.0.1:$KWOK_PORT/healthz"
 # Pods need the namespace's default service account, which the controller-manager creates.
 wait_for kube-controller-manager 60 kctl -n default get serviceaccount default
+
+# node-feature-discovery: its CRDs, a namespace for the NodeFeature objects, and the master. The label namespaces
+# repeat what gpushare's gpu-operator values allow (nvidia.com, gpushare.io).
+[ -s "${GPUSHARE_NFD_CRDS:-}" ] || gp_die "cluster-up: node-feature-discovery CRDs missing (toolchain.sh --cluster makes them)"
+kctl apply --server-side --force-conflicts -f "$GPUSHARE_NFD_CRDS" >/dev/null
+kctl wait --for=condition=Established --timeout=60s \
+  crd/nodefeatures.nfd.k8s-sigs.io crd/nodefeaturerules.nfd.k8s-sigs.io >/dev/null
+kctl create namespace "$NFD_NAMESPACE" --dry-run=client -o yaml | kctl apply --server-side -f - >/dev/null
+# nfd-master annotates the node it runs on (NODE_NAME) and exits without one: a control-plane node (KWOK, tainted so
+# that no workload lands there) plays that part, as the node an nfd-master pod would run on.
+kctl apply --server-side --force-conflicts -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $CONTROL_PLANE_NODE
+  annotations: { kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0" }
+  labels: { kubernetes.io/hostname: $CONTROL_PLANE_NODE, node-role.kubernetes.io/control-plane: "", type: kwok }
+spec:
+  taints: [{ key: node-role.kubernetes.io/control-plane, effect: NoSchedule }]
+EOF
+kctl wait --for=condition=Ready --timeout=60s "node/$CONTROL_PLANE_NODE" >/dev/null
+NODE_NAME="$CONTROL_PLANE_NODE" KUBERNETES_NAMESPACE="$NFD_NAMESPACE" start nfd-master "$NFD_PORT" \
+  -kubeconfig "$KUBECONFIG_FILE" -port "$NFD_PORT" -config /dev/null -extra-label-ns nvidia.com,gpushare.io
+wait_for nfd-master 60 curl -fsS --max-time 3 "http://127.0.0.1:$NFD_PORT/healthz"
+
+# The simulated device plugin (see tools/sim-device-plugin/README.md): node, tsx from the project's node_modules.
+if running sim-device-plugin node; then
+  gp_log "cluster: sim-device-plugin already running (pid $(cat "$PIDS/sim-device-plugin.pid"))"
+else
+  [ -x "$ROOT/node_modules/.bin/tsx" ] || gp_die "cluster-up: the simulated device plugin needs node_modules; run npm ci first"
+  gp_log "cluster: starting sim-device-plugin (log: $LOGS/sim-device-plugin.log)"
+  setsid node --import tsx "$ROOT/tools/sim-device-plugin/main.ts" --kubeconfig "$KUBECONFIG_FILE" \
+    </dev/null >>"$LOGS/sim-device-plugin.log" 2>&1 8>&- 9>&- &
+  echo "$!" >"$PIDS/sim-device-plugin.pid"
+  sleep 1
+  running sim-device-plugin node || {
+    tail -n 30 "$LOGS/sim-device-plugin.log" >&2
+    gp_die "cluster: sim-device-plugin exited (log: $LOGS/sim-device-plugin.log)"
+  }
+fi
 
 gp_log "cluster: ready (kubeconfig: $KUBECONFIG_FILE)"
 printf '%s\n' "$KUBECONFIG_FILE"

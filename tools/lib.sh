@@ -18,6 +18,7 @@ gp_all_tool_dirs() {
   gp_tool_dir kubernetes "v$KUBERNETES_VERSION"
   gp_tool_dir etcd "v$ETCD_VERSION"
   gp_tool_dir kwok "v$KWOK_VERSION"
+  gp_tool_dir nfd "v$NFD_VERSION"
 }
 
 gp_log() { printf '[gpushare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -19,8 +19,7 @@ export KUBECONFIG
 gp_log "local: stand-in CRDs and simulated GPU nodes"
 kubectl apply --server-side --force-conflicts -f "$FIXTURE/stand-in-crds.yaml" >&2
 kubectl wait --for=condition=Established --timeout=60s \
-  crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com \
-  crd/nodefeaturerules.nfd.k8s-sigs.io >&2
+  crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >&2
 kubectl apply --server-side --force-conflicts -f "$FIXTURE/gpu-nodes.yaml" >&2
 kubectl wait --for=condition=Ready --timeout=60s node/gpu-a100-0 node/gpu-t4-0 >&2
 

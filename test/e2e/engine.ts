@@ -56,7 +56,8 @@ export interface Engine {
 export interface EngineOptions {
   /**
    * Added to every control-plane port (apiserver 17443, etcd 24790 and its peer +10, controller-manager 21257,
-   * scheduler 21259, KWOK 21247), so that test files on engines of their own never share a port. Default 0.
+   * scheduler 21259, KWOK 21247, nfd-master 21280), so that test files on engines of their own never share a port.
+   * Default 0.
    */
   readonly portOffset?: number;
 }
@@ -86,6 +87,7 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     GPUSHARE_KCM_PORT: port(21257),
     GPUSHARE_SCHEDULER_PORT: port(21259),
     GPUSHARE_KWOK_PORT: port(21247),
+    GPUSHARE_NFD_PORT: port(21280),
     PULUMI_BACKEND_URL: `file://${path.join(scratch, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "gpushare-local",
     PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -152,13 +154,7 @@ export function initStack(engine: Engine, stack: string, cwd = engine.project): 
  */
 export function prepareLocalStack(engine: Engine): string {
   kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
-  kubectl(engine, [
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    "crd/podmonitors.monitoring.coreos.com",
-    "crd/nodefeaturerules.nfd.k8s-sigs.io",
-  ]);
+  kubectl(engine, ["wait", "--for=condition=Established", "--timeout=60s", "crd/podmonitors.monitoring.coreos.com"]);
   kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
   kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
   initStack(engine, "local");

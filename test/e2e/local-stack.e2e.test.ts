@@ -31,6 +31,10 @@ interface Pod {
 interface List<T> {
   items: T[];
 }
+interface Node {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  status: { allocatable?: Record<string, string> };
+}
 interface Deployment {
   metadata: { name: string };
   spec: { replicas: number };
@@ -44,6 +48,34 @@ let flatKubeconfig = "";
 function podsOf(server: string): Pod[] {
   return kubectlJson<List<Pod>>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`]).items;
 }
+
+function node(name: string): Node {
+  return kubectlJson<Node>(engine, ["get", "node", name]);
+}
+
+/** The GPU resources a node advertises (what the simulated device plugin wrote into its status). */
+function gpuResources(name: string): Record<string, string> {
+  const allocatable = node(name).status.allocatable ?? {};
+  return Object.fromEntries(Object.entries(allocatable).filter(([k]) => k.startsWith("nvidia.com/")));
+}
+
+function devicePluginKeys(): string[] {
+  const cm = kubectlJson<{ data: Record<string, string> }>(engine, [
+    "get",
+    "configmap",
+    "gpushare-device-plugin-configs",
+    "-n",
+    "gpu-operator",
+  ]);
+  return Object.keys(cm.data).sort();
+}
+
+// The known answers, worked out by hand: a pool's device-plugin key is <pool>-<first 8 hex digits of the SHA-256
+// of its config YAML> (`printf '<yaml>' | sha256sum`); T4 time-sliced 4 ways under mixed is t4-4887afcf, 7 ways
+// t4-bc30085b; the A100 without sharing under mixed is a100-f2bcc930.
+const T4_KEY_4 = "t4-4887afcf";
+const T4_KEY_7 = "t4-bc30085b";
+const A100_KEY = "a100-f2bcc930";
 
 describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000 }, () => {
   beforeAll(() => {
@@ -98,6 +130,106 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
   });
 
+  it("has node-feature-discovery label each simulated node from the program's NodeFeatureRules", () => {
+    expect(node("gpu-t4-0").metadata.labels).toMatchObject({
+      "gpushare.io/pool": "t4",
+      "nvidia.com/device-plugin.config": T4_KEY_4,
+    });
+    expect(node("gpu-t4-0").metadata.labels?.["nvidia.com/mig.config"]).toBeUndefined();
+    expect(node("gpu-a100-0").metadata.labels).toMatchObject({
+      "gpushare.io/pool": "a100",
+      "nvidia.com/device-plugin.config": A100_KEY,
+      "nvidia.com/mig.config": "all-balanced",
+    });
+  });
+
+  it("has the simulated device plugin advertise what NVIDIA's would for each node's config and hardware", () => {
+    expect(gpuResources("gpu-t4-0")).toEqual({ "nvidia.com/gpu": "4" });
+    expect(gpuResources("gpu-a100-0")).toEqual({
+      "nvidia.com/mig-1g.5gb": "2",
+      "nvidia.com/mig-2g.10gb": "1",
+      "nvidia.com/mig-3g.20gb": "1",
+    });
+    expect(node("gpu-t4-0").metadata.annotations?.["sim.gpushare.io/applied-config"]).toBe(T4_KEY_4);
+  });
+
+  it("previews a time-slicing change as a capacity table before anything changes", () => {
+    for (const [key, value] of [
+      ["gpushare:gpuPools.t4.timeSlicing.replicas", "7"],
+      ["gpushare:servers.triton-t4.autoscaling.maxReplicas", "7"],
+    ]) {
+      must(
+        "pulumi",
+        ["config", "set", "--path", "--type", "int", key, value, "--stack", "local", "--non-interactive"],
+        {
+          cwd: engine.project,
+          env: engine.env,
+        },
+      );
+    }
+    const r = pulumi(engine, ["preview", "--stack", "local", "--diff"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // With --diff the CLI prints diagnostics (the warning) to stderr, the diff to stdout.
+    const out = `${r.stdout}\n${r.stderr}`.replace(/\s+\n/g, "\n");
+    expect(out).toContain("GPU sharing changes with this update:");
+    expect(out).toMatch(/t4 +nvidia\.com\/gpu +4 +7 \(\+3\)/);
+    expect(out).toMatch(/triton-t4 +nvidia\.com\/gpu +7 +NO +yes/);
+    expect(out).toContain(T4_KEY_7);
+    // Nothing has moved yet.
+    expect(gpuResources("gpu-t4-0")).toEqual({ "nvidia.com/gpu": "4" });
+  });
+
+  it("moves the node's label on up, and the node then advertises the new count", async () => {
+    const r = pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", "local"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // The new key is there, and the previous one is kept until the next update.
+    expect(devicePluginKeys()).toEqual([A100_KEY, "default", T4_KEY_4, T4_KEY_7].sort());
+    await eventually(60, () =>
+      node("gpu-t4-0").metadata.labels?.["nvidia.com/device-plugin.config"] === T4_KEY_7
+        ? true
+        : `label is ${node("gpu-t4-0").metadata.labels?.["nvidia.com/device-plugin.config"]}`,
+    );
+    await eventually(60, () =>
+      gpuResources("gpu-t4-0")["nvidia.com/gpu"] === "7"
+        ? true
+        : `gpu-t4-0 advertises ${JSON.stringify(gpuResources("gpu-t4-0"))}`,
+    );
+    expect(gpuResources("gpu-t4-0")).toEqual({ "nvidia.com/gpu": "7" });
+    // The A100 pool did not change: same label, same resources.
+    expect(node("gpu-a100-0").metadata.labels?.["nvidia.com/device-plugin.config"]).toBe(A100_KEY);
+  });
+
+  it("schedules exactly the new capacity: 7 pods Running on the T4 node, the 8th Pending", async () => {
+    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=7"]);
+    await eventually(90, () => {
+      const running = podsOf("triton-t4").filter((p) => p.status.phase === "Running");
+      return running.length === 7 ? true : `${running.length} of 7 Running`;
+    });
+    for (const p of podsOf("triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
+    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=8"]);
+    const pending = await eventually(60, () => {
+      const unschedulable = podsOf("triton-t4").filter((p) =>
+        (p.status.conditions ?? []).some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
+      );
+      return unschedulable.length > 0 ? unschedulable : "no unschedulable pod yet";
+    });
+    expect(pending).toHaveLength(1);
+    expect(pending[0].status.conditions?.find((c) => c.type === "PodScheduled")?.message ?? "").toContain(
+      "Insufficient nvidia.com/gpu",
+    );
+    expect(podsOf("triton-t4").filter((p) => p.status.phase === "Running")).toHaveLength(7);
+    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=2"]);
+  });
+
+  it("drops the previous generation's key on the next update, and then plans no changes", () => {
+    const r = pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", "local"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(devicePluginKeys()).toEqual([A100_KEY, "default", T4_KEY_7].sort());
+    const again = pulumi(engine, ["preview", "--stack", "local", "--expect-no-changes"]);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).not.toContain("GPU sharing changes");
+  });
+
   it("keeps no secret in plain text in the exported state", () => {
     const exported = must("pulumi", ["stack", "export", "--stack", "local"], { cwd: engine.project, env: engine.env });
     const key = /client-key-data: (\S+)/.exec(flatKubeconfig)?.[1] ?? "";
@@ -127,10 +259,11 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
   });
 
   it("fails preview of a bad config with the foundation's message and creates nothing", () => {
-    // The local stack, with one server allowed to scale one past its pool's capacity.
+    // The local stack as the sharing change left it (T4 time-sliced 7 ways), with one server allowed to scale one
+    // past its pool's capacity.
     const doc = parseDocument(fs.readFileSync(path.join(engine.project, "Pulumi.local.yaml"), "utf8"));
-    expect(doc.getIn(["config", "gpushare:servers", "triton-t4", "autoscaling", "maxReplicas"])).toBe(4);
-    doc.setIn(["config", "gpushare:servers", "triton-t4", "autoscaling", "maxReplicas"], 5);
+    expect(doc.getIn(["config", "gpushare:servers", "triton-t4", "autoscaling", "maxReplicas"])).toBe(7);
+    doc.setIn(["config", "gpushare:servers", "triton-t4", "autoscaling", "maxReplicas"], 8);
     doc.delete("encryptionsalt");
     doc.deleteIn(["config", "gpushare:kubeconfig"]);
     fs.writeFileSync(path.join(engine.project, "Pulumi.bad.yaml"), doc.toString());
@@ -139,7 +272,7 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     const r = pulumi(engine, ["preview", "--stack", "bad"]);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain(
-      "servers.triton-t4.autoscaling.maxReplicas: 5 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 4, 1 short; lower autoscaling.maxReplicas to 4 or raise gpuPools.t4.nodes.max",
+      "servers.triton-t4.autoscaling.maxReplicas: 8 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 7, 1 short; lower autoscaling.maxReplicas to 7 or raise gpuPools.t4.nodes.max",
     );
     const state = JSON.parse(
       must("pulumi", ["stack", "export", "--stack", "bad"], { cwd: engine.project, env: engine.env }),

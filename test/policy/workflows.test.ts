@@ -102,6 +102,11 @@ describe("the GitHub Actions workflows", () => {
       policyPacks: "policy",
       "comment-on-pr": true,
     });
+    // The capacity comparison gets a comment of its own: with diff: true the preview's warnings go to stderr.
+    const steps = (job as unknown as { steps: { name?: string; run?: string }[] }).steps;
+    const compare = steps.find((st) => st.name === "Capacity change against the base branch");
+    expect(compare?.run).toContain('npm run --silent capacity -- --config "Pulumi.$STACK.yaml" --compare');
+    expect(compare?.run).toContain('gh pr comment "$PR" --body-file');
   });
 
   it("deploys dev, then prod behind the prod environment, never cancelling an update", () => {
