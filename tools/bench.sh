@@ -94,3 +94,8 @@ echo "| tool (cold build from Go modules) | seconds |"
 echo "|---|---|"
 awk -F'\t' '{t[$2" "$3]=$4} END {for (k in t) {printf "| %s | %s |\n", k, t[k]; s+=t[k]} printf "| total | %d |\n", s}' \
   "$GPUSHARE_CACHE/logs/build-times.tsv" | sort
+
+# The layout planner: needs no cluster (`npm run bench:plan` runs it alone); its own tables follow.
+echo
+gp_log "bench: layout planner (plan time, cost against the lower bound)"
+"$ROOT/node_modules/.bin/tsx" "$ROOT/tools/bench-plan.ts"

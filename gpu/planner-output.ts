@@ -1,0 +1,173 @@
+import type { Pair } from "yaml";
+import { Document, isMap, isScalar } from "yaml";
+import type { Plan, PlannedPool } from "./planner";
+import { nonZeroProfiles } from "./layouts";
+
+/**
+ * The model store a plan's stack file names so that it validates alone (`npm run capacity -- --config`): an NFS
+ * export on a reserved `.invalid` host, never reachable. Replace it, or merge the planned keys into a stack file.
+ */
+export const PLACEHOLDER_MODEL_STORE = { nfs: { server: "model-store.invalid", path: "/models" } } as const;
+
+function round(n: number): number {
+  return Number(n.toFixed(4));
+}
+
+function poolConfig(p: PlannedPool): Record<string, unknown> {
+  return {
+    gpu: p.offer.gpu.name,
+    gpusPerNode: p.offer.gpusPerNode,
+    nodes: { min: p.nodes.min, max: p.nodes.max },
+    ...(p.nodeSelector === undefined ? {} : { nodeSelector: { ...p.nodeSelector } }),
+    ...(p.migProfiles === undefined ? {} : { mig: { profiles: { ...p.migProfiles } } }),
+    ...(p.timeSlicing === undefined
+      ? {}
+      : { timeSlicing: { replicas: typeof p.timeSlicing === "number" ? p.timeSlicing : { ...p.timeSlicing } } }),
+    ...(p.mps === undefined ? {} : { mps: { replicas: p.mps } }),
+  };
+}
+
+/**
+ * The plan as the `config:` mapping of a stack file, in the stack-file schema (`stacks/schema.ts`): the cluster's
+ * MIG strategy, the pools, the servers (pool, resource, model memory, autoscaling bounds) and the placeholder model
+ * store.
+ */
+export function stackConfigOf(plan: Plan): Record<string, unknown> {
+  return {
+    "gpushare:cluster": { migStrategy: plan.migStrategy },
+    "gpushare:gpuPools": Object.fromEntries(plan.pools.map((p) => [p.name, poolConfig(p)])),
+    "gpushare:servers": Object.fromEntries(
+      plan.servers.map((s) => [
+        s.name,
+        {
+          pool: s.pool,
+          resource: s.resource,
+          modelMemoryGiB: s.modelMemoryGiB,
+          replicas: s.minReplicas,
+          autoscaling: { minReplicas: s.minReplicas, maxReplicas: s.maxReplicas },
+        },
+      ]),
+    ),
+    "gpushare:modelStore": structuredClone(PLACEHOLDER_MODEL_STORE),
+  };
+}
+
+/** A stack file (`Pulumi.<stack>.yaml`) holding the plan, with comments saying where it came from. */
+export function stackFileText(plan: Plan, source: string): string {
+  const doc = new Document({ config: stackConfigOf(plan) });
+  doc.commentBefore = [
+    ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound)}${plan.provenOptimal ? " (optimal)" : ""}.`,
+    ` Merge gpushare:cluster.migStrategy, gpushare:gpuPools and gpushare:servers into a stack file; alone, this file`,
+    ` passes \`npm run capacity -- --config\`.`,
+  ].join("\n");
+  const config = doc.get("config", true);
+  const entry = (map: unknown, key: string): Pair | undefined =>
+    isMap(map) ? map.items.find((i) => isScalar(i.key) && i.key.value === key) : undefined;
+  const store = entry(config, "gpushare:modelStore");
+  if (store !== undefined && isScalar(store.key)) {
+    store.key.commentBefore = " A placeholder, so that this file validates alone: replace it with your model store.";
+  }
+  const pools = entry(config, "gpushare:gpuPools")?.value;
+  for (const p of plan.pools) {
+    const pool = entry(pools, p.name);
+    if (p.nodeSelector === undefined || pool === undefined || !isScalar(pool.key)) continue;
+    pool.key.commentBefore = ` Another pool runs ${p.offer.gpu.name} too: label this pool's node group ${Object.entries(
+      p.nodeSelector,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",")}.`;
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+function layoutText(p: PlannedPool): string {
+  if (p.migProfiles === undefined) return "whole GPUs";
+  return nonZeroProfiles(p.migProfiles)
+    .map((name) => `${p.migProfiles?.[name]}×${name}`)
+    .join("+");
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** What a person reads: the cost against its lower bound, each pool's resources advertised vs claimed, each server. */
+export function planText(plan: Plan): string {
+  const nodes = plan.pools.reduce((n, p) => n + p.nodes.max, 0);
+  const gap = plan.lowerBound > 0 ? (plan.cost / plan.lowerBound - 1) * 100 : 0;
+  const source = plan.lowerBoundSource === "exact" ? "integer program" : "LP relaxation";
+  const proof = plan.provenOptimal
+    ? `optimal, proven by the ${source}`
+    : `${plan.search} plan, ${gap.toFixed(1)} % above the bound from the ${source}`;
+  const head = `cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"} on ${nodes} node${nodes === 1 ? "" : "s"}; lower bound ${round(plan.lowerBound)} (${proof}); MIG strategy ${plan.migStrategy}`;
+  const pools: string[][] = [
+    ["POOL", "GPU", "NODES", "GPUS", "COST", "LAYOUT", "RESOURCE", "SHARING", "ADVERTISED", "CLAIMED"],
+  ];
+  for (const p of plan.pools) {
+    for (const r of p.resources) {
+      pools.push([
+        p.name,
+        p.offer.gpu.name,
+        `${p.nodes.min}..${p.nodes.max}`,
+        String(p.gpus),
+        String(round(p.cost)),
+        layoutText(p),
+        r.resource,
+        r.sharing === "none" ? "none" : `${r.sharing} × ${r.replicas}`,
+        String(r.advertised),
+        String(r.claimed),
+      ]);
+    }
+  }
+  const servers: string[][] = [
+    ["SERVER", "POOL", "RESOURCE", "ISOLATION", "MAX REPLICAS", "MODEL GiB", "GiB PER REPLICA", "HEADROOM GiB"],
+  ];
+  for (const s of plan.servers) {
+    servers.push([
+      s.name,
+      s.pool,
+      s.resource,
+      s.isolation,
+      String(s.maxReplicas),
+      String(s.modelMemoryGiB),
+      s.memoryPerReplicaGiB.toFixed(2),
+      (s.memoryPerReplicaGiB - s.modelMemoryGiB).toFixed(2),
+    ]);
+  }
+  return `${head}\n\n${table(pools)}\n\n${table(servers)}\n`;
+}
+
+/** The plan for machines: totals, bound, pools, servers and the stack config. */
+export function planJson(plan: Plan): Record<string, unknown> {
+  return {
+    cost: round(plan.cost),
+    gpus: plan.gpus,
+    lowerBound: round(plan.lowerBound),
+    lowerBoundSource: plan.lowerBoundSource,
+    search: plan.search,
+    provenOptimal: plan.provenOptimal,
+    migStrategy: plan.migStrategy,
+    pools: plan.pools.map((p) => ({
+      name: p.name,
+      gpu: p.offer.gpu.name,
+      gpusPerNode: p.offer.gpusPerNode,
+      nodes: p.nodes,
+      cost: round(p.cost),
+      gpus: p.gpus,
+      ...(p.migProfiles === undefined ? {} : { migProfiles: p.migProfiles }),
+      ...(p.timeSlicing === undefined ? {} : { timeSlicing: p.timeSlicing }),
+      ...(p.mps === undefined ? {} : { mps: p.mps }),
+      resources: p.resources,
+    })),
+    servers: plan.servers,
+    config: stackConfigOf(plan),
+  };
+}

@@ -1,0 +1,229 @@
+import type { GpuModel } from "./catalog";
+import { maxMpsClients } from "./catalog";
+import type { MigStrategy } from "./capacity";
+import type { MigCounts } from "./layouts";
+import { nonZeroProfiles } from "./layouts";
+import { maxInstancesOf, placeMigLayout } from "./placement";
+import type { GpuOffer, WorkloadServer } from "./planner-input";
+
+/** How one kind of device is shared: not at all, by time-slicing, or by MPS. */
+export type SharingMode = "none" | "timeSlicing" | "mps";
+
+/** A kind of physical device of a node shape: whole GPUs, or the MIG instances of one profile. */
+export interface DeviceKind {
+  /** The MIG profile, absent for whole GPUs. */
+  readonly profile?: string;
+  /** Physical devices of this kind per node. */
+  readonly perNode: number;
+  /** Memory of one device, GiB. */
+  readonly memoryGiB: number;
+}
+
+/**
+ * A node shape: an offer's GPUs, whole or cut by one MIG layout, and the MIG strategy the shape needs (none for
+ * whole GPUs). Sharing is chosen per kind later.
+ */
+export interface NodeShape {
+  readonly offer: number;
+  readonly strategy?: MigStrategy;
+  /** MIG instances per GPU; absent for whole GPUs. */
+  readonly counts?: MigCounts;
+  readonly kinds: readonly DeviceKind[];
+  /** Stable identity: offer, strategy and layout. */
+  readonly key: string;
+}
+
+/** How one device kind of a pool is shared: the mode and the pods per device (1 without sharing). */
+export interface Sharing {
+  readonly mode: SharingMode;
+  readonly replicas: number;
+}
+
+export const UNSHARED: Sharing = { mode: "none", replicas: 1 };
+
+/**
+ * The most pods per device of `kind` that `server` tolerates in `mode`, or 0 when it cannot run there. The rules
+ * of the stack validation: a model must fit its device; time-sliced pods share the device's memory
+ * (`replicas × model ≤ memory`) and are only for `shared` isolation; MPS splits a whole GPU's memory evenly
+ * (`memory / replicas ≥ model`), takes 2 to `maxMpsClients` clients and is not for `full` isolation. Sharing needs
+ * at least 2 pods per device.
+ */
+export function sharingLimit(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode: SharingMode): number {
+  const m = server.modelMemoryGiB;
+  const memory = kind.memoryGiB;
+  if (m > memory) return 0;
+  if (mode === "none") return 1;
+  if (mode === "timeSlicing") {
+    if (server.isolation !== "shared") return 0;
+    let n = Math.floor(memory / m);
+    // The same floating-point test the stack validation applies.
+    while (n > 0 && m * n > memory) n--;
+    return n >= 2 ? n : 0;
+  }
+  if (server.isolation === "full" || kind.profile !== undefined) return 0;
+  let n = Math.min(Math.floor(memory / m), maxMpsClients(gpu));
+  while (n > 0 && m > memory / n) n--;
+  return n >= 2 ? n : 0;
+}
+
+/** Whether `server` may run on a device of `kind` shared as `sharing`. */
+export function hosts(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, sharing: Sharing): boolean {
+  return sharing.replicas <= sharingLimit(server, gpu, kind, sharing.mode);
+}
+
+/**
+ * The sharings worth considering for a kind, given the servers: unshared, and for each mode each server's own
+ * limit (a resource shared by several servers is as shared as its least tolerant one allows, so no other count can
+ * be better). MPS only for whole GPUs under `single`.
+ */
+export function sharingsFor(
+  gpu: GpuModel,
+  kind: DeviceKind,
+  strategy: MigStrategy | undefined,
+  servers: readonly WorkloadServer[],
+): Sharing[] {
+  const out: Sharing[] = [];
+  if (servers.some((s) => s.modelMemoryGiB <= kind.memoryGiB)) out.push(UNSHARED);
+  const modes: SharingMode[] = ["timeSlicing"];
+  if (kind.profile === undefined && strategy !== "mixed") modes.push("mps");
+  for (const mode of modes) {
+    const limits = new Set(servers.map((s) => sharingLimit(s, gpu, kind, mode)).filter((n) => n >= 2));
+    for (const n of [...limits].sort((a, b) => a - b)) out.push({ mode, replicas: n });
+  }
+  return out;
+}
+
+function computeOf(gpu: GpuModel, counts: MigCounts): number {
+  return nonZeroProfiles(counts).reduce(
+    (n, p) => n + (gpu.mig?.profiles.find((q) => q.name === p)?.computeSlices ?? 0) * counts[p],
+    0,
+  );
+}
+
+function memoryOf(gpu: GpuModel, profile: string): number {
+  const p = gpu.mig?.profiles.find((q) => q.name === profile);
+  if (p === undefined) throw new Error(`${gpu.name} has no MIG profile ${profile}`);
+  return p.memoryGiB;
+}
+
+function profileNames(gpu: GpuModel): string[] {
+  return (gpu.mig?.profiles ?? []).map((p) => p.name);
+}
+
+/**
+ * One-profile layouts, one per slice size: the profile that fits the most instances on a GPU, and among those the
+ * one with the most compute (`all-1g.10gb` holds 4 slices of 9.62 GiB where `all-2g.10gb` holds 3).
+ */
+export function homogeneousLayouts(gpu: GpuModel): MigCounts[] {
+  const mig = gpu.mig;
+  if (mig === undefined) return [];
+  const best = new Map<number, { profile: string; count: number; compute: number }>();
+  for (const name of profileNames(gpu)) {
+    const count = maxInstancesOf(mig, name);
+    const compute = count * (mig.profiles.find((p) => p.name === name)?.computeSlices ?? 0);
+    const memory = memoryOf(gpu, name);
+    // A single instance (the largest profile, or a media-extension one) is a whole GPU with less memory.
+    if (count < 2) continue;
+    const seen = best.get(memory);
+    if (seen === undefined || count > seen.count || (count === seen.count && compute > seen.compute)) {
+      best.set(memory, { profile: name, count, compute });
+    }
+  }
+  return [...best.values()].map((b) => ({ [b.profile]: b.count }));
+}
+
+/**
+ * Layouts of two or more profiles to which no instance can be added (a smaller layout offers less of the same),
+ * one per signature of (slice memory, count) per profile — the most compute among equals, since the planner
+ * measures memory and the replicas get the compute.
+ */
+export function mixedLayouts(gpu: GpuModel): MigCounts[] {
+  const mig = gpu.mig;
+  if (mig === undefined) return [];
+  // Media-extension (`+me`) profiles included: under `mixed` they are resources of their own, so one slice can be
+  // shared differently from its siblings.
+  const names = profileNames(gpu);
+  const legal: Record<string, number>[] = [];
+  const walk = (i: number, counts: Record<string, number>): void => {
+    if (i === names.length) {
+      if (nonZeroProfiles(counts).length > 0) legal.push({ ...counts });
+      return;
+    }
+    for (let c = 0; ; c++) {
+      const next = { ...counts, [names[i]]: c };
+      if (c > 0 && placeMigLayout(mig, next) === undefined) break;
+      walk(i + 1, next);
+    }
+  };
+  walk(0, {});
+  const maximal = legal.filter(
+    (l) =>
+      nonZeroProfiles(l).length >= 2 &&
+      names.every((p) => placeMigLayout(mig, { ...l, [p]: (l[p] ?? 0) + 1 }) === undefined),
+  );
+  const bySignature = new Map<string, MigCounts>();
+  for (const l of maximal) {
+    const counts = Object.fromEntries(nonZeroProfiles(l).map((p) => [p, l[p]]));
+    const signature = nonZeroProfiles(counts)
+      .map((p) => `${memoryOf(gpu, p)}x${counts[p]}`)
+      .sort()
+      .join(",");
+    const seen = bySignature.get(signature);
+    if (seen === undefined || computeOf(gpu, counts) > computeOf(gpu, seen)) bySignature.set(signature, counts);
+  }
+  return [...bySignature.values()];
+}
+
+const layoutCache = new Map<string, { homogeneous: MigCounts[]; mixed: MigCounts[] }>();
+
+function layoutsOf(gpu: GpuModel): { homogeneous: MigCounts[]; mixed: MigCounts[] } {
+  let l = layoutCache.get(gpu.name);
+  if (l === undefined) {
+    l = { homogeneous: homogeneousLayouts(gpu), mixed: mixedLayouts(gpu) };
+    layoutCache.set(gpu.name, l);
+  }
+  return l;
+}
+
+function layoutKey(counts: MigCounts): string {
+  return nonZeroProfiles(counts)
+    .map((p) => `${counts[p]}x${p}`)
+    .join("+");
+}
+
+function shapeOf(offers: readonly GpuOffer[], offer: number, strategy: MigStrategy, counts: MigCounts): NodeShape {
+  const o = offers[offer];
+  return {
+    offer,
+    strategy,
+    counts,
+    kinds: nonZeroProfiles(counts).map((p) => ({
+      profile: p,
+      perNode: counts[p] * o.gpusPerNode,
+      memoryGiB: memoryOf(o.gpu, p),
+    })),
+    key: `${o.gpu.name}/${strategy}/${layoutKey(counts)}`,
+  };
+}
+
+/**
+ * Every node shape worth planning with under the allowed strategies: whole GPUs of each offer; one-profile MIG
+ * layouts under each strategy (they advertise `nvidia.com/gpu` under `single`, `nvidia.com/mig-<profile>` under
+ * `mixed`); and, under `mixed`, the maximal layouts of several profiles.
+ */
+export function nodeShapes(offers: readonly GpuOffer[], strategies: readonly MigStrategy[]): NodeShape[] {
+  const shapes: NodeShape[] = [];
+  offers.forEach((o, i) => {
+    shapes.push({
+      offer: i,
+      kinds: [{ perNode: o.gpusPerNode, memoryGiB: o.gpu.memoryGiB }],
+      key: `${o.gpu.name}/whole`,
+    });
+    const { homogeneous, mixed } = layoutsOf(o.gpu);
+    for (const strategy of strategies) {
+      for (const counts of homogeneous) shapes.push(shapeOf(offers, i, strategy, counts));
+      if (strategy === "mixed") for (const counts of mixed) shapes.push(shapeOf(offers, i, strategy, counts));
+    }
+  });
+  return shapes;
+}

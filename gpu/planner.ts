@@ -1,0 +1,732 @@
+import type { AdvertisedDevice, MigStrategy, PoolSharingSpec } from "./capacity";
+import { advertisedDevices } from "./capacity";
+import type { SolveLimits } from "./milp";
+import { LinearProgram } from "./milp";
+import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
+import type { DeviceKind, NodeShape, Sharing } from "./planner-shapes";
+import { hosts, nodeShapes, sharingLimit, sharingsFor, UNSHARED } from "./planner-shapes";
+import type { Draft } from "./planner-search";
+import { searchPlan } from "./planner-search";
+
+/** One resource a planned pool advertises, and who claims it. */
+export interface PlannedResource {
+  /** The resource pods request, e.g. `nvidia.com/mig-1g.5gb`. */
+  readonly resource: string;
+  /** The MIG profile behind it, if any. */
+  readonly migProfile?: string;
+  /** Memory of one physical device, GiB. */
+  readonly memoryGiB: number;
+  readonly sharing: Sharing["mode"];
+  /** Pods per physical device. */
+  readonly replicas: number;
+  /** What the pool advertises at its max node count. */
+  readonly advertised: number;
+  /** The servers' max replicas on it, summed. */
+  readonly claimed: number;
+  readonly servers: readonly string[];
+}
+
+export interface PlannedPool {
+  /** Pool name in the stack config. */
+  readonly name: string;
+  readonly offer: GpuOffer;
+  readonly nodes: { readonly min: number; readonly max: number };
+  /** MIG instances per GPU, absent for whole GPUs. */
+  readonly migProfiles?: Readonly<Record<string, number>>;
+  /** Time-slicing replicas: one number, or per MIG profile under `mixed`. */
+  readonly timeSlicing?: number | Readonly<Record<string, number>>;
+  /** MPS clients per GPU. */
+  readonly mps?: number;
+  readonly resources: readonly PlannedResource[];
+  /**
+   * Labels of the pool's nodes when another pool runs the same GPU model: node-feature-discovery cannot tell their
+   * nodes apart by PCI id, so the node groups must carry them.
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** costPerNode × max nodes. */
+  readonly cost: number;
+  readonly gpus: number;
+}
+
+export interface PlannedServer {
+  readonly name: string;
+  readonly pool: string;
+  readonly resource: string;
+  readonly modelMemoryGiB: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly isolation: Isolation;
+  /** How the resource is shared. */
+  readonly sharing: Sharing["mode"];
+  /** The memory each replica can count on, GiB: the device's, divided among the pods that share it. */
+  readonly memoryPerReplicaGiB: number;
+}
+
+export interface Plan {
+  readonly migStrategy: MigStrategy;
+  readonly pools: readonly PlannedPool[];
+  readonly servers: readonly PlannedServer[];
+  readonly cost: number;
+  readonly gpus: number;
+  /** A proven lower bound on the cost of any plan: the plan is optimal when its cost equals it. */
+  readonly lowerBound: number;
+  /**
+   * What proves the bound: `exact`, the integer program over every candidate pool (its optimum, or its dual bound
+   * when its time ran out); `relaxation`, the LP relaxation or the cheapest pool that fits the most demanding
+   * server alone, whichever is higher.
+   */
+  readonly lowerBoundSource: "exact" | "relaxation";
+  /**
+   * Where the plan comes from: `exact`, the integer program over every candidate pool (its optimum, or its best
+   * plan when its time ran out); `heuristic`, the greedy start and local search.
+   */
+  readonly search: "exact" | "heuristic";
+  /** Whether no cheaper plan exists: the cost equals the lower bound. */
+  readonly provenOptimal: boolean;
+}
+
+/** The workloads cannot be planned on what is on offer; every reason is named. */
+export class PlanError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `no plan hosts these workloads (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "PlanError";
+  }
+}
+
+export interface PlanOptions {
+  /**
+   * When the search's plan does not meet the lower bound, the exact integer program runs while it has at most this
+   * many binary variables (HiGHS in WebAssembly takes about a second for 2500 on 2 cores).
+   * @default DEFAULT_EXACT_LIMIT
+   */
+  readonly exactLimit?: number;
+  /**
+   * Wall-clock budget of the exact integer program, seconds; past it the cheaper of its best plan and the search's
+   * is kept, with the better of the two lower bounds.
+   * @default DEFAULT_TIME_SECONDS
+   */
+  readonly timeSeconds?: number;
+}
+
+/** The label that tells apart the node groups of two pools of one GPU model; each node group must carry it. */
+export const NODE_GROUP_LABEL = "gpushare.io/node-group";
+
+export const DEFAULT_EXACT_LIMIT = 2500;
+export const DEFAULT_TIME_SECONDS = 10;
+
+const EPS = 1e-6;
+
+/** A pool type with its sharing fixed: what one node offers per kind, under what strategy. */
+interface PoolType {
+  readonly shape: NodeShape;
+  readonly sharings: readonly Sharing[];
+  /** The strategy it needs; undefined when any will do. */
+  readonly strategy?: MigStrategy;
+}
+
+function typeStrategy(shape: NodeShape, sharings: readonly Sharing[]): MigStrategy | undefined {
+  return shape.strategy ?? (sharings.some((s) => s.mode === "mps") ? "single" : undefined);
+}
+
+function offerOf(w: Workloads, shape: NodeShape): GpuOffer {
+  return w.offers[shape.offer];
+}
+
+/** Servers that fit no device on offer at all, and servers whose peak exceeds any single pool at the node limit. */
+function hopelessServers(w: Workloads, types: readonly PoolType[]): string[] {
+  const problems: string[] = [];
+  let largest: { memory: number; what: string } = { memory: 0, what: "" };
+  for (const o of w.offers) {
+    if (o.gpu.memoryGiB > largest.memory) largest = { memory: o.gpu.memoryGiB, what: `a whole ${o.gpu.name}` };
+  }
+  for (const s of w.servers) {
+    if (s.modelMemoryGiB > largest.memory) {
+      problems.push(
+        `servers.${s.name}.modelMemoryGiB: ${s.modelMemoryGiB} GiB fits no GPU or MIG slice on offer; the largest is ${largest.what} (${largest.memory} GiB); offer a GPU with more memory under gpus, or a smaller model`,
+      );
+      continue;
+    }
+    let best: { count: number; what: string } = { count: 0, what: "" };
+    for (const t of types) {
+      const o = offerOf(w, t.shape);
+      t.shape.kinds.forEach((k, i) => {
+        if (!hosts(s, o.gpu, k, t.sharings[i])) return;
+        const count = k.perNode * t.sharings[i].replicas * o.maxNodes;
+        if (count > best.count) {
+          best = {
+            count,
+            what: `${o.maxNodes} × ${o.gpu.name} node${o.maxNodes === 1 ? "" : "s"}, ${describeKind(k, t.sharings[i])}`,
+          };
+        }
+      });
+    }
+    if (best.count < s.maxReplicas) {
+      problems.push(
+        `servers.${s.name}.maxReplicas: ${s.maxReplicas} replicas (${s.isolation} isolation, ${s.modelMemoryGiB} GiB each) fit no pool within the node limits; the most is ${best.count} (${best.what}); raise maxNodes under gpus or lower maxReplicas`,
+      );
+    }
+  }
+  return problems;
+}
+
+function describeKind(k: DeviceKind, s: Sharing): string {
+  const device = k.profile === undefined ? "whole GPUs" : `${k.profile} slices`;
+  return s.mode === "none" ? device : `${device} with ${s.mode} × ${s.replicas}`;
+}
+
+/** Every pool type with one kind of device: whole GPUs or one-profile layouts, with each useful sharing. */
+function singleKindTypes(w: Workloads, shapes: readonly NodeShape[], strategies: readonly MigStrategy[]): PoolType[] {
+  const out: PoolType[] = [];
+  for (const shape of shapes) {
+    if (shape.kinds.length !== 1) continue;
+    const gpu = offerOf(w, shape).gpu;
+    for (const sharing of sharingsFor(gpu, shape.kinds[0], shape.strategy, w.servers)) {
+      const strategy = typeStrategy(shape, [sharing]);
+      if (strategy !== undefined && !strategies.includes(strategy)) continue;
+      out.push({ shape, sharings: [sharing], ...(strategy === undefined ? {} : { strategy }) });
+    }
+  }
+  return out;
+}
+
+/** The strategies the planner may choose from. */
+function allowedStrategies(w: Workloads): MigStrategy[] {
+  return w.migStrategy === undefined ? ["single", "mixed"] : [w.migStrategy];
+}
+
+/**
+ * Plans GPU pools for the workloads at the least total cost (Σ costPerNode × nodes), within the node limits: which
+ * GPU model, MIG layout and sharing each pool has, how many nodes, and which pool and resource each server
+ * requests. Per MIG strategy, the LP relaxation gives a lower bound and a local search a plan; a plan that meets
+ * the bound is optimal. Otherwise, while it is small, the integer program over every candidate pool (HiGHS) finds
+ * the optimum; larger inputs keep the search's plan, reported with its distance to the bound.
+ */
+export async function planLayouts(w: Workloads, options: PlanOptions = {}): Promise<Plan> {
+  const strategies = allowedStrategies(w);
+  const shapes = nodeShapes(w.offers, strategies);
+  const single = singleKindTypes(w, shapes, strategies);
+  const multi = shapes.filter((s) => s.kinds.length > 1);
+  const hopeless = hopelessServers(w, [
+    ...single,
+    ...multi.map((shape) => ({ shape, sharings: shape.kinds.map(() => UNSHARED), strategy: shape.strategy })),
+  ]);
+  if (hopeless.length > 0) throw new PlanError(hopeless);
+  const limits: SolveLimits = { timeSeconds: options.timeSeconds ?? DEFAULT_TIME_SECONDS };
+
+  // First, per strategy, the LP relaxation (a lower bound) and the heuristic search.
+  let relaxed = Infinity;
+  let best: { drafts: Draft[]; cost: number } | undefined;
+  for (const strategy of strategies) {
+    const lp = await relaxation(w, strategy, shapes);
+    if (lp === undefined) continue;
+    relaxed = Math.min(relaxed, lp);
+    const r = searchPlan(w, shapes, strategy);
+    if (r !== undefined && (best === undefined || r.cost < best.cost - EPS)) best = r;
+  }
+  if (relaxed === Infinity) throw new PlanError([nodeLimitProblem(w)]);
+  // Both bounds are proven: the relaxation (the cheaper strategy's) and the cheapest pool that fits the most
+  // demanding server alone.
+  let bound = Math.max(relaxed, floorBound(w));
+  if (best !== undefined && best.cost <= bound + EPS) {
+    return finish(w, best.drafts, {
+      provenOptimal: true,
+      search: "heuristic",
+      lowerBound: best.cost,
+      lowerBoundSource: "relaxation",
+    });
+  }
+
+  // Not proven optimal: the exact program, while it is small enough.
+  const exact = await solveExact(w, single, multi, strategies, options.exactLimit ?? DEFAULT_EXACT_LIMIT, limits);
+  if (exact.kind === "infeasible") throw new PlanError([nodeLimitProblem(w)]);
+  if (exact.kind === "optimal") {
+    return finish(w, exact.drafts, {
+      provenOptimal: true,
+      search: "exact",
+      lowerBound: exact.cost,
+      lowerBoundSource: "exact",
+    });
+  }
+  let search: Plan["search"] = "heuristic";
+  if (exact.kind === "limited") {
+    bound = Math.max(bound, exact.bound);
+    if (best === undefined || exact.cost < best.cost - EPS) {
+      best = { drafts: exact.drafts, cost: exact.cost };
+      search = "exact";
+    }
+  }
+  if (best === undefined) throw new PlanError([nodeLimitProblem(w)]);
+  return finish(w, best.drafts, {
+    provenOptimal: best.cost <= bound + EPS,
+    search,
+    lowerBound: Math.min(bound, best.cost),
+    lowerBoundSource: exact.kind === "limited" && exact.bound >= bound - EPS ? "exact" : "relaxation",
+  });
+}
+
+function nodeLimitProblem(w: Workloads): string {
+  return `servers: together the servers need more than the node limits allow (${w.offers
+    .map((o) => `gpus.${o.gpu.name}.maxNodes ${o.maxNodes}`)
+    .join(", ")}); raise maxNodes or offer another GPU model`;
+}
+
+/** Any plan hosts each server somewhere: at least the cheapest pool that fits its peak on its own. */
+function floorBound(w: Workloads): number {
+  let bound = 0;
+  const strategies = allowedStrategies(w);
+  const shapes = nodeShapes(w.offers, strategies);
+  for (const s of w.servers) {
+    let cheapest = Infinity;
+    for (const shape of shapes) {
+      const o = offerOf(w, shape);
+      for (const k of shape.kinds) {
+        for (const mode of ["none", "timeSlicing", "mps"] as const) {
+          if (mode === "mps" && (shape.strategy === "mixed" || !strategies.includes("single"))) continue;
+          const n = sharingLimit(s, o.gpu, k, mode);
+          if (n === 0) continue;
+          const nodes = Math.ceil(s.maxReplicas / (k.perNode * n));
+          if (nodes <= o.maxNodes) cheapest = Math.min(cheapest, nodes * o.costPerNode);
+        }
+      }
+    }
+    if (cheapest < Infinity) bound = Math.max(bound, cheapest);
+  }
+  return bound;
+}
+
+type ExactResult =
+  | { readonly kind: "optimal"; readonly drafts: Draft[]; readonly cost: number }
+  | { readonly kind: "limited"; readonly drafts: Draft[]; readonly cost: number; readonly bound: number }
+  | { readonly kind: "infeasible" }
+  | { readonly kind: "skipped" };
+
+/**
+ * The exact program. Variables: nodes per single-kind pool type (whole GPUs or one-profile layouts with a fixed
+ * sharing; two pools of one type would merge into one); for each multi-profile layout, a few copies, each with
+ * nodes and a binary choice of sharing per profile; a binary per server and place. Each server takes one place; a
+ * place's max replicas fit what its pool advertises; node limits per GPU model; one MIG strategy.
+ */
+async function solveExact(
+  w: Workloads,
+  single: readonly PoolType[],
+  multi: readonly NodeShape[],
+  strategies: readonly MigStrategy[],
+  limit: number,
+  limits: SolveLimits,
+): Promise<ExactResult> {
+  const S = w.servers;
+  interface Copy {
+    shape: NodeShape;
+    options: Sharing[][];
+  }
+  const copies: Copy[] = [];
+  let binaries = 0;
+  for (const t of single) {
+    const gpu = offerOf(w, t.shape).gpu;
+    binaries += S.filter((s) => hosts(s, gpu, t.shape.kinds[0], t.sharings[0])).length;
+  }
+  for (const shape of multi) {
+    const gpu = offerOf(w, shape).gpu;
+    const fitting = S.filter((s) => shape.kinds.some((k) => s.modelMemoryGiB <= k.memoryGiB));
+    const usable = shape.kinds.filter((k) => S.some((s) => s.modelMemoryGiB <= k.memoryGiB)).length;
+    // A copy used by one kind only is no better than that kind's one-profile layout: useful copies host two
+    // servers or more.
+    const count = Math.min(Math.floor(fitting.length / 2), offerOf(w, shape).maxNodes);
+    if (usable < 2 || count === 0) continue;
+    const options = shape.kinds.map((k) => sharingsFor(gpu, k, shape.strategy, S));
+    for (let j = 0; j < count; j++) copies.push({ shape, options });
+    for (const [d, k] of shape.kinds.entries()) {
+      for (const o of options[d]) binaries += count * (1 + S.filter((s) => hosts(s, gpu, k, o)).length);
+    }
+  }
+  if (binaries > limit) return { kind: "skipped" };
+
+  const lp = new LinearProgram();
+  const nodeTerms = new Map<number, [number, number][]>();
+  const strategyVar = new Map<MigStrategy, number>();
+  const needsStrategy = (sigma: MigStrategy | undefined, x: number, offer: GpuOffer): void => {
+    if (sigma === undefined || strategies.length === 1) return;
+    let v = strategyVar.get(sigma);
+    if (v === undefined) {
+      v = lp.variable(0, 0, 1, true);
+      strategyVar.set(sigma, v);
+    }
+    lp.constraint(
+      [
+        [x, 1],
+        [v, -offer.maxNodes],
+      ],
+      -Infinity,
+      0,
+    );
+  };
+  const serverTerms: [number, number][][] = S.map(() => []);
+  // Among plans of least cost, the least shared: fewest pods per device (more memory and compute per pod).
+  const tieBreak = new Map<number, number>();
+  type Place = { x: number; type: PoolType; kind: number; y: Map<number, number> };
+  const places: Place[] = [];
+  const xOf = (offerIndex: number): number => {
+    const o = w.offers[offerIndex];
+    const x = lp.variable(o.costPerNode, 0, o.maxNodes, true);
+    nodeTerms.set(offerIndex, [...(nodeTerms.get(offerIndex) ?? []), [x, 1]]);
+    return x;
+  };
+
+  for (const t of single) {
+    const o = offerOf(w, t.shape);
+    const k = t.shape.kinds[0];
+    const eligible = S.flatMap((s, i) => (hosts(s, o.gpu, k, t.sharings[0]) ? [i] : []));
+    if (eligible.length === 0) continue;
+    const x = xOf(t.shape.offer);
+    needsStrategy(t.strategy, x, o);
+    const y = new Map<number, number>();
+    const cap: [number, number][] = [[x, -k.perNode * t.sharings[0].replicas]];
+    const perNode = k.perNode * t.sharings[0].replicas;
+    for (const i of eligible) {
+      const v = lp.variable(0, 0, 1, true);
+      y.set(i, v);
+      serverTerms[i].push([v, 1]);
+      tieBreak.set(v, tieWeight(t.sharings[0]));
+      cap.push([v, S[i].maxReplicas]);
+      atLeastNodes(lp, x, v, Math.ceil(S[i].maxReplicas / perNode));
+    }
+    lp.constraint(cap, -Infinity, 0);
+    places.push({ x, type: t, kind: 0, y });
+  }
+
+  type CopyVars = { copy: Copy; x: number; z: Map<string, number>; y: Map<string, Map<number, number>> };
+  const copyVars: CopyVars[] = [];
+  let previous: { shape: NodeShape; x: number } | undefined;
+  for (const c of copies) {
+    const o = offerOf(w, c.shape);
+    const x = xOf(c.shape.offer);
+    needsStrategy(c.shape.strategy, x, o);
+    // Copies of one layout are interchangeable: order them by nodes.
+    if (previous !== undefined && previous.shape === c.shape) {
+      lp.constraint(
+        [
+          [previous.x, 1],
+          [x, -1],
+        ],
+        0,
+        Infinity,
+      );
+    }
+    previous = { shape: c.shape, x };
+    const z = new Map<string, number>();
+    const ys = new Map<string, Map<number, number>>();
+    for (const [d, k] of c.shape.kinds.entries()) {
+      const one: [number, number][] = [];
+      for (const [oi, sharing] of c.options[d].entries()) {
+        const zv = lp.variable(0, 0, 1, true);
+        one.push([zv, 1]);
+        z.set(`${d}/${oi}`, zv);
+        const y = new Map<number, number>();
+        const cap: [number, number][] = [[x, -k.perNode * sharing.replicas]];
+        S.forEach((s, i) => {
+          if (!hosts(s, o.gpu, k, sharing)) return;
+          const v = lp.variable(0, 0, 1, true);
+          y.set(i, v);
+          serverTerms[i].push([v, 1]);
+          tieBreak.set(v, tieWeight(sharing));
+          cap.push([v, s.maxReplicas]);
+          lp.constraint(
+            [
+              [v, 1],
+              [zv, -1],
+            ],
+            -Infinity,
+            0,
+          );
+          atLeastNodes(lp, x, v, Math.ceil(s.maxReplicas / (k.perNode * sharing.replicas)));
+        });
+        lp.constraint(cap, -Infinity, 0);
+        ys.set(`${d}/${oi}`, y);
+      }
+      lp.constraint(one, -Infinity, 1);
+    }
+    copyVars.push({ copy: c, x, z, y: ys });
+  }
+
+  for (const terms of serverTerms) lp.constraint(terms, 1, 1);
+  for (const [offerIndex, terms] of nodeTerms) lp.constraint(terms, -Infinity, w.offers[offerIndex].maxNodes);
+  if (strategyVar.size === 2)
+    lp.constraint(
+      [...strategyVar.values()].map((v) => [v, 1] as [number, number]),
+      -Infinity,
+      1,
+    );
+
+  const r = await lp.minimise(limits, false, tieBreak);
+  if (r.status === "infeasible") return { kind: "infeasible" };
+  if (r.status === "none") return { kind: "skipped" };
+  const on = (v: number): boolean => r.values[v] > 0.5;
+  const drafts: Draft[] = [];
+  for (const p of places) {
+    const nodes = Math.round(r.values[p.x]);
+    const servers = new Map<number, number>();
+    for (const [i, v] of p.y) if (on(v)) servers.set(i, 0);
+    if (servers.size > 0)
+      drafts.push({ shape: p.type.shape, sharings: p.type.sharings, nodes, servers, ...strategyOf(p.type.strategy) });
+  }
+  for (const cv of copyVars) {
+    const servers = new Map<number, number>();
+    const sharings: Sharing[] = cv.copy.shape.kinds.map(() => UNSHARED);
+    for (const [key, y] of cv.y) {
+      const [d, oi] = key.split("/").map(Number);
+      for (const [i, v] of y) {
+        if (!on(v)) continue;
+        servers.set(i, d);
+        sharings[d] = cv.copy.options[d][oi];
+      }
+    }
+    if (servers.size > 0) {
+      drafts.push({
+        shape: cv.copy.shape,
+        sharings,
+        nodes: Math.round(r.values[cv.x]),
+        servers,
+        ...strategyOf(cv.copy.shape.strategy),
+      });
+    }
+  }
+  const cost = draftsCost(w, drafts);
+  return r.status === "optimal" ? { kind: "optimal", drafts, cost } : { kind: "limited", drafts, cost, bound: r.bound };
+}
+
+/** Pods per device, and MPS after time-slicing at equal counts: the simpler mechanism the server accepts. */
+function tieWeight(s: Sharing): number {
+  return s.replicas + (s.mode === "mps" ? 0.5 : 0);
+}
+
+/**
+ * `y = 1 ⇒ x ≥ nodes`: a server placed on a pool needs at least the nodes its own peak takes there. Implied by the
+ * capacity row for integers, it tightens the LP relaxation that the branch and bound starts from.
+ */
+function atLeastNodes(lp: LinearProgram, x: number, y: number, nodes: number): void {
+  lp.constraint(
+    [
+      [x, 1],
+      [y, -nodes],
+    ],
+    0,
+    Infinity,
+  );
+}
+
+function strategyOf(strategy: MigStrategy | undefined): { strategy?: MigStrategy } {
+  return strategy === undefined ? {} : { strategy };
+}
+
+function draftsCost(w: Workloads, drafts: readonly Draft[]): number {
+  return drafts.reduce((n, d) => n + d.nodes * offerOf(w, d.shape).costPerNode, 0);
+}
+
+function kindKey(shape: NodeShape, k: DeviceKind): string {
+  return `${shape.offer}/${k.profile ?? "whole"}`;
+}
+
+/**
+ * The LP relaxation under one strategy, over classes of identical servers (isolation, model memory): nodes per
+ * shape and devices per kind and sharing are fractional, replicas may split across places, and each device's
+ * sharing is chosen on its own. Every plan is a solution, so its optimum is a lower bound.
+ */
+async function relaxation(
+  w: Workloads,
+  strategy: MigStrategy,
+  allShapes: readonly NodeShape[],
+): Promise<number | undefined> {
+  const shapes = allShapes.filter((s) => s.strategy === undefined || s.strategy === strategy);
+  const classes = new Map<string, { server: WorkloadServer; demand: number }>();
+  for (const s of w.servers) {
+    const key = `${s.isolation}/${s.modelMemoryGiB}`;
+    const c = classes.get(key);
+    classes.set(key, { server: s, demand: (c?.demand ?? 0) + s.maxReplicas });
+  }
+  const lp = new LinearProgram();
+  const supply = new Map<string, { gpuOffer: number; kind: DeviceKind; terms: [number, number][] }>();
+  const nodeTerms = new Map<number, [number, number][]>();
+  for (const shape of shapes) {
+    const o = offerOf(w, shape);
+    const x = lp.variable(o.costPerNode, 0, o.maxNodes, false);
+    nodeTerms.set(shape.offer, [...(nodeTerms.get(shape.offer) ?? []), [x, 1]]);
+    for (const k of shape.kinds) {
+      const key = kindKey(shape, k);
+      const entry = supply.get(key) ?? { gpuOffer: shape.offer, kind: k, terms: [] };
+      entry.terms.push([x, -k.perNode]);
+      supply.set(key, entry);
+    }
+  }
+  const demand = new Map<string, [number, number][]>();
+  for (const entry of supply.values()) {
+    const gpu = w.offers[entry.gpuOffer].gpu;
+    const terms = [...entry.terms];
+    for (const sharing of sharingsFor(gpu, entry.kind, strategy, w.servers)) {
+      const u = lp.variable(0, 0, Infinity, false);
+      terms.push([u, 1]);
+      const cap: [number, number][] = [[u, -sharing.replicas]];
+      for (const [ck, c] of classes) {
+        if (!hosts(c.server, gpu, entry.kind, sharing)) continue;
+        const f = lp.variable(0, 0, Infinity, false);
+        cap.push([f, 1]);
+        demand.set(ck, [...(demand.get(ck) ?? []), [f, 1]]);
+      }
+      lp.constraint(cap, -Infinity, 0);
+    }
+    lp.constraint(terms, -Infinity, 0);
+  }
+  for (const [ck, c] of classes) lp.constraint(demand.get(ck) ?? [], c.demand, c.demand);
+  for (const [offer, terms] of nodeTerms) lp.constraint(terms, -Infinity, w.offers[offer].maxNodes);
+  const r = await lp.minimise({}, true);
+  return r.status === "optimal" ? r.objective : undefined;
+}
+
+/** The resources a pool's node advertises, with the sharing the plan gives each kind. */
+function devicesOf(
+  offer: GpuOffer,
+  shape: NodeShape,
+  sharings: readonly Sharing[],
+  strategy: MigStrategy,
+): AdvertisedDevice[] {
+  return advertisedDevices(sharingSpec(offer, shape, sharings, strategy), strategy);
+}
+
+/** The pool's sharing as the capacity model (and the stack config) spells it. */
+function sharingSpec(
+  offer: GpuOffer,
+  shape: NodeShape,
+  sharings: readonly Sharing[],
+  strategy: MigStrategy,
+): PoolSharingSpec {
+  const ts = timeSlicingOf(shape, sharings, strategy);
+  const mps = sharings.find((s) => s.mode === "mps");
+  return {
+    gpu: offer.gpu,
+    gpusPerNode: offer.gpusPerNode,
+    ...(shape.counts === undefined ? {} : { mig: { configName: "planned", migEnabled: true, counts: shape.counts } }),
+    ...(ts === undefined
+      ? {}
+      : { timeSlicing: { replicas: ts, renameByDefault: false, failRequestsGreaterThanOne: false } }),
+    ...(mps === undefined ? {} : { mps: { replicas: mps.replicas, renameByDefault: false } }),
+  };
+}
+
+function timeSlicingOf(
+  shape: NodeShape,
+  sharings: readonly Sharing[],
+  strategy: MigStrategy,
+): number | Record<string, number> | undefined {
+  const sliced = shape.kinds.flatMap((k, d) =>
+    sharings[d].mode === "timeSlicing" ? [{ k, n: sharings[d].replicas }] : [],
+  );
+  if (sliced.length === 0) return undefined;
+  if (shape.counts === undefined || strategy === "single") return sliced[0].n;
+  return Object.fromEntries(sliced.map(({ k, n }) => [k.profile ?? "", n]));
+}
+
+function slug(gpuName: string): string {
+  return gpuName.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+}
+
+/**
+ * Turns drafts into the plan: sharing lowered to what the claims need (fewer pods per device means more memory and
+ * compute per pod), nodes to what the claims need, a pool name per draft, the resource each server requests.
+ */
+function finish(
+  w: Workloads,
+  drafts: readonly Draft[],
+  proof: Pick<Plan, "provenOptimal" | "search" | "lowerBound" | "lowerBoundSource">,
+): Plan {
+  const strategies = drafts.map((d) => d.strategy).filter((s): s is MigStrategy => s !== undefined);
+  const migStrategy: MigStrategy = strategies[0] ?? w.migStrategy ?? "single";
+  const ordered = [...drafts].sort(
+    (a, b) => a.shape.offer - b.shape.offer || a.shape.key.localeCompare(b.shape.key) || b.nodes - a.nodes,
+  );
+  const perModel = new Map<number, number>();
+  const pools: PlannedPool[] = [];
+  const servers: PlannedServer[] = [];
+  for (const d of ordered) {
+    const offer = offerOf(w, d.shape);
+    const claims = d.shape.kinds.map((_, k) =>
+      [...d.servers].filter(([, kind]) => kind === k).map(([i]) => w.servers[i]),
+    );
+    const claimed = claims.map((list) => list.reduce((n, s) => n + s.maxReplicas, 0));
+    const minimum = claims.map((list) => list.reduce((n, s) => n + s.minReplicas, 0));
+    const nodes = Math.max(
+      ...d.shape.kinds.map((k, i) => Math.ceil(claimed[i] / (k.perNode * d.sharings[i].replicas))),
+    );
+    // The fewest pods per device that still fit the claims at these nodes.
+    const sharings = d.shape.kinds.map((k, i): Sharing => {
+      const s = d.sharings[i];
+      if (s.mode === "none" || claimed[i] === 0) return UNSHARED;
+      const need = Math.ceil(claimed[i] / (k.perNode * nodes));
+      return need <= 1 ? UNSHARED : { mode: s.mode, replicas: need };
+    });
+    const minNodes = Math.max(
+      0,
+      ...d.shape.kinds.map((k, i) => Math.ceil(minimum[i] / (k.perNode * sharings[i].replicas))),
+    );
+    const index = (perModel.get(d.shape.offer) ?? 0) + 1;
+    perModel.set(d.shape.offer, index);
+    const name = index === 1 ? slug(offer.gpu.name) : `${slug(offer.gpu.name)}-${index}`;
+    const devices = devicesOf(offer, d.shape, sharings, migStrategy);
+    const resources: PlannedResource[] = d.shape.kinds.map((k, i) => {
+      const device = devices.find((dev) => dev.migProfile === k.profile);
+      if (device === undefined) throw new Error(`planned pool ${name} advertises nothing for ${k.profile ?? "GPUs"}`);
+      for (const s of claims[i]) {
+        servers.push({
+          name: s.name,
+          pool: name,
+          resource: device.resource,
+          modelMemoryGiB: s.modelMemoryGiB,
+          minReplicas: s.minReplicas,
+          maxReplicas: s.maxReplicas,
+          isolation: s.isolation,
+          sharing: device.sharing,
+          memoryPerReplicaGiB: device.memoryGiB / device.replicas,
+        });
+      }
+      return {
+        resource: device.resource,
+        ...(k.profile === undefined ? {} : { migProfile: k.profile }),
+        memoryGiB: device.memoryGiB,
+        sharing: device.sharing,
+        replicas: device.replicas,
+        advertised: device.physicalPerNode * device.replicas * nodes,
+        claimed: claimed[i],
+        servers: claims[i].map((s) => s.name),
+      };
+    });
+    const ts = timeSlicingOf(d.shape, sharings, migStrategy);
+    const mps = sharings.find((s) => s.mode === "mps");
+    pools.push({
+      name,
+      offer,
+      nodes: { min: minNodes, max: nodes },
+      ...(d.shape.counts === undefined ? {} : { migProfiles: d.shape.counts }),
+      ...(ts === undefined ? {} : { timeSlicing: ts }),
+      ...(mps === undefined ? {} : { mps: mps.replicas }),
+      resources,
+      cost: nodes * offer.costPerNode,
+      gpus: nodes * offer.gpusPerNode,
+    });
+  }
+  const pooled = pools.map((p) =>
+    (perModel.get(w.offers.indexOf(p.offer)) ?? 0) > 1 ? { ...p, nodeSelector: { [NODE_GROUP_LABEL]: p.name } } : p,
+  );
+  const order = new Map(w.servers.map((s, i) => [s.name, i]));
+  servers.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  const cost = pooled.reduce((n, p) => n + p.cost, 0);
+  if (cost > draftsCost(w, drafts) + EPS) throw new Error(`the finished plan costs ${cost}, more than its drafts`);
+  return {
+    migStrategy,
+    pools: pooled,
+    servers,
+    cost,
+    gpus: pooled.reduce((n, p) => n + p.gpus, 0),
+    ...proof,
+  };
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { parseWorkloads, PlanInputError } from "../../gpu/planner-input";
+
+/** The problems `parseWorkloads` reports for `input`; fails the test if it accepts it. */
+function problemsOf(input: unknown): readonly string[] {
+  try {
+    parseWorkloads(input);
+  } catch (e) {
+    if (e instanceof PlanInputError) return e.problems;
+    throw e;
+  }
+  throw new Error("parseWorkloads accepted the input");
+}
+
+const T4 = { costPerNode: 0.55, maxNodes: 4 };
+const SERVER = { modelMemoryGiB: 0.5, maxReplicas: 4, isolation: "shared" };
+
+/** A valid workloads file with one section replaced. */
+function withGpus(gpus: unknown): unknown {
+  return { gpus, servers: { densenet: SERVER } };
+}
+
+function withServer(server: Record<string, unknown>, name = "densenet"): unknown {
+  return { gpus: { T4 }, servers: { [name]: server } };
+}
+
+describe("parseWorkloads", () => {
+  it("reads offers and servers, with their defaults", () => {
+    const w = parseWorkloads({
+      migStrategy: "mixed",
+      gpus: { T4, "A100-SXM4-40GB": { gpusPerNode: 8, costPerNode: 25, maxNodes: 2 } },
+      servers: { densenet: SERVER, llm: { modelMemoryGiB: 15, minReplicas: 2, maxReplicas: 3, isolation: "full" } },
+    });
+    expect(w.migStrategy).toBe("mixed");
+    expect(w.offers.map((o) => [o.gpu.name, o.gpusPerNode, o.costPerNode, o.maxNodes])).toEqual([
+      ["T4", 1, 0.55, 4],
+      ["A100-SXM4-40GB", 8, 25, 2],
+    ]);
+    expect(w.servers).toEqual([
+      { name: "densenet", modelMemoryGiB: 0.5, minReplicas: 1, maxReplicas: 4, isolation: "shared" },
+      { name: "llm", modelMemoryGiB: 15, minReplicas: 2, maxReplicas: 3, isolation: "full" },
+    ]);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      "the file is not a mapping",
+      "servers",
+      `workloads: "servers" is not a mapping; a workloads file has gpus: and servers: (and optionally migStrategy:)`,
+    ],
+    [
+      "a key is unknown",
+      { gpus: { T4 }, servers: { densenet: SERVER }, pools: {} },
+      `workloads: unknown key "pools"; remove it or check the spelling against the README's "Planning layouts"`,
+    ],
+    [
+      "an offer has an unknown key",
+      withGpus({ T4: { ...T4, price: 1 } }),
+      `gpus.T4: unknown key "price"; remove it or check the spelling against the README's "Planning layouts"`,
+    ],
+    [
+      "the MIG strategy is neither single nor mixed",
+      { migStrategy: "both", gpus: { T4 }, servers: { densenet: SERVER } },
+      `migStrategy: "both" is not allowed (Invalid option: expected one of "single"|"mixed"); set migStrategy in the workloads file to a valid value`,
+    ],
+    [
+      "gpus is missing",
+      { servers: { densenet: SERVER } },
+      `gpus: missing (Invalid input: expected record, received undefined); set it in the workloads file`,
+    ],
+    [
+      "no GPU is on offer",
+      withGpus({}),
+      `gpus: no GPU models on offer; list at least one, e.g. gpus: {T4: {costPerNode: 0.35, maxNodes: 4}}`,
+    ],
+    [
+      "a GPU model is unknown",
+      withGpus({ T5: T4 }),
+      `gpus.T5: "T5" is not a GPU model gpushare knows; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB`,
+    ],
+    [
+      "gpusPerNode is out of range",
+      withGpus({ T4: { ...T4, gpusPerNode: 17 } }),
+      `gpus.T4.gpusPerNode: 17 is not allowed; use a whole number from 1 to 16`,
+    ],
+    [
+      "costPerNode is not positive",
+      withGpus({ T4: { ...T4, costPerNode: 0 } }),
+      `gpus.T4.costPerNode: 0 is not allowed; use a number > 0, the price of one node in the same unit for every GPU (e.g. per hour)`,
+    ],
+    [
+      "costPerNode is not a number",
+      withGpus({ T4: { ...T4, costPerNode: "0.55" } }),
+      `gpus.T4.costPerNode: "0.55" is not allowed (Invalid input: expected number, received string); set gpus.T4.costPerNode in the workloads file to a valid value`,
+    ],
+    [
+      "maxNodes is not a whole number",
+      withGpus({ T4: { ...T4, maxNodes: 1.5 } }),
+      `gpus.T4.maxNodes: 1.5 is not allowed; use a whole number ≥ 1`,
+    ],
+    [
+      "maxNodes is missing",
+      withGpus({ T4: { costPerNode: 1 } }),
+      `gpus.T4.maxNodes: missing (Invalid input: expected number, received undefined); set it in the workloads file`,
+    ],
+    [
+      "no server is listed",
+      { gpus: { T4 }, servers: {} },
+      `servers: nothing to plan; list at least one server with modelMemoryGiB, maxReplicas and isolation`,
+    ],
+    [
+      "a server name is not a DNS label",
+      withServer(SERVER, "Dense_Net"),
+      `servers: "Dense_Net" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    ],
+    [
+      "the model memory is not positive",
+      withServer({ ...SERVER, modelMemoryGiB: 0 }),
+      `servers.densenet.modelMemoryGiB: 0 is not allowed (Too small: expected number to be >0); set servers.densenet.modelMemoryGiB in the workloads file to a valid value`,
+    ],
+    [
+      "the isolation is unknown",
+      withServer({ ...SERVER, isolation: "none" }),
+      `servers.densenet.isolation: "none" is not allowed (Invalid option: expected one of "shared"|"memory"|"full"); set servers.densenet.isolation in the workloads file to a valid value`,
+    ],
+    [
+      "the isolation is missing",
+      withServer({ modelMemoryGiB: 1, maxReplicas: 1 }),
+      `servers.densenet.isolation: missing (Invalid option: expected one of "shared"|"memory"|"full"); set it in the workloads file`,
+    ],
+    [
+      "maxReplicas is zero",
+      withServer({ ...SERVER, maxReplicas: 0 }),
+      `servers.densenet.maxReplicas: 0 is not allowed; use a whole number ≥ 1`,
+    ],
+    [
+      "minReplicas is zero",
+      withServer({ ...SERVER, minReplicas: 0 }),
+      `servers.densenet.minReplicas: 0 is not allowed; use a whole number ≥ 1`,
+    ],
+    [
+      "minReplicas exceeds maxReplicas",
+      withServer({ ...SERVER, minReplicas: 5, maxReplicas: 4 }),
+      `servers.densenet: minReplicas 5 is greater than maxReplicas 4; raise maxReplicas or lower minReplicas`,
+    ],
+  ])("fails when %s", (_, input, message) => {
+    expect(problemsOf(input)).toEqual([message]);
+  });
+
+  it("fails with every problem at once, naming the file's paths", () => {
+    const problems = problemsOf({
+      gpus: { T5: { costPerNode: -1, maxNodes: 0 } },
+      servers: { a: { modelMemoryGiB: 1, maxReplicas: 2, minReplicas: 3, isolation: "full" } },
+    });
+    expect(problems).toEqual([
+      `gpus.T5: "T5" is not a GPU model gpushare knows; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB`,
+      `gpus.T5.costPerNode: -1 is not allowed; use a number > 0, the price of one node in the same unit for every GPU (e.g. per hour)`,
+      `gpus.T5.maxNodes: 0 is not allowed; use a whole number ≥ 1`,
+      `servers.a: minReplicas 3 is greater than maxReplicas 2; raise maxReplicas or lower minReplicas`,
+    ]);
+    expect(() => parseWorkloads({ gpus: { T5: T4 }, servers: { a: SERVER } })).toThrow(
+      /^gpushare workloads file has 1 problem:\n {2}- gpus\.T5: "T5" is not a GPU model/,
+    );
+  });
+});

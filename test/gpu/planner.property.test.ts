@@ -1,0 +1,298 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { GpuModel } from "../../gpu/catalog";
+import { findGpuModel, maxMpsClients } from "../../gpu/catalog";
+import { placeMigLayout } from "../../gpu/placement";
+import type { Plan } from "../../gpu/planner";
+import { PlanError, planLayouts } from "../../gpu/planner";
+import type { Isolation, Workloads, WorkloadServer } from "../../gpu/planner-input";
+import { parseWorkloads } from "../../gpu/planner-input";
+import { stackConfigOf } from "../../gpu/planner-output";
+import { capacityTable } from "../../stacks/capacity-table";
+import { parseStackConfig } from "../../stacks/config";
+
+// An independent brute force: every partition of the servers into pools, every legal MIG layout of the catalog
+// (media-extension profiles and non-maximal layouts included), every assignment of a pool's servers to its slice
+// kinds, each kind shared as much as all its servers allow (capacity only grows with the pods per device).
+
+const legalLayouts = new Map<string, Record<string, number>[]>();
+
+/** Every legal MIG layout of a GPU (placeMigLayout is the hardware's rule), by plain enumeration of counts. */
+function layoutsOf(gpu: GpuModel): Record<string, number>[] {
+  const cached = legalLayouts.get(gpu.name);
+  if (cached !== undefined) return cached;
+  const mig = gpu.mig;
+  const out: Record<string, number>[] = [];
+  if (mig !== undefined) {
+    const names = mig.profiles.map((p) => p.name);
+    const counts: Record<string, number> = {};
+    const walk = (i: number): void => {
+      if (i === names.length) {
+        const l = Object.fromEntries(Object.entries(counts).filter(([, c]) => c > 0));
+        if (Object.keys(l).length > 0 && placeMigLayout(mig, l) !== undefined) out.push(l);
+        return;
+      }
+      for (let c = 0; c <= mig.memorySlices; c++) {
+        counts[names[i]] = c;
+        // More instances never make an illegal layout legal.
+        const partial = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+        if (c > 0 && placeMigLayout(mig, partial) === undefined) break;
+        walk(i + 1);
+      }
+      counts[names[i]] = 0;
+    };
+    walk(0);
+  }
+  legalLayouts.set(gpu.name, out);
+  return out;
+}
+
+/** Pods per device all `servers` accept on a device of `memory` GiB, or 0. */
+function podsPerDevice(
+  servers: readonly WorkloadServer[],
+  memory: number,
+  gpu: GpuModel,
+  wholeGpu: boolean,
+  mpsAllowed: boolean,
+): { pods: number; mps: boolean } {
+  if (servers.some((s) => s.modelMemoryGiB > memory)) return { pods: 0, mps: false };
+  let best = { pods: 1, mps: false };
+  if (servers.every((s) => s.isolation === "shared")) {
+    let n = Infinity;
+    for (const s of servers) {
+      let k = Math.floor(memory / s.modelMemoryGiB);
+      while (s.modelMemoryGiB * k > memory) k--;
+      n = Math.min(n, k);
+    }
+    if (n >= 2 && n > best.pods) best = { pods: n, mps: false };
+  }
+  if (wholeGpu && mpsAllowed && servers.every((s) => s.isolation !== "full")) {
+    let n = maxMpsClients(gpu);
+    for (const s of servers) {
+      let k = Math.min(Math.floor(memory / s.modelMemoryGiB), maxMpsClients(gpu));
+      while (k > 0 && s.modelMemoryGiB > memory / k) k--;
+      n = Math.min(n, k);
+    }
+    if (n >= 2 && n > best.pods) best = { pods: n, mps: true };
+  }
+  return best;
+}
+
+type Requirement = "any" | "single" | "mixed";
+interface PoolOption {
+  offer: number;
+  requirement: Requirement;
+  nodes: number;
+}
+
+/** For one group of servers in one pool: per offer and strategy requirement, the fewest nodes. */
+function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption[] {
+  const best = new Map<string, PoolOption>();
+  const record = (o: PoolOption): void => {
+    const key = `${o.offer}/${o.requirement}`;
+    const seen = best.get(key);
+    if (seen === undefined || o.nodes < seen.nodes) best.set(key, o);
+  };
+  w.offers.forEach((offer, oi) => {
+    const gpu = offer.gpu;
+    const kindsOf = (layout: Record<string, number> | undefined): { memory: number; devices: number }[] =>
+      layout === undefined
+        ? [{ memory: gpu.memoryGiB, devices: offer.gpusPerNode }]
+        : Object.entries(layout).map(([p, c]) => ({
+            memory: gpu.mig?.profiles.find((x) => x.name === p)?.memoryGiB ?? 0,
+            devices: c * offer.gpusPerNode,
+          }));
+    const variants: { layout?: Record<string, number>; requirement: Requirement }[] = [
+      { requirement: "any" },
+      { requirement: "single" },
+      ...layoutsOf(gpu).flatMap((layout) => [
+        ...(Object.keys(layout).length === 1 ? [{ layout, requirement: "single" as const }] : []),
+        { layout, requirement: "mixed" as const },
+      ]),
+    ];
+    for (const v of variants) {
+      const kinds = kindsOf(v.layout);
+      const assignment = group.map(() => 0);
+      for (;;) {
+        let nodes = 0;
+        let usesMps = false;
+        for (let k = 0; k < kinds.length && nodes >= 0; k++) {
+          const on = group.filter((_, i) => assignment[i] === k);
+          if (on.length === 0) continue;
+          const d = podsPerDevice(on, kinds[k].memory, gpu, v.layout === undefined, v.requirement === "single");
+          if (d.pods === 0) nodes = -1;
+          else {
+            usesMps ||= d.mps;
+            const claim = on.reduce((n, s) => n + s.maxReplicas, 0);
+            nodes = Math.max(nodes, Math.ceil(claim / (kinds[k].devices * d.pods)));
+          }
+        }
+        if (nodes >= 0 && nodes <= offer.maxNodes) {
+          record({ offer: oi, requirement: usesMps ? "single" : v.requirement, nodes });
+        }
+        let i = 0;
+        while (i < assignment.length && ++assignment[i] === kinds.length) assignment[i++] = 0;
+        if (i === assignment.length) break;
+      }
+    }
+  });
+  return [...best.values()];
+}
+
+/** Every partition of the servers into non-empty groups. */
+function partitions<T>(items: readonly T[]): T[][][] {
+  if (items.length === 0) return [[]];
+  const [first, ...rest] = items;
+  return partitions(rest).flatMap((p) => [
+    [[first], ...p],
+    ...p.map((_, i) => p.map((g, j) => (i === j ? [first, ...g] : g))),
+  ]);
+}
+
+/** The least cost of any plan, or Infinity when none exists. */
+function bruteForceCost(w: Workloads): number {
+  let best = Infinity;
+  const cache = new Map<string, PoolOption[]>();
+  for (const partition of partitions(w.servers)) {
+    const options = partition.map((g) => {
+      const key = g.map((s) => s.name).join(",");
+      const cached = cache.get(key) ?? poolOptions(w, g);
+      cache.set(key, cached);
+      return cached;
+    });
+    const pick = (i: number, nodes: number[], strategies: Set<Requirement>, cost: number): void => {
+      if (cost >= best) return;
+      if (i === options.length) {
+        best = cost;
+        return;
+      }
+      for (const o of options[i]) {
+        if (nodes[o.offer] + o.nodes > w.offers[o.offer].maxNodes) continue;
+        const next = new Set(strategies);
+        if (o.requirement !== "any") next.add(o.requirement);
+        if (next.has("single") && next.has("mixed")) continue;
+        if (w.migStrategy !== undefined && o.requirement !== "any" && o.requirement !== w.migStrategy) continue;
+        nodes[o.offer] += o.nodes;
+        pick(i + 1, nodes, next, cost + o.nodes * w.offers[o.offer].costPerNode);
+        nodes[o.offer] -= o.nodes;
+      }
+    };
+    pick(
+      0,
+      w.offers.map(() => 0),
+      new Set(),
+      0,
+    );
+  }
+  return best;
+}
+
+const GPUS = ["T4", "L4", "A30-24GB", "A100-SXM4-40GB", "H100-80GB"] as const;
+const ISOLATIONS: readonly Isolation[] = ["shared", "memory", "full"];
+
+const smallWorkloads = fc
+  .record({
+    migStrategy: fc.constantFrom(undefined, "single" as const, "mixed" as const),
+    gpus: fc.uniqueArray(
+      fc.record({
+        gpu: fc.constantFrom(...GPUS),
+        gpusPerNode: fc.constantFrom(1, 1, 2),
+        costPerNode: fc.constantFrom(0.5, 0.8, 1, 2.5, 3.2),
+        maxNodes: fc.integer({ min: 1, max: 3 }),
+      }),
+      { minLength: 1, maxLength: 3, selector: (o) => o.gpu },
+    ),
+    servers: fc.array(
+      fc.record({
+        modelMemoryGiB: fc.constantFrom(0.5, 2, 4.5, 7, 10, 16, 20),
+        maxReplicas: fc.integer({ min: 1, max: 6 }),
+        isolation: fc.constantFrom(...ISOLATIONS),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+  })
+  .map((r) => ({
+    ...(r.migStrategy === undefined ? {} : { migStrategy: r.migStrategy }),
+    gpus: Object.fromEntries(
+      r.gpus.map((g) => [g.gpu, { gpusPerNode: g.gpusPerNode, costPerNode: g.costPerNode, maxNodes: g.maxNodes }]),
+    ),
+    servers: Object.fromEntries(r.servers.map((s, i) => [`server-${i}`, s])),
+  }));
+
+async function planOrUndefined(w: Workloads): Promise<Plan | undefined> {
+  try {
+    return await planLayouts(w);
+  } catch (e) {
+    if (e instanceof PlanError) return undefined;
+    throw e;
+  }
+}
+
+describe("planLayouts, on random small workloads", () => {
+  it("costs exactly what a brute force over every plan finds, or fails where the brute force finds nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(smallWorkloads, async (raw) => {
+        const w = parseWorkloads(raw);
+        const plan = await planOrUndefined(w);
+        const optimum = bruteForceCost(w);
+        if (plan === undefined) {
+          expect(optimum).toBe(Infinity);
+          return;
+        }
+        expect(plan.cost).toBeCloseTo(optimum, 9);
+        expect(plan.provenOptimal).toBe(true);
+        expect(plan.lowerBound).toBeCloseTo(plan.cost, 9);
+      }),
+      { numRuns: 100, seed: 14 },
+    );
+  }, 300_000);
+
+  it("gives a stack config that passes validation with every server's peak fitting", async () => {
+    await fc.assert(
+      fc.asyncProperty(smallWorkloads, async (raw) => {
+        const w = parseWorkloads(raw);
+        const plan = await planOrUndefined(w);
+        if (plan === undefined) return;
+        const config = parseStackConfig(
+          Object.fromEntries(Object.entries(stackConfigOf(plan)).map(([k, v]) => [k.replace(/^gpushare:/, ""), v])),
+        );
+        expect(config.warnings).toEqual([]);
+        expect(config.servers.map((s) => s.name).sort()).toEqual(w.servers.map((s) => s.name).sort());
+        for (const row of capacityTable(config)) expect(row.headroom).toBeGreaterThanOrEqual(0);
+        for (const s of config.servers) {
+          expect(s.maxReplicas).toBeLessThanOrEqual(s.pool.atMaxNodes[s.resource]);
+          const planned = plan.servers.find((p) => p.name === s.name);
+          expect(planned?.memoryPerReplicaGiB).toBeGreaterThanOrEqual(planned?.modelMemoryGiB ?? Infinity);
+          if (planned?.isolation === "full") expect(s.device.sharing).toBe("none");
+          if (planned?.isolation === "memory") expect(s.device.sharing).not.toBe("timeSlicing");
+        }
+        const cost = plan.pools.reduce((n, p) => n + p.nodes.max * p.offer.costPerNode, 0);
+        expect(plan.cost).toBeCloseTo(cost, 9);
+        for (const o of w.offers) {
+          const nodes = plan.pools.filter((p) => p.offer.gpu === o.gpu).reduce((n, p) => n + p.nodes.max, 0);
+          expect(nodes).toBeLessThanOrEqual(o.maxNodes);
+        }
+      }),
+      { numRuns: 60, seed: 41 },
+    );
+  }, 300_000);
+});
+
+describe("the brute force itself", () => {
+  it("finds the write-up's one A100 for 7 isolated replicas", () => {
+    const w = parseWorkloads({
+      gpus: { "A100-SXM4-40GB": { costPerNode: 3.2, maxNodes: 1 }, T4: { costPerNode: 0.55, maxNodes: 5 } },
+      servers: { densenet: { modelMemoryGiB: 0.5, maxReplicas: 7, isolation: "full" } },
+    });
+    expect(bruteForceCost(w)).toBe(3.2);
+  });
+
+  it("finds nothing where nothing fits", () => {
+    const w = parseWorkloads({
+      gpus: { T4: { costPerNode: 0.55, maxNodes: 1 } },
+      servers: { llm: { modelMemoryGiB: 20, maxReplicas: 1, isolation: "full" } },
+    });
+    expect(bruteForceCost(w)).toBe(Infinity);
+    expect(findGpuModel("T4")?.memoryGiB).toBe(16);
+  });
+});
