@@ -1,11 +1,11 @@
 import { loadStackConfig } from "./stacks/load";
-import { GpuInferencePlatform } from "./stacks/platform";
+import { GpuInferencePlatform, PLATFORM_NAME } from "./stacks/platform";
 import { readPreviousDeployment } from "./stacks/previous";
 
 // The offline render (scripts/render.ts) creates nothing and so needs no cloud credentials.
 const rendering = process.env.GPUSHARE_RENDER === "1";
 const loaded = loadStackConfig(!rendering);
-const platform = new GpuInferencePlatform("gpushare", {
+const platform = new GpuInferencePlatform(PLATFORM_NAME, {
   config: loaded.config,
   // A render has no deployment behind it.
   ...(rendering ? {} : { previous: readPreviousDeployment() }),

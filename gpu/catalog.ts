@@ -147,7 +147,7 @@ const GPU_MODELS: readonly GpuModel[] = [
     },
   },
   {
-    // Read off real hardware: shared/reference/h200-mig-profiles.txt (nvidia-smi mig -lgip / -lgipp).
+    // Read off real hardware: test/fixtures/h200-mig-profiles.txt (nvidia-smi mig -lgip / -lgipp, copied verbatim).
     name: "H200-141GB",
     memoryGiB: 141,
     computeCapability: 9.0,

@@ -1,19 +1,22 @@
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
-import { parseStackConfig, StackConfigError, type StackConfig } from "../stacks/config";
-import { gpushareConfig, readStackFile, stackErrorExitCode, StackFileError } from "./stack-file";
+import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
+import { readStackFile, stackErrorExitCode } from "./stack-file";
 
 const USAGE = "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
 
-/** A stack file's validated config; problems of the `--compare` file say so, naming the flag. */
+/**
+ * A stack file's validated config, refused as the program refuses it (unknown keys, plain-text credentials
+ * included). Problems of the `--compare` file say so, naming the flag and, unless they do already, the file.
+ */
 function load(file: string, compare = false): StackConfig {
   try {
-    return parseStackConfig(gpushareConfig(readStackFile(file)));
+    return parseStackSettings(readStackFile(file));
   } catch (e) {
-    if (!compare) throw e;
-    if (e instanceof StackConfigError) throw new StackFileError(`--compare ${file}: ${e.message}`);
-    if (e instanceof StackFileError) throw new StackFileError(`--compare: ${e.message}`);
-    throw e;
+    if (!compare || !(e instanceof StackConfigError)) throw e;
+    const named = (p: string): boolean => p.startsWith(file) || p.startsWith(path.basename(file));
+    throw new StackConfigError(e.problems.map((p) => (named(p) ? `--compare: ${p}` : `--compare ${file}: ${p}`)));
   }
 }
 

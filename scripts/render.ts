@@ -1,7 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { SeedScriptError } from "../components/k8s/seed-script";
+import { StackConfigError } from "../stacks/errors";
+import { StackConfigRunError } from "../stacks/load";
 import { MockRuntime, settle } from "./mock-runtime";
 import type { RecordedResource } from "./mock-runtime";
 import { readStackFile, stackErrorExitCode } from "./stack-file";
@@ -23,6 +27,9 @@ export async function render(stack: string, out: string, projectDir = process.cw
   process.env.GPUSHARE_RENDER = "1";
   const runtime = new MockRuntime();
   await runtime.install(stack, file.config);
+  // As the engine does: the program learns which keys are secrets (`secure:` in the file), and refuses
+  // credentials in plain text.
+  pulumi.runtime.setAllConfig(pulumi.runtime.allConfig(), [...file.secretKeys]);
   const failures: unknown[] = [];
   const onRejection = (e: unknown): void => {
     failures.push(e);
@@ -54,6 +61,22 @@ export async function render(stack: string, out: string, projectDir = process.cw
   return runtime.resources;
 }
 
+/**
+ * The user's error `e` is, as the one error type commands print: a bad stack file or config, however the program
+ * reported it — the stack config error the program ends with, a component's `InputPropertiesError` or the seed
+ * script's error (a rule the stack validation does not hold yet), or a `RunError` of Pulumi's config API.
+ * `undefined` for anything else: a bug, whose stack is printed.
+ */
+export function userError(e: unknown): StackConfigError | undefined {
+  if (e instanceof StackConfigError) return e;
+  if (e instanceof StackConfigRunError || e instanceof SeedScriptError) return new StackConfigError(e.problems);
+  if (pulumi.InputPropertiesError.isInstance(e)) {
+    return new StackConfigError(e.errors.map((x) => `${x.propertyPath}: ${x.reason}`));
+  }
+  if (pulumi.RunError.isInstance(e)) return new StackConfigError([e.message]);
+  return undefined;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" } } });
   if (values.stack === undefined) {
@@ -67,7 +90,7 @@ async function main(): Promise<number> {
     for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
     return 0;
   } catch (e) {
-    return stackErrorExitCode(e);
+    return stackErrorExitCode(e, userError);
   }
 }
 

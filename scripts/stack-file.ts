@@ -1,27 +1,31 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { StackConfigError } from "../stacks/config";
+import type { StackSettings } from "../stacks/config";
+import { StackConfigError } from "../stacks/errors";
 import { SECRET_STAND_IN } from "../stacks/schema";
 
-export interface StackFile {
+export interface StackFile extends StackSettings {
   /** Every config key of the file (`gpushare:servers`, `openstack:region`, ...) with its value; `secure:` values
    * replaced by SECRET_STAND_IN, since the offline tools need to know a secret is set, not what it is. */
   readonly config: Record<string, unknown>;
+  /** The keys whose values are `secure:` (encrypted with `pulumi config set --secret`). */
+  readonly secretKeys: ReadonlySet<string>;
 }
 
-export class StackFileError extends Error {}
-
 /**
- * The exit code of a command that failed with `e`: a bad stack file or config is the user's to fix, so its
- * message alone goes to stderr and the code is 1; anything else is a bug and is rethrown with its stack.
+ * The exit code of a command that failed with `e`: a user's error (a bad stack file or config, as `userError`
+ * recognizes it) prints its problems alone to stderr, and the code is 1; anything else is a bug and is rethrown,
+ * so that its stack is printed.
  */
-export function stackErrorExitCode(e: unknown): number {
-  if (e instanceof StackConfigError || e instanceof StackFileError) {
-    process.stderr.write(`${e.message}\n`);
-    return 1;
-  }
-  throw e;
+export function stackErrorExitCode(
+  e: unknown,
+  userError: (e: unknown) => StackConfigError | undefined = (x) => (x instanceof StackConfigError ? x : undefined),
+): number {
+  const error = userError(e);
+  if (error === undefined) throw e;
+  process.stderr.write(`${error.message}\n`);
+  return 1;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -29,41 +33,46 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 function isSecure(value: unknown): boolean {
-  return typeof value === "object" && value !== null && Object.keys(value).length === 1 && "secure" in value;
+  return isMapping(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
-/** Reads a `Pulumi.<stack>.yaml` file: YAML errors (including duplicate keys) become one clear error. */
+/**
+ * Reads a `Pulumi.<stack>.yaml` file: an unreadable file, YAML errors (including duplicate keys) and a file
+ * without a `config:` mapping are a {@link StackConfigError}.
+ */
 export function readStackFile(file: string): StackFile {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
-    throw new StackFileError(`${file}: cannot read the stack file; pass --config Pulumi.<stack>.yaml of this project`);
+    throw new StackConfigError([
+      `${file}: cannot read the stack file; pass --config Pulumi.<stack>.yaml of this project`,
+    ]);
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new StackFileError(
-      doc.errors
-        .map((e) =>
-          e.code === "DUPLICATE_KEY"
-            ? `${path.basename(file)}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: names of pools, servers and config keys must be unique; rename or merge one of them`
-            : `${path.basename(file)}: ${e.message}`,
-        )
-        .join("\n"),
+    throw new StackConfigError(
+      doc.errors.map((e) =>
+        e.code === "DUPLICATE_KEY"
+          ? `${path.basename(file)}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: names of pools, servers and config keys must be unique; rename or merge one of them`
+          : `${path.basename(file)}: ${e.message}`,
+      ),
     );
   }
   const root: unknown = doc.toJS();
   const section = isMapping(root) ? root.config : undefined;
   if (!isMapping(section)) {
-    throw new StackFileError(
+    throw new StackConfigError([
       `${file}: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project`,
-    );
+    ]);
   }
   const config: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
   for (const [key, value] of Object.entries(section)) {
+    if (isSecure(value)) secretKeys.add(key);
     config[key] = isSecure(value) ? SECRET_STAND_IN : value;
   }
-  return { config };
+  return { config, secretKeys };
 }
 
 /** The `gpushare:` keys of a stack file, without the namespace, as `parseStackConfig` takes them. */

@@ -13,16 +13,26 @@ import {
   generationName,
 } from "../gpu/config-names";
 import { devicePluginConfig } from "../gpu/device-plugin-config";
-import { nodeGroupNameProblems } from "../components/cloud/magnum-names";
-import { adapterSettingsProblems } from "../components/k8s/adapter-values";
-import { OWNED_OPERATOR_VALUES, poolLabelConflicts } from "../components/k8s/gpu-operator-values";
 import { describeProblem, ownedValueProblems, valueAt } from "../components/k8s/helm-values";
-import { monitoringSettingsProblems } from "../components/k8s/monitoring-values";
-import { seedScriptProblems } from "../components/k8s/seed-script";
 import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-spec";
+import {
+  adapterSettingsProblems,
+  monitoringSettingsProblems,
+  nodeGroupNameProblems,
+  OWNED_OPERATOR_VALUES,
+  poolLabelConflicts,
+  seedScriptProblems,
+} from "./component-rules";
+import { plainTextSecretProblems } from "./credentials";
 import { POOL_LABEL } from "./defaults";
+import { StackConfigError } from "./errors";
+import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
+import { cidrProblem } from "./rules/cidr";
+import { imageReferenceProblem } from "./rules/image-reference";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
-import { stackConfigSchema } from "./schema";
+import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
+
+export { StackConfigError };
 
 /** A GPU pool, resolved: its GPU model, sharing and what its nodes advertise. */
 export interface PoolConfig {
@@ -64,17 +74,6 @@ export interface StackConfig {
   readonly warnings: readonly string[];
 }
 
-/** Every problem of a stack config, found before any resource exists. */
-export class StackConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `gpushare stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
-        problems.map((p) => `  - ${p}`).join("\n"),
-    );
-    this.name = "StackConfigError";
-  }
-}
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const PROMETHEUS_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
@@ -82,11 +81,12 @@ const PROMETHEUS_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d
 const DURATION_UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
 /** `increase()` needs two samples in its window; fewer, and the adapter's query returns nothing. */
 const MIN_SCRAPES_PER_WINDOW = 2;
-/** An image reference with a tag or a digest after its last path segment. */
-const PINNED_IMAGE = /^[^\s@]+(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+/** Operating systems of node images on which NVIDIA's GPU operator cannot run its driver container. */
+const DRIVERLESS_NODE_IMAGE = /fedora-coreos|fcos/i;
 
+/** A config value as a message quotes it: JSON, but numbers as JavaScript prints them (JSON has no Infinity). */
 function show(value: unknown): string {
-  return typeof value === "string" ? `"${value}"` : JSON.stringify(value);
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
 /** Milliseconds of a Prometheus duration (`1m30s`), or `undefined` when it is not one. */
@@ -102,9 +102,9 @@ function pathOf(segments: readonly PropertyKey[]): string {
 
 function structuralProblems(raw: unknown, error: z.ZodError): string[] {
   return error.issues.map((issue) => {
-    const path = pathOf(issue.path);
+    const path = issue.path.length === 0 ? "gpushare" : pathOf(issue.path);
     if (issue.code === "unrecognized_keys") {
-      return `${path === "" ? "gpushare" : path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
+      return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
         .map((k) => `"${k}"`)
         .join(
           ", ",
@@ -125,6 +125,8 @@ interface PoolDraft {
   readonly raw: RawPool;
   readonly gpu: GpuModel;
   readonly mig?: PoolMig;
+  /** Whether its node and GPU counts are valid: without them, what the pool advertises at max nodes is unknown. */
+  readonly countsOk: boolean;
 }
 
 /** Resolves a pool's MIG section to counts, or records why it cannot. */
@@ -200,7 +202,7 @@ function resolveMig(
  * What an explicit layout's name is a hash of: the GPU model and its instances per profile. A name thus means
  * one layout on one model, and needs no device filter in mig-manager's config.
  */
-export function explicitLayoutContent(gpu: GpuModel, counts: Readonly<Record<string, number>>): string {
+function explicitLayoutContent(gpu: GpuModel, counts: Readonly<Record<string, number>>): string {
   return stringify({
     gpu: gpu.name,
     migDevices: Object.fromEntries(nonZeroProfiles(counts).map((p) => [p, counts[p]])),
@@ -244,7 +246,11 @@ function gpuModels(migOnly: boolean): string {
     .join(", ");
 }
 
-function checkSharing(draft: PoolDraft, strategy: MigStrategy, problems: string[]): void {
+/**
+ * Checks a pool's time-slicing and MPS. `strategy` is `undefined` when the stack's MIG strategies disagree: the
+ * checks that depend on it are then left out, since that disagreement is reported already.
+ */
+function checkSharing(draft: PoolDraft, strategy: MigStrategy | undefined, problems: string[]): void {
   const { name, raw, gpu, mig } = draft;
   const at = `gpuPools.${name}`;
   const ts = raw.timeSlicing;
@@ -268,7 +274,7 @@ function checkSharing(draft: PoolDraft, strategy: MigStrategy, problems: string[
     const r = raw.mps.replicas;
     if (!Number.isInteger(r) || r < 2 || r > max) {
       problems.push(
-        `${at}.mps.replicas: ${show(r)} is not allowed; ${gpu.name} (compute capability ${gpu.computeCapability}) takes 2 to ${max} MPS clients per GPU, as a whole number`,
+        `${at}.mps.replicas: ${show(r)} is not allowed; ${gpu.name} (compute capability ${gpu.computeCapability.toFixed(1)}) takes 2 to ${max} MPS clients per GPU, as a whole number`,
       );
     }
   }
@@ -277,6 +283,10 @@ function checkSharing(draft: PoolDraft, strategy: MigStrategy, problems: string[
     if (!Number.isInteger(r) || r < 2) {
       problems.push(
         `${path}: ${show(r)} is not allowed; time-slicing replicas are a whole number ≥ 2 (remove ${at}.timeSlicing to not share)`,
+      );
+    } else if (r > MAX_TIME_SLICING_REPLICAS) {
+      problems.push(
+        `${path}: ${r} is not allowed; every replica is a pod on the GPU's node, and a node runs at most ${MAX_TIME_SLICING_REPLICAS} pods (the kubelet's default maxPods), so use at most ${MAX_TIME_SLICING_REPLICAS}`,
       );
     }
   };
@@ -311,6 +321,19 @@ function modeOf(raw: RawPool, mig: PoolMig | undefined): string {
   return "none";
 }
 
+/** Records a problem when `n` is not a whole number from `min` to `max`; returns whether it is one. */
+function wholeNumberIn(path: string, n: number, min: number, max: number, why: string, problems: string[]): boolean {
+  if (Number.isInteger(n) && n >= min && n <= max) return true;
+  problems.push(`${path}: ${show(n)} is not allowed; use a whole number from ${min} to ${max}${why}`);
+  return false;
+}
+
+const PODS_WHY = ` (Kubernetes supports at most ${MAX_CLUSTER_PODS} pods per cluster)`;
+
+/**
+ * Checks one server and resolves it against its pool. Returns `undefined` when the server has a problem, and
+ * also, without a problem of its own, when its pool has one: what the pool advertises is then unknown.
+ */
 function checkServer(
   name: string,
   server: RawServer,
@@ -321,38 +344,45 @@ function checkServer(
   warnings: string[],
 ): ServerConfig | undefined {
   const at = `servers.${name}`;
+  const before = problems.length;
   if (!DNS_LABEL.test(name) || name.length > 63) {
     problems.push(
       `servers: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
     );
   }
-  if (!PINNED_IMAGE.test(server.image)) {
-    problems.push(
-      `${at}.image: "${server.image}" has no tag or digest; pin it, e.g. nvcr.io/nvidia/tritonserver:24.08-py3`,
-    );
-  }
+  const imageProblem = imageReferenceProblem(`${at}.image`, server.image);
+  if (imageProblem !== undefined) problems.push(imageProblem);
   if (server.service.type === "LoadBalancer" && server.service.exposeMetrics) {
     problems.push(
       `${at}.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP`,
     );
   }
   const replicas = server.replicas;
-  if (!isNonNegativeInt(replicas)) {
-    problems.push(`${at}.replicas: ${show(replicas)} is not allowed; use a whole number ≥ 0`);
-  }
+  let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
   if (auto !== undefined) {
-    if (!Number.isInteger(auto.minReplicas) || auto.minReplicas < 1) {
-      problems.push(`${at}.autoscaling.minReplicas: ${show(auto.minReplicas)} is not allowed; use a whole number ≥ 1`);
-    }
-    if (!Number.isInteger(auto.maxReplicas) || auto.maxReplicas < 1) {
-      problems.push(`${at}.autoscaling.maxReplicas: ${show(auto.maxReplicas)} is not allowed; use a whole number ≥ 1`);
-    }
-    if (auto.minReplicas > auto.maxReplicas) {
+    const minOk = wholeNumberIn(
+      `${at}.autoscaling.minReplicas`,
+      auto.minReplicas,
+      1,
+      MAX_CLUSTER_PODS,
+      PODS_WHY,
+      problems,
+    );
+    const maxOk = wholeNumberIn(
+      `${at}.autoscaling.maxReplicas`,
+      auto.maxReplicas,
+      1,
+      MAX_CLUSTER_PODS,
+      PODS_WHY,
+      problems,
+    );
+    if (minOk && maxOk && auto.minReplicas > auto.maxReplicas) {
       problems.push(
         `${at}.autoscaling: minReplicas ${auto.minReplicas} is greater than maxReplicas ${auto.maxReplicas}; raise maxReplicas or lower minReplicas`,
       );
     }
+    countsOk = countsOk && minOk && maxOk;
     if (!(auto.targetAverageValue > 0)) {
       problems.push(
         `${at}.autoscaling.targetAverageValue: ${show(auto.targetAverageValue)} is not allowed; use a number > 0 (µs)`,
@@ -370,9 +400,12 @@ function checkServer(
   }
   const pool = pools.get(server.pool);
   if (pool === undefined) {
-    problems.push(
-      `${at}.pool: "${server.pool}" is not a pool of this stack; use one of ${Object.keys(stack.gpuPools).join(", ") || "(no pools defined: add gpuPools)"}`,
-    );
+    // A pool of the stack that is not resolved has problems of its own, reported already.
+    if (!Object.hasOwn(stack.gpuPools, server.pool)) {
+      problems.push(
+        `${at}.pool: "${server.pool}" is not a pool of this stack; use one of ${Object.keys(stack.gpuPools).join(", ") || "(no pools defined: add gpuPools)"}`,
+      );
+    }
     return undefined;
   }
   const offered = Object.keys(pool.perNode);
@@ -393,6 +426,8 @@ function checkServer(
     );
     return undefined;
   }
+  // Counts that are wrong already say so; their fit would be a second message about the same value.
+  if (!countsOk) return undefined;
   const maxReplicas = auto === undefined ? replicas : Math.max(auto.maxReplicas, replicas);
   const minReplicas = auto === undefined ? replicas : auto.minReplicas;
   const fit = pool.atMaxNodes[resource] ?? 0;
@@ -414,58 +449,12 @@ function checkServer(
       (stack.validation.memoryOversubscription === "fail" ? problems : warnings).push(msg);
     }
   }
+  if (problems.length > before) return undefined;
   return { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
 }
 
-/**
- * Parses and validates the `gpushare:` config of a stack: structure, GPU knowledge, capacity. Throws a
- * `StackConfigError` with every problem found; returns the resolved config with warnings otherwise.
- * Pure: no Pulumi, no environment.
- */
-export function parseStackConfig(input: unknown): StackConfig {
-  const parsed = stackConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new StackConfigError(structuralProblems(input, parsed.error));
-  const raw = parsed.data;
-  const problems: string[] = [];
-  const warnings: string[] = [];
-
-  // Cluster source.
-  const openstack = raw.cluster.kind === "openstack";
-  if (openstack) {
-    if (raw.kubeconfig !== undefined || raw.cluster.existing !== undefined) {
-      problems.push(
-        `cluster: both an OpenStack cluster (cluster.kind "openstack") and an existing cluster (${raw.kubeconfig !== undefined ? "gpushare:kubeconfig" : "cluster.existing"}) are given; remove one: kind "existing" uses the kubeconfig, kind "openstack" creates the cluster`,
-      );
-    }
-    const os = raw.cluster.openstack;
-    if (os === undefined) {
-      problems.push(
-        `cluster.openstack: missing; OpenStack mode needs it (at least nodeSubnetCidr, and clusterTemplateId or template)`,
-      );
-    } else {
-      if ((os.clusterTemplateId === undefined) === (os.template === undefined)) {
-        problems.push(
-          `cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has ${os.template === undefined ? "neither" : "both"}`,
-        );
-      }
-      if (!Number.isInteger(os.masterCount) || os.masterCount < 1 || os.masterCount % 2 === 0) {
-        problems.push(
-          `cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum`,
-        );
-      }
-      if (!Number.isInteger(os.workerCount) || os.workerCount < 1) {
-        problems.push(
-          `cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number ≥ 1 for the system node group`,
-        );
-      }
-    }
-  } else if (raw.cluster.openstack !== undefined) {
-    problems.push(
-      `cluster.openstack: set, but cluster.kind is "existing"; set cluster.kind to "openstack" or remove cluster.openstack`,
-    );
-  }
-
-  // Model store.
+/** The problems of the model store: where the models live, the share, the seed. */
+function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: string[]): void {
   const store = raw.modelStore;
   if (store.manila !== undefined && store.nfs !== undefined) {
     problems.push(
@@ -476,20 +465,112 @@ export function parseStackConfig(input: unknown): StackConfig {
       `modelStore: no model storage; give modelStore.nfs {server, path} of an existing NFS export, or modelStore.manila {sizeGiB} for a Manila share`,
     );
   }
-  if (store.seed.enabled) problems.push(...seedScriptProblems(store.seed.models, store.subPath));
+  if (store.subPath.startsWith("/")) {
+    problems.push(
+      `modelStore.subPath: "${store.subPath}" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)`,
+    );
+  }
+  // The sub-path is checked with or without seeding: the model claim mounts it either way.
+  problems.push(...seedScriptProblems(store.seed.enabled ? store.seed.models : [], store.subPath));
+  if (store.seed.enabled) {
+    const imageProblem = imageReferenceProblem("modelStore.seed.image", store.seed.image);
+    if (imageProblem !== undefined) problems.push(imageProblem);
+  }
   if (store.manila !== undefined) {
     const size = store.manila.sizeGiB;
     if (!Number.isInteger(size) || size < 1) {
       problems.push(`modelStore.manila.sizeGiB: ${show(size)} is not allowed; Manila shares are whole GiB, at least 1`);
     }
-    if (store.manila.accessCidr === undefined && !openstack) {
+    const access = store.manila.accessCidr;
+    if (access !== undefined) {
+      const cidr = cidrProblem("modelStore.manila.accessCidr", access, false);
+      if (cidr !== undefined) problems.push(cidr);
+    } else if (!openstack) {
       problems.push(
         `modelStore.manila.accessCidr: missing; in existing-cluster mode name the nodes' subnet (e.g. 10.0.0.0/24) the share admits`,
       );
     }
   }
+}
 
-  // Monitoring and the metric.
+/** The problems of where the cluster comes from: a Magnum cluster gpushare creates, or an existing one. */
+function checkCluster(raw: RawStackConfig, problems: string[]): void {
+  if (raw.cluster.kind !== "openstack") {
+    if (raw.cluster.openstack !== undefined) {
+      problems.push(
+        `cluster.openstack: set, but cluster.kind is "existing"; set cluster.kind to "openstack" or remove cluster.openstack`,
+      );
+    }
+    return;
+  }
+  if (raw.kubeconfig !== undefined || raw.cluster.existing !== undefined) {
+    problems.push(
+      `cluster: both an OpenStack cluster (cluster.kind "openstack") and an existing cluster (${raw.kubeconfig !== undefined ? "gpushare:kubeconfig" : "cluster.existing"}) are given; remove one: kind "existing" uses the kubeconfig, kind "openstack" creates the cluster`,
+    );
+  }
+  const os = raw.cluster.openstack;
+  if (os === undefined) {
+    problems.push(
+      `cluster.openstack: missing; OpenStack mode needs it (at least nodeSubnetCidr, and clusterTemplateId or template)`,
+    );
+    return;
+  }
+  if ((os.clusterTemplateId === undefined) === (os.template === undefined)) {
+    problems.push(
+      `cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has ${os.template === undefined ? "neither" : "both"}`,
+    );
+  }
+  if (!Number.isInteger(os.masterCount) || os.masterCount < 1 || os.masterCount % 2 === 0) {
+    problems.push(
+      `cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum`,
+    );
+  }
+  if (!Number.isInteger(os.workerCount) || os.workerCount < 1) {
+    problems.push(
+      `cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number ≥ 1 for the system node group`,
+    );
+  }
+  if (!Number.isInteger(os.createTimeoutMinutes) || os.createTimeoutMinutes < 1) {
+    problems.push(
+      `cluster.openstack.createTimeoutMinutes: ${show(os.createTimeoutMinutes)} is not allowed; use a whole number of minutes ≥ 1 (e.g. the default 60)`,
+    );
+  }
+  const volume = os.template?.dockerVolumeSize;
+  if (volume !== undefined && (!Number.isInteger(volume) || volume < 1)) {
+    problems.push(
+      `cluster.openstack.template.dockerVolumeSize: ${show(volume)} is not allowed; Cinder volumes are whole GiB, at least 1 (or remove it to use the node's disk)`,
+    );
+  }
+  const subnet = cidrProblem("cluster.openstack.nodeSubnetCidr", os.nodeSubnetCidr, true);
+  if (subnet !== undefined) problems.push(subnet);
+}
+
+/**
+ * The problems of a node image on which NVIDIA's driver container does not run, while gpushare installs the GPU
+ * operator with its driver. Fedora CoreOS (the image of Magnum's Heat driver) is not among the operating systems
+ * the GPU operator supports.
+ * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/platform-support.html
+ */
+function checkNodeImages(raw: RawStackConfig, problems: string[]): void {
+  const operator = raw.gpuOperator;
+  if (raw.cluster.kind !== "openstack" || operator.installed || !operator.driverEnabled) return;
+  const images: [string, string | undefined][] = [
+    ["cluster.openstack.template.image", raw.cluster.openstack?.template?.image],
+    ...Object.entries(raw.gpuPools).map(([name, p]): [string, string | undefined] => [
+      `gpuPools.${name}.image`,
+      p.image,
+    ]),
+  ];
+  for (const [path, image] of images) {
+    if (image === undefined || !DRIVERLESS_NODE_IMAGE.test(image)) continue;
+    problems.push(
+      `${path}: "${image}" is Fedora CoreOS, where NVIDIA's GPU operator cannot install its driver container, and gpuOperator.driverEnabled is true; use an image of an OS the operator supports (e.g. Ubuntu 22.04: ubuntu-2204-kube-v1.30.4), or an image with the NVIDIA driver preinstalled and gpuOperator.driverEnabled: false`,
+    );
+  }
+}
+
+/** The problems of the monitoring stack, the adapter's metric, the namespaces and the charts' extra values. */
+function checkMonitoring(raw: RawStackConfig, problems: string[]): void {
   const adapter = raw.metricsAdapter;
   if (!PROMETHEUS_METRIC_NAME.test(adapter.metricName)) {
     problems.push(
@@ -514,60 +595,102 @@ export function parseStackConfig(input: unknown): StackConfig {
       problems.push(
         `${path}: "kube-system" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)`,
       );
-    } else if (!DNS_LABEL.test(ns)) {
-      problems.push(`${path}: "${ns}" is not a DNS-1123 label; use lowercase letters, digits and "-"`);
+    } else if (!DNS_LABEL.test(ns) || ns.length > 63) {
+      problems.push(
+        `${path}: "${ns}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+      );
     }
   }
   // The charts' extra values, and the Prometheus an installed monitoring stack offers.
   problems.push(...ownedValueProblems(raw.gpuOperator.values, OWNED_OPERATOR_VALUES, "gpuOperator.values"));
   problems.push(...monitoringSettingsProblems(raw.monitoring).map(describeProblem));
   problems.push(...adapterSettingsProblems(adapter).map(describeProblem));
+}
 
-  // Pools, first alone, then the cluster's single MIG strategy, then sharing.
-  const drafts: PoolDraft[] = [];
-  for (const [name, pool] of Object.entries(raw.gpuPools)) {
-    const at = `gpuPools.${name}`;
-    if (!DNS_LABEL.test(name) || name.length > 63) {
-      problems.push(
-        `gpuPools: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
-      );
-    } else if (name === "default") {
-      problems.push(`gpuPools: "default" is reserved for the device plugin's default config; pick another pool name`);
-    }
-    const { min, max } = pool.nodes;
-    if (!isNonNegativeInt(min)) problems.push(`${at}.nodes.min: ${show(min)} is not allowed; use a whole number ≥ 0`);
-    if (!Number.isInteger(max) || max < 1)
-      problems.push(`${at}.nodes.max: ${show(max)} is not allowed; use a whole number ≥ 1`);
-    if (min > max)
+/**
+ * Checks one pool alone. Returns its draft, or `undefined` when its sharing cannot be checked (an unknown GPU, a
+ * bad MIG section); a draft with bad counts is checked for sharing, but its servers are not checked against it.
+ */
+function checkPool(
+  name: string,
+  pool: RawPool,
+  openstack: boolean,
+  poolNames: readonly string[],
+  problems: string[],
+  warnings: string[],
+): PoolDraft | undefined {
+  const at = `gpuPools.${name}`;
+  if (!DNS_LABEL.test(name) || name.length > 63) {
+    problems.push(
+      `gpuPools: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    );
+  } else if (name === "default") {
+    problems.push(`gpuPools: "default" is reserved for the device plugin's default config; pick another pool name`);
+  }
+  if (openstack && pool.flavor === undefined) {
+    problems.push(
+      `${at}.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one ${pool.gpu})`,
+    );
+  }
+  if (!openstack && pool.flavor !== undefined) {
+    warnings.push(`${at}.flavor: ignored in existing-cluster mode; nodes are found by gpuPools.${name}.nodeSelector`);
+  }
+  // From here on, every problem changes what the pool advertises.
+  const before = problems.length;
+  const nodesWhy = ` (Kubernetes supports at most ${MAX_CLUSTER_NODES} nodes per cluster)`;
+  const { min, max, initial } = pool.nodes;
+  const minOk = wholeNumberIn(`${at}.nodes.min`, min, 0, MAX_CLUSTER_NODES, nodesWhy, problems);
+  const maxOk = wholeNumberIn(`${at}.nodes.max`, max, 1, MAX_CLUSTER_NODES, nodesWhy, problems);
+  if (minOk && maxOk) {
+    if (min > max) {
       problems.push(`${at}.nodes: min ${min} is greater than max ${max}; raise nodes.max or lower nodes.min`);
-    const initial = pool.nodes.initial;
-    if (initial !== undefined && (!Number.isInteger(initial) || initial < min || initial > max)) {
+    } else if (initial !== undefined && (!Number.isInteger(initial) || initial < min || initial > max)) {
       problems.push(
         `${at}.nodes.initial: ${show(initial)} is not allowed; use a whole number between nodes.min ${min} and nodes.max ${max}`,
       );
     }
-    if (!Number.isInteger(pool.gpusPerNode) || pool.gpusPerNode < 1 || pool.gpusPerNode > 16) {
-      problems.push(`${at}.gpusPerNode: ${show(pool.gpusPerNode)} is not allowed; use a whole number from 1 to 16`);
-    }
-    if (openstack && pool.flavor === undefined) {
-      problems.push(
-        `${at}.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one ${pool.gpu})`,
-      );
-    }
-    if (!openstack && pool.flavor !== undefined) {
-      warnings.push(`${at}.flavor: ignored in existing-cluster mode; nodes are found by gpuPools.${name}.nodeSelector`);
-    }
-    const gpu = findGpuModel(pool.gpu);
-    if (gpu === undefined) {
-      problems.push(`${at}.gpu: "${pool.gpu}" is not a known GPU model; use one of ${gpuModels(false)}`);
-      continue;
-    }
-    const mig = resolveMig(name, pool, gpu, Object.keys(raw.gpuPools), problems);
-    drafts.push({ name, raw: pool, gpu, ...(mig === undefined ? {} : { mig }) });
+  }
+  wholeNumberIn(`${at}.gpusPerNode`, pool.gpusPerNode, 1, 16, " (GPUs one server holds)", problems);
+  const gpu = findGpuModel(pool.gpu);
+  if (gpu === undefined) {
+    problems.push(`${at}.gpu: "${pool.gpu}" is not a known GPU model; use one of ${gpuModels(false)}`);
+    return undefined;
+  }
+  const countsOk = problems.length === before;
+  const mig = resolveMig(name, pool, gpu, poolNames, problems);
+  if (pool.mig !== undefined && mig === undefined) return undefined;
+  return { name, raw: pool, gpu, countsOk, ...(mig === undefined ? {} : { mig }) };
+}
+
+/**
+ * Parses and validates the `gpushare:` config of a stack: structure, GPU knowledge, capacity. Throws a
+ * `StackConfigError` with every problem found; returns the resolved config with warnings otherwise. A value
+ * that is wrong is reported once: what depends on it (a server on a pool with a bad GPU, the fit of replicas
+ * that are not a count) is not checked against it. Pure: no Pulumi, no environment.
+ */
+export function parseStackConfig(input: unknown): StackConfig {
+  const parsed = stackConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new StackConfigError(structuralProblems(input, parsed.error));
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const openstack = raw.cluster.kind === "openstack";
+
+  checkCluster(raw, problems);
+  checkModelStore(raw, openstack, problems);
+  checkMonitoring(raw, problems);
+  checkNodeImages(raw, problems);
+
+  // Pools, first alone, then the cluster's single MIG strategy, then sharing.
+  const poolNames = Object.keys(raw.gpuPools);
+  const drafts: PoolDraft[] = [];
+  for (const [name, pool] of Object.entries(raw.gpuPools)) {
+    const draft = checkPool(name, pool, openstack, poolNames, problems, warnings);
+    if (draft !== undefined) drafts.push(draft);
   }
 
   if (openstack) {
-    problems.push(...nodeGroupNameProblems(Object.keys(raw.gpuPools)));
+    problems.push(...nodeGroupNameProblems(poolNames.filter((n) => DNS_LABEL.test(n))));
     const template = raw.cluster.openstack?.template;
     const autoscaled = Object.entries(raw.gpuPools).filter(([, p]) => p.nodes.min < p.nodes.max);
     if (template !== undefined && autoscaled.length > 0 && template.labels.auto_scaling_enabled !== "true") {
@@ -579,11 +702,12 @@ export function parseStackConfig(input: unknown): StackConfig {
 
   const asked = new Map<string, string>();
   if (raw.cluster.migStrategy !== undefined) asked.set("cluster.migStrategy", raw.cluster.migStrategy);
-  for (const d of drafts) {
-    if (d.raw.mig?.strategy !== undefined) asked.set(`gpuPools.${d.name}.mig.strategy`, d.raw.mig.strategy);
+  for (const [name, pool] of Object.entries(raw.gpuPools)) {
+    if (pool.mig?.strategy !== undefined) asked.set(`gpuPools.${name}.mig.strategy`, pool.mig.strategy);
   }
   const strategies = new Set(asked.values());
-  if (strategies.size > 1) {
+  const agreed = strategies.size <= 1;
+  if (!agreed) {
     problems.push(
       `MIG strategy: ${[...asked].map(([k, v]) => `${k} "${v}"`).join(", ")} disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack`,
     );
@@ -594,6 +718,8 @@ export function parseStackConfig(input: unknown): StackConfig {
   const pools = new Map<string, PoolConfig>();
   for (const d of drafts) {
     const at = `gpuPools.${d.name}`;
+    // Without one strategy, what a MIG pool advertises is unknown.
+    if (!agreed && d.mig !== undefined) continue;
     if (migStrategy === "single" && d.mig !== undefined && nonZeroProfiles(d.mig.counts).length > 1) {
       problems.push(
         `${at}.mig: layout ${d.mig.configName} mixes ${nonZeroProfiles(d.mig.counts).join(", ")}, but the single strategy needs identical slices; set cluster.migStrategy "mixed" or use one profile (e.g. ${allProfileLayoutName(nonZeroProfiles(d.mig.counts)[0])})`,
@@ -601,8 +727,8 @@ export function parseStackConfig(input: unknown): StackConfig {
       continue;
     }
     const before = problems.length;
-    checkSharing(d, migStrategy, problems);
-    if (problems.length > before) continue;
+    checkSharing(d, agreed ? migStrategy : undefined, problems);
+    if (problems.length > before || !d.countsOk) continue;
     const sharing: PoolSharingSpec = {
       gpu: d.gpu,
       gpusPerNode: d.raw.gpusPerNode,
@@ -638,7 +764,8 @@ export function parseStackConfig(input: unknown): StackConfig {
     const s = checkServer(name, server, pools, raw, migStrategy, problems, warnings);
     if (s !== undefined) servers.push(s);
   }
-  // Servers sharing a pool's resource compete for it: together they must fit too.
+  // Servers sharing a pool's resource compete for it: together they must fit too. A server that does not fit
+  // alone says so already and is not among them.
   const claims = new Map<string, ServerConfig[]>();
   for (const s of servers) {
     const key = `${s.pool.name}\u0000${s.resource}`;
@@ -661,4 +788,45 @@ export function parseStackConfig(input: unknown): StackConfig {
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return resolved;
+}
+
+/**
+ * The config of one stack as Pulumi holds it: every key with its namespace (`gpushare:servers`,
+ * `openstack:password`), values as the stack file gives them, and the keys whose values are secrets.
+ */
+export interface StackSettings {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly secretKeys: ReadonlySet<string>;
+}
+
+/**
+ * Validates the whole config of a stack: the credentials it must hold as secrets, then every `gpushare:` key
+ * (an unknown one is refused) with {@link parseStackConfig}. The program, `capacity` and `render` all go through
+ * here, so they refuse the same things with the same words. A secret's value is never parsed, only whether it
+ * is set.
+ */
+export function parseStackSettings(settings: StackSettings): StackConfig {
+  const problems = plainTextSecretProblems(settings);
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings.config)) {
+    if (!key.startsWith("gpushare:")) continue;
+    const name = key.slice("gpushare:".length);
+    // Pulumi.yaml declares a secret's default as "", which means unset.
+    if (SECRET_STACK_CONFIG_KEYS.includes(name)) {
+      if (value !== "") input[name] = SECRET_STAND_IN;
+    } else {
+      input[name] = value;
+    }
+  }
+  let parsed: StackConfig | StackConfigError;
+  try {
+    parsed = parseStackConfig(input);
+  } catch (e) {
+    if (!(e instanceof StackConfigError)) throw e;
+    parsed = e;
+  }
+  if (parsed instanceof StackConfigError || problems.length > 0) {
+    throw new StackConfigError([...problems, ...(parsed instanceof StackConfigError ? parsed.problems : [])]);
+  }
+  return parsed;
 }

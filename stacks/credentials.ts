@@ -1,3 +1,5 @@
+import { SECRET_STACK_CONFIG_KEYS } from "./schema";
+
 /**
  * OpenStack credentials: where the provider finds them, and what is missing. The provider reads its own
  * config keys (`openstack:*`) or the `OS_*` environment variables; a clouds.yaml entry (`OS_CLOUD` /
@@ -71,4 +73,46 @@ export function missingOpenStackCredentials(src: CredentialSources): string[] {
     (r) =>
       `OpenStack credentials: ${describe(r)} is not set; export it in the environment, or run pulumi config set --secret openstack:<key> <value>, or name a clouds.yaml entry with OS_CLOUD`,
   );
+}
+
+/**
+ * `openstack:` provider keys that hold a credential rather than say where one is (the password, a token, an
+ * application credential's secret, a client private key), with the environment variable that can carry it instead.
+ */
+const OPENSTACK_SECRET_KEYS: Readonly<Record<string, string>> = {
+  password: "OS_PASSWORD",
+  token: "OS_TOKEN",
+  applicationCredentialSecret: "OS_APPLICATION_CREDENTIAL_SECRET",
+  key: "OS_KEY",
+};
+
+/** The config keys whose values are credentials, each with how to set it encrypted. */
+function secretKeyFixes(): [string, string][] {
+  return [
+    ...SECRET_STACK_CONFIG_KEYS.map((k): [string, string] => [
+      `gpushare:${k}`,
+      `run pulumi config set --secret gpushare:${k} < path/to/${k}`,
+    ]),
+    ...Object.entries(OPENSTACK_SECRET_KEYS).map(([k, env]): [string, string] => [
+      `openstack:${k}`,
+      `run pulumi config set --secret openstack:${k} (it prompts for the value, which keeps it out of shell history), or remove it and export ${env}`,
+    ]),
+  ];
+}
+
+/**
+ * The credentials a stack's config holds in plain text, each with the `pulumi config set --secret` command that
+ * stores it encrypted instead. `config` holds every key of the stack with its namespace, `secretKeys` those that
+ * are secrets; an empty value is unset (Pulumi.yaml's default of `gpushare:kubeconfig`).
+ */
+export function plainTextSecretProblems(settings: {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly secretKeys: ReadonlySet<string>;
+}): string[] {
+  return secretKeyFixes()
+    .filter(([key]) => {
+      const value = settings.config[key];
+      return value !== undefined && value !== "" && !settings.secretKeys.has(key);
+    })
+    .map(([key, fix]) => `${key}: a credential in plain text in the stack file; encrypt it: ${fix}`);
 }

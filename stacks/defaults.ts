@@ -1,32 +1,25 @@
 /**
- * Every default gpushare applies, named, in one place. Versions were current when written; each can be
- * overridden per stack.
+ * The defaults a stack file gets for what it leaves out. The components own the defaults of their arguments
+ * (components/defaults.ts); the schema applies the same ones, so these are re-exported here. What only a stack
+ * has a default for (the example model it seeds) lives here.
  */
-
-/** @default - the NVIDIA GPU operator release the device-plugin and mig-manager facts were checked against. */
-export const DEFAULT_GPU_OPERATOR_CHART_VERSION = "v26.7.0";
-export const DEFAULT_GPU_OPERATOR_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia";
-export const DEFAULT_GPU_OPERATOR_NAMESPACE = "gpu-operator";
-
-export const DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION = "88.5.3";
-export const DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY = "https://prometheus-community.github.io/helm-charts";
-export const DEFAULT_MONITORING_NAMESPACE = "monitoring";
-
-export const DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION = "5.3.0";
-/** @default - the metric the article's HPA scales on: Triton queue time per successful request, µs. */
-export const DEFAULT_CUSTOM_METRIC_NAME = "avg_time_queue_us";
-/** @default - the article's window: queue time averaged over the last 30 seconds. */
-export const DEFAULT_METRIC_WINDOW = "30s";
-
-/** @default - Triton release of the write-up's era would be 23.05; this one is newer and still CUDA 12. */
-export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
-export const DEFAULT_INFERENCE_NAMESPACE = "inference";
-/** @default - the article's HPA target: 50 µs of queue time per request, averaged over pods. */
-export const DEFAULT_TARGET_QUEUE_TIME_US = 50;
-
-/** Image the seed Job downloads models with; it needs only a shell and curl. */
-export const DEFAULT_SEED_IMAGE = "curlimages/curl:8.11.1";
-export const DEFAULT_MODEL_STORE_MOUNT_PATH = "/models";
+export {
+  DEFAULT_CUSTOM_METRIC_NAME,
+  DEFAULT_GPU_OPERATOR_CHART_VERSION,
+  DEFAULT_GPU_OPERATOR_NAMESPACE,
+  DEFAULT_GPU_OPERATOR_REPOSITORY,
+  DEFAULT_INFERENCE_NAMESPACE,
+  DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+  DEFAULT_METRIC_WINDOW,
+  DEFAULT_MONITORING_NAMESPACE,
+  DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION,
+  DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
+  DEFAULT_SEED_IMAGE,
+  DEFAULT_TARGET_QUEUE_TIME_US,
+  DEFAULT_TRITON_IMAGE,
+} from "../components/defaults";
+/** The label the GPU operator component puts on every node of a pool, and every server of the pool selects on. */
+export { POOL_LABEL } from "../components/k8s/gpu-operator-values";
 
 /**
  * The article's example model, `densenet_onnx`, as Triton's quick start fetches it.
@@ -51,6 +44,3 @@ export const DEFAULT_SEED_MODELS = [
     ],
   },
 ];
-
-/** Label every node of a pool carries and every server of the pool selects on. */
-export const POOL_LABEL = "gpushare.io/pool";

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
-import { parseStackConfig, StackConfigError } from "./config";
+import { parseStackSettings, StackConfigError } from "./config";
 import { missingOpenStackCredentials } from "./credentials";
-import { SECRET_STAND_IN, STACK_CONFIG_KEYS } from "./schema";
 
 /** Provider config keys of `openstack:` that carry credentials or where to find them. */
 const OPENSTACK_CREDENTIAL_KEYS = [
@@ -18,6 +17,17 @@ const OPENSTACK_CREDENTIAL_KEYS = [
   "applicationCredentialSecret",
 ];
 
+/**
+ * A {@link StackConfigError} as the program ends with it: a `RunError`, whose message alone the engine prints,
+ * without a stack trace. It keeps the problems for callers that run the program themselves (`render`).
+ */
+export class StackConfigRunError extends pulumi.RunError {
+  constructor(readonly problems: readonly string[]) {
+    super(new StackConfigError(problems).message);
+    this.name = "StackConfigRunError";
+  }
+}
+
 export interface LoadedStack {
   readonly config: StackConfig;
   /** kubeconfig of an existing cluster, kept secret. */
@@ -25,29 +35,47 @@ export interface LoadedStack {
 }
 
 /**
- * Reads the `gpushare:` config of the current stack once, validates it and logs its warnings. Every
- * problem is thrown at once, before any resource is registered.
+ * Whether the engine passed config key `key` (`gpushare:kubeconfig`) as a secret. The Node.js SDK knows, from
+ * the keys the engine lists in PULUMI_CONFIG_SECRET_KEYS, but exports the test as internal, outside its typings.
+ */
+function isConfigSecret(key: string): boolean {
+  const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
+  if (runtime.isConfigSecret === undefined) {
+    throw new Error("@pulumi/pulumi no longer exports runtime.isConfigSecret; gpushare cannot tell secrets apart");
+  }
+  // Older engines spell keys `<namespace>:config:<name>`.
+  return runtime.isConfigSecret(key) || runtime.isConfigSecret(key.replace(":", ":config:"));
+}
+
+/** A config value as the engine passes it: objects, numbers and booleans as JSON, strings as they are. */
+function configValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Reads every config key of the current stack once (an unknown `gpushare:` key included, so that it is refused),
+ * validates it as `capacity` and `render` do, and logs its warnings. Every problem is thrown at once, before any
+ * resource is registered, as a `RunError`: `pulumi preview` prints the problems without a stack trace.
  *
  * @param checkCredentials whether to require OpenStack credentials in OpenStack mode; the offline render
  * turns it off, since it creates nothing.
  */
 export function loadStackConfig(checkCredentials = true): LoadedStack {
-  const cfg = new pulumi.Config("gpushare");
-  const raw: Record<string, unknown> = {};
-  for (const key of STACK_CONFIG_KEYS) {
-    if (key === "kubeconfig") continue;
-    const value = cfg.getObject<unknown>(key);
-    if (value !== undefined) raw[key] = value;
+  const config: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
+    config[key] = configValue(text);
+    if (isConfigSecret(key)) secretKeys.add(key);
   }
-  // Pulumi.yaml declares the key with an empty default, so "unset" reads as "".
-  const hasKubeconfig = (cfg.get("kubeconfig") ?? "") !== "";
-  const kubeconfig = hasKubeconfig ? cfg.requireSecret("kubeconfig") : undefined;
-  if (hasKubeconfig) raw.kubeconfig = SECRET_STAND_IN;
 
-  let config: StackConfig;
+  let stack: StackConfig;
   try {
-    config = parseStackConfig(raw);
-    if (checkCredentials && config.raw.cluster.kind === "openstack") {
+    stack = parseStackSettings({ config, secretKeys });
+    if (checkCredentials && stack.raw.cluster.kind === "openstack") {
       const os = new pulumi.Config("openstack");
       const providerConfig = new Set(OPENSTACK_CREDENTIAL_KEYS.filter((k) => os.getSecret(k) !== undefined));
       const missing = missingOpenStackCredentials({ env: process.env, providerConfig });
@@ -55,9 +83,11 @@ export function loadStackConfig(checkCredentials = true): LoadedStack {
     }
   } catch (e) {
     // A RunError ends the program with its message alone: the problems, not a stack trace.
-    if (e instanceof StackConfigError) throw new pulumi.RunError(e.message);
+    if (e instanceof StackConfigError) throw new StackConfigRunError(e.problems);
     throw e;
   }
-  for (const warning of config.warnings) pulumi.log.warn(warning);
-  return { config, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
+  for (const warning of stack.warnings) pulumi.log.warn(warning);
+  const kubeconfig =
+    stack.raw.kubeconfig === undefined ? undefined : new pulumi.Config("gpushare").requireSecret("kubeconfig");
+  return { config: stack, ...(kubeconfig === undefined ? {} : { kubeconfig }) };
 }

@@ -6,13 +6,28 @@ import { GpuOperator } from "../components/k8s/gpu-operator";
 import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
 import { Monitoring } from "../components/k8s/monitoring";
+import type { SharingState } from "../components/k8s/gpu-operator-values";
 import { monitorLabelsFor } from "../components/k8s/monitoring-values";
 import { TritonServer } from "../components/k8s/triton-server";
+import {
+  gpuOperatorSettings,
+  metricsAdapterSettings,
+  modelShareArgs,
+  modelStoreSettings,
+  monitoringArgs,
+  openStackClusterArgs,
+  tritonServerSpec,
+} from "./args";
 import type { StackConfig } from "./config";
 import { capacityTable, type PoolCapacityRow } from "./capacity-table";
 import { compareCapacity, comparisonMatters, comparisonText, snapshotFromOutputs } from "./capacity-change";
-import type { PreviousDeployment } from "./previous";
-import { retainedConfigs, type SharingState } from "../components/k8s/gpu-operator-values";
+import { type PreviousDeployment, retainedConfigs } from "./previous";
+
+/**
+ * The platform's logical name in `index.ts`. A contract: every URN of the stack starts with it (the golden lists of
+ * test/stacks/urns hold them), so renaming it would replace every resource.
+ */
+export const PLATFORM_NAME = "gpushare";
 
 export interface GpuInferencePlatformArgs {
   /** The validated stack config. */
@@ -48,35 +63,39 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
   public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
   /** What the GPU operator was configured with, for the next deployment to keep and compare against. */
   public readonly sharing: SharingState;
+  /**
+   * The provider of the platform's cluster (server-side apply), for resources of your own next to the platform's:
+   * `new k8s.core.v1.ConfigMap(name, args, { provider: platform.provider })`.
+   */
+  public readonly provider: k8s.Provider;
 
   constructor(name: string, args: GpuInferencePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gpushare:stack:GpuInferencePlatform", name, {}, opts);
     const { config } = args;
     const raw = config.raw;
+    // Recorded as the platform's inputs: the stack file as validated (secret values are stand-ins there) and the
+    // kubeconfig, which stays secret.
+    super(
+      "gpushare:stack:GpuInferencePlatform",
+      name,
+      { config: raw, ...(args.kubeconfig === undefined ? {} : { kubeconfig: pulumi.secret(args.kubeconfig) }) },
+      opts,
+    );
 
     let kubeconfig: pulumi.Input<string> | undefined = args.kubeconfig;
     let nodeNamePatterns: Record<string, pulumi.Output<string>> | undefined;
-    let accessCidr = raw.modelStore.manila?.accessCidr;
-    if (raw.cluster.kind === "openstack" && raw.cluster.openstack !== undefined) {
-      const cluster = new OpenStackCluster(
-        `${name}-cluster`,
-        { cluster: raw.cluster.openstack, pools: config.pools },
-        { parent: this },
-      );
+    const clusterArgs = openStackClusterArgs(config);
+    if (clusterArgs !== undefined) {
+      const cluster = new OpenStackCluster(`${name}-cluster`, clusterArgs, { parent: this });
       kubeconfig = cluster.kubeconfig;
       nodeNamePatterns = cluster.nodeNamePatterns;
-      accessCidr ??= raw.cluster.openstack.nodeSubnetCidr;
     }
     this.kubeconfig = kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig);
 
     let nfsServer: pulumi.Input<string>;
     let nfsPath: pulumi.Input<string>;
-    if (raw.modelStore.manila !== undefined && accessCidr !== undefined) {
-      const share = new ModelShare(
-        `${name}-models`,
-        { manila: raw.modelStore.manila, accessCidr, allowDestroy: raw.modelStore.allowDestroy },
-        { parent: this },
-      );
+    const shareArgs = modelShareArgs(config);
+    if (shareArgs !== undefined) {
+      const share = new ModelShare(`${name}-models`, shareArgs, { parent: this });
       nfsServer = share.server;
       nfsPath = share.path;
     } else if (raw.modelStore.nfs !== undefined) {
@@ -100,6 +119,7 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.provider = provider;
     const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
     // The same cluster, for the GPU operator's two ConfigMaps: updated in place rather than deleted and recreated
     // when a pool's sharing changes, so that nodes never point at a config that is momentarily gone.
@@ -115,7 +135,8 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
     );
 
     // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
-    const monitoring = new Monitoring(`${name}-monitoring`, { config }, k8sOpts);
+    const monitoringSettings = monitoringArgs(config);
+    const monitoring = new Monitoring(`${name}-monitoring`, monitoringSettings, k8sOpts);
     const previous = pulumi.output(args.previous ?? {});
     // Shown by `pulumi preview` (and the pull request's comment) before anything changes on the nodes.
     previous.apply((p) => {
@@ -129,7 +150,7 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
     const operator = new GpuOperator(
       `${name}-gpu-operator`,
       {
-        config,
+        ...gpuOperatorSettings(config),
         configMapProvider: nodeConfigProvider,
         retained: previous.apply((p) =>
           retainedConfigs(
@@ -140,23 +161,31 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
         ),
         ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
         // The DCGM exporter's ServiceMonitor carries the labels the platform's Prometheus selects.
-        serviceMonitorLabels: monitorLabelsFor(config),
+        serviceMonitorLabels: monitorLabelsFor(monitoringSettings),
       },
       { ...k8sOpts, dependsOn: [monitoring] },
     );
+    const adapterSettings = metricsAdapterSettings(config);
     const adapter = new MetricsAdapter(
       `${name}-metrics-adapter`,
-      { config, prometheusUrl: monitoring.prometheusUrl, namespaceReady: monitoring.namespaceReady },
+      {
+        ...adapterSettings,
+        prometheusUrl: monitoring.prometheusUrl,
+        // Sharing monitoring's namespace, the adapter waits for it rather than creating it.
+        ...(adapterSettings.namespace === monitoringSettings.namespace
+          ? { namespaceReady: monitoring.namespaceReady }
+          : {}),
+      },
       k8sOpts,
     );
-    const store = new ModelStore(`${name}-model-store`, { config, nfsServer, nfsPath }, k8sOpts);
+    const store = new ModelStore(`${name}-model-store`, { ...modelStoreSettings(config), nfsServer, nfsPath }, k8sOpts);
 
     this.servers = {};
     for (const server of config.servers) {
       const triton = new TritonServer(
         `${name}-${server.name}`,
         {
-          server,
+          ...tritonServerSpec(server),
           namespace: store.namespace,
           claimName: store.claimName,
           monitorLabels: monitoring.monitorLabels,

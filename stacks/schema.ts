@@ -18,7 +18,8 @@ import {
 
 /**
  * The shape of everything a stack can set, under the `gpushare:` namespace of `Pulumi.<stack>.yaml`.
- * Structure only: what needs knowledge of GPUs or of other fields is checked in `validate.ts`.
+ * Structure only: what needs knowledge of GPUs or of other fields is checked by `parseStackConfig` in
+ * `config.ts`, the one validation pass.
  * Numbers that have rules of their own (replicas, node counts) are plain numbers here so that the
  * semantic check can say what is wrong with them in the project's words.
  */
@@ -26,7 +27,7 @@ import {
 const stringMap = z.record(z.string(), z.string());
 const looseValues = z.record(z.string(), z.unknown());
 
-export const migStrategySchema = z.enum(["single", "mixed"]);
+const migStrategySchema = z.enum(["single", "mixed"]);
 
 const openstackTemplateSchema = z.strictObject({
   /** Glance image of the cluster nodes (e.g. a Fedora CoreOS image Magnum supports). */
@@ -104,7 +105,7 @@ const nodesSchema = z.strictObject({
   initial: z.number().optional(),
 });
 
-export const poolSchema = z.strictObject({
+const poolSchema = z.strictObject({
   gpu: z.string(),
   gpusPerNode: z.number().default(1),
   nodes: nodesSchema,
@@ -220,8 +221,8 @@ const serverSchema = z.strictObject({
 
 export const stackConfigSchema = z.strictObject({
   cluster: clusterSchema.prefault({}),
-  /** kubeconfig of an existing cluster (secret); the ambient one if unset. */
-  kubeconfig: z.string().min(1).optional(),
+  /** kubeconfig of an existing cluster; the ambient one if unset. A credential: the stack file must hold it encrypted. */
+  kubeconfig: z.string().min(1).optional().meta({ secret: true }),
   gpuPools: z.record(z.string(), poolSchema).default({}),
   modelStore: modelStoreSchema.prefault({}),
   inference: z.strictObject({ namespace: z.string().default(DEFAULT_INFERENCE_NAMESPACE) }).prefault({}),
@@ -248,4 +249,12 @@ export type RawServer = RawStackConfig["servers"][string];
 export const SECRET_STAND_IN = "(secret)";
 
 /** The config keys, in the order `Pulumi.yaml` declares them. */
-export const STACK_CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof RawStackConfig)[];
+const STACK_CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof RawStackConfig)[];
+
+/**
+ * The `gpushare:` keys the schema marks `secret`: credentials, which a stack file must hold encrypted
+ * (`pulumi config set --secret`).
+ */
+export const SECRET_STACK_CONFIG_KEYS: readonly string[] = STACK_CONFIG_KEYS.filter(
+  (key) => stackConfigSchema.shape[key].meta()?.secret === true,
+);

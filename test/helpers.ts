@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
 import { valueAt } from "../components/k8s/helm-values";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
-import type { RawStackConfig } from "../stacks/schema";
 import type { RecordedResource } from "../scripts/mock-runtime";
 import { MockRuntime, settle } from "../scripts/mock-runtime";
 import { gpushareConfig, readStackFile } from "../scripts/stack-file";
@@ -29,18 +28,6 @@ export function problemsOf(input: Record<string, unknown>): readonly string[] {
     throw e;
   }
   throw new Error("parseStackConfig accepted the config");
-}
-
-/**
- * `config` with the settings of one section changed behind `parseStackConfig`'s back: what a caller that builds
- * a `StackConfig` itself could hand a component, to test the component's own checks.
- */
-export function withUncheckedSettings<K extends "gpuOperator" | "monitoring" | "metricsAdapter">(
-  config: StackConfig,
-  section: K,
-  settings: Partial<RawStackConfig[K]>,
-): StackConfig {
-  return { ...config, raw: { ...config.raw, [section]: { ...config.raw[section], ...settings } } };
 }
 
 /**

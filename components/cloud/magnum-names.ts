@@ -1,7 +1,7 @@
 /**
  * How Magnum names the nodes of a node group, as pure functions: the platform matches a pool's nodes by name
- * (node-feature-discovery rules), and stack validation refuses pool names that would make two pools' nodes look
- * alike. No Pulumi import, so the config parser can use it.
+ * (node-feature-discovery rules), and node-group names that would make two groups' nodes look alike are refused.
+ * No Pulumi import, so a config check can use it before any resource exists.
  */
 
 /** Node groups Magnum creates with every cluster; a pool may not take their names. */
@@ -35,27 +35,38 @@ export function magnumNodeNamePattern(clusterName: string, nodeGroupName: string
   return `^${magnumNodeGroupStackPrefix(clusterName, nodeGroupName)}-[a-z0-9]+-node-[0-9]+(\\..+)?$`;
 }
 
+/** Where the caller's input holds the node-group names, for the messages. */
+export interface NodeGroupNamesAt {
+  /** The path of the whole list or map, e.g. `nodeGroups`. */
+  readonly list: string;
+  /** What one entry is called in the fix, e.g. `node group`. */
+  readonly noun: string;
+}
+
 /**
- * Why these pools cannot be Magnum node groups of one cluster, one line per problem; empty when they can. Node names
- * keep only the first 9 characters of a node group's name, so two pools alike in those would share a name pattern
- * and each would label the other's nodes.
+ * Why these names cannot be Magnum node groups of one cluster, one line per problem, each starting with its path
+ * (`<list>.<name>` or `<list>`); empty when they can. Node names keep only the first 9 characters of a node group's
+ * name, so two groups alike in those would share a name pattern and each would label the other's nodes.
  */
-export function nodeGroupNameProblems(poolNames: readonly string[]): string[] {
+export function nodeGroupNameProblems(
+  names: readonly string[],
+  at: NodeGroupNamesAt = { list: "nodeGroups", noun: "node group" },
+): string[] {
   const problems: string[] = [];
   const byPrefix = new Map<string, string[]>();
-  for (const pool of poolNames) {
-    if (MAGNUM_DEFAULT_NODE_GROUPS.includes(pool)) {
+  for (const name of names) {
+    if (MAGNUM_DEFAULT_NODE_GROUPS.includes(name)) {
       problems.push(
-        `gpuPools.${pool}: "${pool}" is the name of a node group Magnum creates with every cluster; rename the pool`,
+        `${at.list}.${name}: "${name}" is the name of a node group Magnum creates with every cluster; rename the ${at.noun}`,
       );
     }
-    const prefix = stackNamePart(pool.slice(0, NODE_GROUP_NAME_CHARS)).toLowerCase();
-    byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), pool]);
+    const prefix = stackNamePart(name.slice(0, NODE_GROUP_NAME_CHARS)).toLowerCase();
+    byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), name]);
   }
-  for (const [prefix, pools] of byPrefix) {
-    if (pools.length > 1) {
+  for (const [prefix, group] of byPrefix) {
+    if (group.length > 1) {
       problems.push(
-        `gpuPools: ${pools.map((p) => `"${p}"`).join(", ")} start with the same ${NODE_GROUP_NAME_CHARS} characters ("${prefix}"), the only part of a node group's name Magnum keeps in node names; rename them so their first ${NODE_GROUP_NAME_CHARS} characters differ`,
+        `${at.list}: ${group.map((p) => `"${p}"`).join(", ")} start with the same ${NODE_GROUP_NAME_CHARS} characters ("${prefix}"), the only part of a node group's name Magnum keeps in node names; rename them so their first ${NODE_GROUP_NAME_CHARS} characters differ`,
       );
     }
   }

@@ -1,21 +1,34 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import type { RawStackConfig } from "../../stacks/schema";
-
-export type ManilaSettings = NonNullable<RawStackConfig["modelStore"]["manila"]>;
 
 /** Manila protocol of the share: Kubernetes mounts it with its built-in NFS volume. */
 export const MODEL_SHARE_PROTOCOL = "NFS";
 /** Read-write for the rule: the seed Job writes the models; Triton's pods mount the volume read-only in Kubernetes. */
 export const MODEL_SHARE_ACCESS_LEVEL = "rw";
 
+/**
+ * The share and who may mount it. The share type, share network and availability zone (and the protocol) cannot
+ * change without a new share, which `allowDestroy: false` refuses.
+ * @see https://www.pulumi.com/registry/packages/openstack/api-docs/sharedfilesystem/share/
+ */
 export interface ModelShareArgs {
+  /** Size of the share, whole GiB (at least 1); grows in place. */
+  readonly sizeGiB: number;
   /**
-   * The `modelStore.manila` section of the stack config: size in GiB, share type, share network and availability
-   * zone. The share type, share network, availability zone (and the protocol) cannot change without a new share.
-   * @see https://www.pulumi.com/registry/packages/openstack/api-docs/sharedfilesystem/share/
+   * Manila share type, which decides the back end (it must export NFS).
+   * @default - the project's default share type.
    */
-  readonly manila: ManilaSettings;
+  readonly shareType?: string;
+  /**
+   * Manila share network, for share types that need one (driver_handles_share_servers).
+   * @default - none.
+   */
+  readonly shareNetworkId?: string;
+  /**
+   * Availability zone of the share.
+   * @default - Manila's default availability zone.
+   */
+  readonly availabilityZone?: string;
   /**
    * The only network that may mount the share (the nodes' subnet), an IP address or CIDR; the access rule admits
    * exactly this and nothing wider.
@@ -26,8 +39,9 @@ export interface ModelShareArgs {
    * Allow `pulumi destroy` and replacements to delete the share. When false the share is protected: the engine
    * refuses to replace or delete it and fails the preview saying so; and it is retained in OpenStack if it ever
    * leaves the stack.
+   * @default false
    */
-  readonly allowDestroy: boolean;
+  readonly allowDestroy?: boolean;
 }
 
 /** One export location of a Manila share, as the provider reports it. */
@@ -92,9 +106,9 @@ function validate(name: string, args: ModelShareArgs): void {
       reason: `"${cidr}" admits every address; give the nodes' subnet, e.g. 10.0.0.0/24`,
     });
   }
-  const size = args.manila.sizeGiB;
+  const size = args.sizeGiB;
   if (!Number.isInteger(size) || size < 1) {
-    errors.push({ propertyPath: "manila.sizeGiB", reason: `${size} is not a size; use a whole number of GiB ≥ 1` });
+    errors.push({ propertyPath: "sizeGiB", reason: `${size} is not a size; use a whole number of GiB ≥ 1` });
   }
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
@@ -117,8 +131,7 @@ export class ModelShare extends pulumi.ComponentResource {
   constructor(name: string, args: ModelShareArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): bad arguments register nothing, not even the component.
     validate(name, args);
-    super("gpushare:cloud:ModelShare", name, {}, opts);
-    const { manila } = args;
+    super("gpushare:cloud:ModelShare", name, args, opts);
 
     // Data safety rests on `protect`. The engine refuses to replace a protected resource and fails the preview with
     // "unable to replace resource ... as it is currently marked for protection" (pulumi/pulumi#8810; since #15969
@@ -128,7 +141,7 @@ export class ModelShare extends pulumi.ComponentResource {
     // and metadata update in place. `retainOnDelete` keeps the share in OpenStack if it leaves the stack anyway
     // (`pulumi state unprotect` then destroy). With allowDestroy both are off in the same update, which the engine
     // permits: it checks the new protect flag.
-    const keep = !args.allowDestroy;
+    const keep = !(args.allowDestroy ?? false);
     const share = new openstack.sharedfilesystem.Share(
       `${name}-share`,
       {
@@ -136,10 +149,10 @@ export class ModelShare extends pulumi.ComponentResource {
         name,
         description: "gpushare model repository (Triton)",
         shareProto: MODEL_SHARE_PROTOCOL,
-        size: manila.sizeGiB,
-        shareType: manila.shareType,
-        shareNetworkId: manila.shareNetworkId,
-        availabilityZone: manila.availabilityZone,
+        size: args.sizeGiB,
+        shareType: args.shareType,
+        shareNetworkId: args.shareNetworkId,
+        availabilityZone: args.availabilityZone,
       },
       { parent: this, protect: keep, retainOnDelete: keep },
     );

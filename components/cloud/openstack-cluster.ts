@@ -1,12 +1,13 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import type { PoolConfig } from "../../stacks/config";
-import type { RawStackConfig } from "../../stacks/schema";
+import {
+  DEFAULT_CLUSTER_COE,
+  DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES,
+  DEFAULT_CLUSTER_NETWORK_DRIVER,
+  DEFAULT_MASTER_COUNT,
+  DEFAULT_WORKER_COUNT,
+} from "../defaults";
 import { magnumNodeNamePattern, nodeGroupNameProblems } from "./magnum-names";
-
-export { magnumNodeGroupStackPrefix, magnumNodeNamePattern, nodeGroupNameProblems } from "./magnum-names";
-
-export type OpenStackClusterSettings = NonNullable<RawStackConfig["cluster"]["openstack"]>;
 
 /**
  * Magnum role of every GPU node group. The Heat driver labels the nodes `magnum.openstack.org/role=gpu`; the pool
@@ -14,40 +15,125 @@ export type OpenStackClusterSettings = NonNullable<RawStackConfig["cluster"]["op
  */
 export const GPU_NODE_GROUP_ROLE = "gpu";
 
+/**
+ * A Magnum cluster template gpushare creates.
+ * @see https://www.pulumi.com/registry/packages/openstack/api-docs/containerinfra/clustertemplate/
+ */
+export interface ClusterTemplateArgs {
+  /** Glance image of the cluster's nodes (e.g. a Fedora CoreOS image Magnum supports). */
+  readonly image: string;
+  /** Neutron network for floating IPs and the API load balancer. */
+  readonly externalNetworkId: string;
+  /** Nova flavor of the masters. */
+  readonly masterFlavor: string;
+  /** Nova flavor of the default (non-GPU) worker group. */
+  readonly flavor: string;
+  /**
+   * Container orchestration engine.
+   * @default "kubernetes"
+   */
+  readonly coe?: string;
+  /**
+   * The cluster network's driver.
+   * @default "calico"
+   */
+  readonly networkDriver?: string;
+  /**
+   * GiB of the container volume of each node.
+   * @default - Magnum's default.
+   */
+  readonly dockerVolumeSize?: number;
+  /**
+   * DNS server of the cluster's network.
+   * @default - Magnum's default.
+   */
+  readonly dnsNameserver?: string;
+  /**
+   * Magnum labels of the template (`kube_tag`, `container_runtime`, `auto_scaling_enabled`, ...).
+   * @default {}
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A node group of GPU nodes, all of one Nova flavor. Its name is the node group's name in Magnum, and the prefix of
+ * its nodes' names.
+ * @see https://www.pulumi.com/registry/packages/openstack/api-docs/containerinfra/nodegroup/
+ */
+export interface GpuNodeGroupArgs {
+  /** The node group's name (gpushare: the pool's): unique in the cluster, and not one of Magnum's own groups. */
+  readonly name: string;
+  /** Nova flavor of the group's nodes (a GPU flavor). */
+  readonly flavor: string;
+  /**
+   * Glance image of the group's nodes.
+   * @default - the cluster template's.
+   */
+  readonly image?: string;
+  /** Node bounds for Magnum's cluster autoscaler. */
+  readonly nodes: {
+    readonly min: number;
+    readonly max: number;
+    /**
+     * Nodes at creation; afterwards, between min and max, the count is the autoscaler's.
+     * @default - `min`, at least 1.
+     */
+    readonly initial?: number;
+  };
+}
+
 export interface OpenStackClusterArgs {
   /**
-   * The `cluster.openstack` section of the stack config: the cluster template (one gpushare creates from
-   * `template`, or an existing one by `clusterTemplateId`), master and default-worker counts, keypair, network.
+   * An existing Magnum cluster template, by id. Give exactly one of `clusterTemplateId` and `template`.
    * @see https://www.pulumi.com/registry/packages/openstack/api-docs/containerinfra/cluster/
    */
-  readonly cluster: OpenStackClusterSettings;
+  readonly clusterTemplateId?: string;
+  /** A cluster template gpushare creates. Give exactly one of `clusterTemplateId` and `template`. */
+  readonly template?: ClusterTemplateArgs;
   /**
-   * The resolved GPU pools; each becomes one Magnum node group named after the pool, with the pool's Nova
-   * flavor (`raw.flavor`), image (`raw.image`, the template's if unset) and node bounds.
-   * @see https://www.pulumi.com/registry/packages/openstack/api-docs/containerinfra/nodegroup/
+   * Nova keypair installed on the nodes.
+   * @default - none.
    */
-  readonly pools: readonly PoolConfig[];
+  readonly keypair?: string;
+  /**
+   * Masters; odd, so that etcd keeps quorum. Above 1, the template puts a load balancer in front of them.
+   * @default 1
+   */
+  readonly masterCount?: number;
+  /**
+   * Nodes of the default worker group, which runs system workloads (Prometheus, the adapter, operator controllers).
+   * @default 1
+   */
+  readonly workerCount?: number;
+  /**
+   * Neutron network of the nodes.
+   * @default - a network Magnum creates.
+   */
+  readonly fixedNetwork?: string;
+  /**
+   * Neutron subnet of the nodes, in `fixedNetwork`.
+   * @default - a subnet Magnum creates.
+   */
+  readonly fixedSubnet?: string;
+  /**
+   * Minutes Magnum may take to create the cluster or a node group.
+   * @default 60
+   */
+  readonly createTimeoutMinutes?: number;
+  /** The GPU node groups, created one at a time in this order. */
+  readonly nodeGroups: readonly GpuNodeGroupArgs[];
 }
 
 function validate(name: string, args: OpenStackClusterArgs): void {
   const errors: { propertyPath: string; reason: string }[] = [];
-  const { cluster } = args;
-  if ((cluster.clusterTemplateId === undefined) === (cluster.template === undefined)) {
+  if ((args.clusterTemplateId === undefined) === (args.template === undefined)) {
     errors.push({
-      propertyPath: "cluster",
-      reason: "give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates)",
+      propertyPath: "clusterTemplateId",
+      reason: `give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); ${args.template === undefined ? "neither is" : "both are"} given`,
     });
   }
-  for (const pool of args.pools) {
-    if (pool.raw.flavor === undefined) {
-      errors.push({
-        propertyPath: `pools.${pool.name}.raw.flavor`,
-        reason: `missing; set gpuPools.${pool.name}.flavor to the Nova flavor of the pool's GPU nodes`,
-      });
-    }
-  }
-  for (const reason of nodeGroupNameProblems(args.pools.map((p) => p.name))) {
-    errors.push({ propertyPath: "pools", reason });
+  for (const reason of nodeGroupNameProblems(args.nodeGroups.map((g) => g.name))) {
+    errors.push({ propertyPath: "nodeGroups", reason });
   }
   if (errors.length > 0) {
     throw new pulumi.InputPropertiesError({
@@ -59,38 +145,39 @@ function validate(name: string, args: OpenStackClusterArgs): void {
 
 /**
  * A Magnum Kubernetes cluster (from a cluster template gpushare creates or an existing one) with a default worker
- * group for system workloads and one node group per GPU pool. OpenStack credentials come from the provider's
+ * group for system workloads and the GPU node groups. OpenStack credentials come from the provider's
  * configuration or the `OS_*` environment, never from here.
  */
 export class OpenStackCluster extends pulumi.ComponentResource {
   /** Raw kubeconfig of the cluster (secret). */
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly clusterName: pulumi.Output<string>;
-  /** Pool name → regular expression matching the names of that pool's nodes. */
+  /** Node-group name → regular expression matching the names of that group's nodes. */
   public readonly nodeNamePatterns: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: OpenStackClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): bad arguments register nothing, not even the component.
     validate(name, args);
-    super("gpushare:cloud:OpenStackCluster", name, {}, opts);
-    const settings = args.cluster;
+    super("gpushare:cloud:OpenStackCluster", name, args, opts);
+    const masterCount = args.masterCount ?? DEFAULT_MASTER_COUNT;
+    const createTimeoutMinutes = args.createTimeoutMinutes ?? DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES;
     // Magnum may take up to createTimeoutMinutes; the provider must wait as long instead of its own default.
-    const createTimeout = `${settings.createTimeoutMinutes}m`;
+    const createTimeout = `${createTimeoutMinutes}m`;
 
-    const clusterTemplateId = this.clusterTemplate(name, settings);
+    const clusterTemplateId = this.clusterTemplate(name, args, masterCount);
 
     const cluster = new openstack.containerinfra.Cluster(
       `${name}-magnum`,
       {
         clusterTemplateId,
-        masterCount: settings.masterCount,
+        masterCount,
         // The default worker group (system workloads: Prometheus, the adapter, operator controllers) takes the
         // template's flavor. Not repeated here: a cluster's flavor forces a new cluster, a template's does not.
-        nodeCount: settings.workerCount,
-        keypair: settings.keypair,
-        fixedNetwork: settings.fixedNetwork,
-        fixedSubnet: settings.fixedSubnet,
-        createTimeout: settings.createTimeoutMinutes,
+        nodeCount: args.workerCount ?? DEFAULT_WORKER_COUNT,
+        keypair: args.keypair,
+        fixedNetwork: args.fixedNetwork,
+        fixedSubnet: args.fixedSubnet,
+        createTimeout: createTimeoutMinutes,
       },
       { parent: this, customTimeouts: { create: createTimeout } },
     );
@@ -110,19 +197,20 @@ export class OpenStackCluster extends pulumi.ComponentResource {
 
     this.nodeNamePatterns = {};
     let previous: pulumi.Resource | undefined;
-    for (const pool of args.pools) {
+    for (const group of args.nodeGroups) {
+      const { min, max } = group.nodes;
       const nodeGroup = new openstack.containerinfra.NodeGroup(
-        `${name}-${pool.name}`,
+        `${name}-${group.name}`,
         {
           clusterId: cluster.id,
           // The node name pattern depends on it, and Magnum keeps node-group names unique per cluster.
-          name: pool.name,
+          name: group.name,
           role: GPU_NODE_GROUP_ROLE,
-          flavorId: pool.raw.flavor,
-          imageId: pool.raw.image,
-          nodeCount: pool.nodes.initial,
-          minNodeCount: pool.nodes.min,
-          maxNodeCount: pool.nodes.max,
+          flavorId: group.flavor,
+          imageId: group.image,
+          nodeCount: group.nodes.initial ?? Math.max(min, 1),
+          minNodeCount: min,
+          maxNodeCount: max,
           // Inherit the cluster's labels (kube_tag, container runtime, ...). No labels of our own: labels force a new
           // node group, so min/max as labels would turn every resize into a replacement of the GPU nodes; the
           // min/max fields above update in place and are what Magnum's autoscaler reads.
@@ -134,7 +222,7 @@ export class OpenStackCluster extends pulumi.ComponentResource {
           deleteBeforeReplace: true,
           // Between min and max the cluster autoscaler owns the node count once the group exists: `nodes.initial`
           // applies at creation only, and `pulumi up --refresh` must not undo a scale-up.
-          ...(pool.nodes.min < pool.nodes.max ? { ignoreChanges: ["nodeCount"] } : {}),
+          ...(min < max ? { ignoreChanges: ["nodeCount"] } : {}),
           customTimeouts: { create: createTimeout },
           // One at a time: concurrent node-group creation is reported to fail in Magnum
           // (https://bugs.launchpad.net/magnum/+bug/2097946).
@@ -142,7 +230,7 @@ export class OpenStackCluster extends pulumi.ComponentResource {
         },
       );
       previous = nodeGroup;
-      this.nodeNamePatterns[pool.name] = pulumi
+      this.nodeNamePatterns[group.name] = pulumi
         .all([cluster.name, nodeGroup.name])
         .apply(([clusterName, nodeGroupName]) => magnumNodeNamePattern(clusterName, nodeGroupName));
     }
@@ -155,27 +243,27 @@ export class OpenStackCluster extends pulumi.ComponentResource {
   }
 
   /** The id of the cluster template: the one gpushare creates from `template`, or `clusterTemplateId`. */
-  private clusterTemplate(name: string, settings: OpenStackClusterSettings): pulumi.Input<string> {
-    const template = settings.template;
+  private clusterTemplate(name: string, args: OpenStackClusterArgs, masterCount: number): pulumi.Input<string> {
+    const template = args.template;
     if (template === undefined) {
-      if (settings.clusterTemplateId !== undefined) return settings.clusterTemplateId;
+      if (args.clusterTemplateId !== undefined) return args.clusterTemplateId;
       // Unreachable: validate() refuses this first.
       throw new Error(`OpenStackCluster ${name}: neither clusterTemplateId nor template is set`);
     }
     return new openstack.containerinfra.ClusterTemplate(
       `${name}-template`,
       {
-        coe: template.coe,
+        coe: template.coe ?? DEFAULT_CLUSTER_COE,
         image: template.image,
         externalNetworkId: template.externalNetworkId,
         masterFlavor: template.masterFlavor,
         flavor: template.flavor,
-        networkDriver: template.networkDriver,
+        networkDriver: template.networkDriver ?? DEFAULT_CLUSTER_NETWORK_DRIVER,
         dockerVolumeSize: template.dockerVolumeSize,
         dnsNameserver: template.dnsNameserver,
-        labels: template.labels,
+        labels: { ...(template.labels ?? {}) },
         // Magnum refuses master_count > 1 without a load balancer in front of the API servers.
-        masterLbEnabled: settings.masterCount > 1,
+        masterLbEnabled: masterCount > 1,
       },
       { parent: this },
     ).id;

@@ -14,7 +14,7 @@ export const TRITON_QUEUE_DURATION_METRIC = "nv_inference_queue_duration_us";
 export const TRITON_REQUEST_SUCCESS_METRIC = "nv_inference_request_success";
 
 /**
- * Name of the ConfigMap that carries gpushare's adapter rule when `metricsAdapter.installed` is true. A
+ * Name of the ConfigMap that carries gpushare's adapter rule when the `MetricsAdapter` is `installed`. A
  * contract: the adapter installed outside gpushare must load the rule from it (or copy it into its own config).
  */
 export const ADAPTER_RULES_CONFIG_MAP = "gpushare-adapter-rules";
@@ -48,10 +48,10 @@ export interface AdapterRule {
  * average, which only matters when there is no load to scale for.
  *
  * `window` must span at least two scrapes of the Triton PodMonitor, or `increase()` has too few samples and
- * returns nothing; `parseStackConfig` refuses a shorter one.
+ * returns nothing; the stack's config check refuses a shorter one.
  *
- * @param metricName the name the custom metrics API serves (`metricsAdapter.metricName`), e.g. `avg_time_queue_us`.
- * @param window a Prometheus duration (`metricsAdapter.window`), e.g. `30s`.
+ * @param metricName the name the custom metrics API serves (the adapter's `metricName`), e.g. `avg_time_queue_us`.
+ * @param window a Prometheus duration (the adapter's `window`), e.g. `30s`.
  */
 export function queueTimeRule(metricName: string, window: string): AdapterRule {
   const perPod = (metric: string): string =>

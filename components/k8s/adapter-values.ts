@@ -1,14 +1,53 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { RawStackConfig } from "../../stacks/schema";
-import type { StackConfig } from "../../stacks/config";
 import type { ChartPrometheusUrl } from "./adapter-rules";
 import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Values } from "./helm-values";
 
 /**
- * Pure builders behind the `MetricsAdapter` component: the prometheus-adapter values, the names its serving
- * certificate covers, and the check of the stack's `metricsAdapter.values` that `parseStackConfig` reports with
- * every other problem. No Pulumi runtime import.
+ * Pure builders behind the `MetricsAdapter` component: its settings, the prometheus-adapter values, the names its
+ * serving certificate covers, and the check of its extra values. No Pulumi runtime import.
  */
+
+/**
+ * The `MetricsAdapter` component's settings as plain data; `MetricsAdapterArgs` adds the Prometheus it queries.
+ * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/prometheus-adapter
+ */
+export interface MetricsAdapterSettings {
+  /**
+   * An adapter runs already: write only gpushare's rule, as a ConfigMap that adapter must be configured to load.
+   * @default false
+   */
+  readonly installed?: boolean;
+  /**
+   * Namespace of the adapter and its objects; created unless `installed` or given as `namespaceReady`.
+   * @default "monitoring"
+   */
+  readonly namespace?: string;
+  /**
+   * Version of the prometheus-adapter chart.
+   * @default - `DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION` (components/defaults.ts)
+   */
+  readonly chartVersion?: string;
+  /**
+   * Helm repository of the chart.
+   * @default - the prometheus-community repository
+   */
+  readonly repository?: string;
+  /**
+   * The custom metric the API serves and the HPAs scale on: Triton's queue time per request, µs.
+   * @default "avg_time_queue_us"
+   */
+  readonly metricName?: string;
+  /**
+   * The Prometheus duration the metric averages over; at least two scrapes of Triton (see `queueTimeRule`).
+   * @default "30s"
+   */
+  readonly window?: string;
+  /**
+   * Chart values merged over the component's own; those it owns ({@link OWNED_ADAPTER_VALUES}) are refused.
+   * @default {}
+   */
+  readonly values?: Values;
+}
 
 /**
  * The Helm release name and the chart's `fullnameOverride`, hence the name of the adapter's Service. A
@@ -26,15 +65,15 @@ export const SERVING_CERT_VOLUME = "gpushare-serving-cert";
 const SERVING_CERT = "nothing: gpushare mounts its serving certificate Secret with it";
 const CHART_API_SERVICE = "nothing: the chart's APIService would skip TLS verification; gpushare serves its own";
 
-/** The prometheus-adapter values gpushare owns; the stack's `metricsAdapter.values` may not set them. */
+/** The prometheus-adapter values the `MetricsAdapter` component owns; its `values` argument may not set them. */
 export const OWNED_ADAPTER_VALUES: readonly OwnedValue[] = [
   { path: ["fullnameOverride"], use: `the release name ${ADAPTER_RELEASE_NAME} (the serving certificate's DNS name)` },
-  { path: ["namespaceOverride"], use: "metricsAdapter.namespace" },
+  { path: ["namespaceOverride"], use: "the namespace argument" },
   { path: ["service", "port"], use: `port ${ADAPTER_SERVICE_PORT} (the APIService's backend)` },
-  { path: ["prometheus"], use: "monitoring.prometheusUrl (or the Prometheus gpushare installs)" },
+  { path: ["prometheus"], use: "the prometheusUrl argument" },
   { path: ["rules", "default"], use: "nothing: gpushare serves its own rule only" },
-  { path: ["rules", "custom"], use: "metricsAdapter.metricName and metricsAdapter.window" },
-  { path: ["rules", "existing"], use: "metricsAdapter.metricName and metricsAdapter.window" },
+  { path: ["rules", "custom"], use: "the metricName and window arguments" },
+  { path: ["rules", "existing"], use: "the metricName and window arguments" },
   { path: ["rules", "external"], use: CHART_API_SERVICE },
   { path: ["rules", "resource"], use: CHART_API_SERVICE },
   { path: ["rbac"], use: "nothing: gpushare creates the adapter's least-privilege RBAC itself" },
@@ -68,11 +107,11 @@ export function servingDnsNames(namespace: string): string[] {
  *   templates/configmap.yaml), and the `MetricsAdapter` creates the APIService with gpushare's CA as `caBundle`.
  *   `rules.external` and `rules.resource` stay unset: they render APIServices of the same kind
  *   (templates/external-metrics-apiservice.yaml, resource-metrics-apiservice.yaml).
- * `metricsAdapter.values` are merged last; keys gpushare owns are refused.
+ * The extra `values` are merged last; keys gpushare owns are refused.
  * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/prometheus-adapter/templates
  */
 export function adapterValues(
-  config: StackConfig,
+  settings: Pick<MetricsAdapterSettings, "values">,
   parts: {
     readonly prometheus: pulumi.Input<ChartPrometheusUrl>;
     readonly serviceAccountName: pulumi.Input<string>;
@@ -98,11 +137,21 @@ export function adapterValues(
     extraVolumes: [{ name: SERVING_CERT_VOLUME, secret: { secretName: parts.servingSecretName } }],
     extraVolumeMounts: [{ name: SERVING_CERT_VOLUME, mountPath: SERVING_CERT_MOUNT_PATH, readOnly: true }],
   };
-  return deepMerge(values, config.raw.metricsAdapter.values);
+  return deepMerge(values, settings.values ?? {});
 }
 
-/** Extra values of the stack's `metricsAdapter` that would overwrite what gpushare owns (none when `installed`). */
-export function adapterSettingsProblems(settings: RawStackConfig["metricsAdapter"]): ValueProblem[] {
-  if (settings.installed) return [];
-  return ownedValuesSet(settings.values, OWNED_ADAPTER_VALUES, "metricsAdapter.values");
+/**
+ * Extra values that would overwrite what the component owns (none when `installed`: no chart is installed).
+ *
+ * @param at where the caller's input holds these settings, as a path prefix of the messages (`""` for the
+ * component's own arguments).
+ * @param owned the owned values, with the `use` hints the caller's input offers.
+ */
+export function adapterSettingsProblems(
+  settings: Pick<MetricsAdapterSettings, "installed" | "values">,
+  at = "",
+  owned: readonly OwnedValue[] = OWNED_ADAPTER_VALUES,
+): ValueProblem[] {
+  if (settings.installed ?? false) return [];
+  return ownedValuesSet(settings.values ?? {}, owned, `${at}values`);
 }

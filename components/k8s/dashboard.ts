@@ -1,4 +1,3 @@
-import type { StackConfig } from "../../stacks/config";
 import { TRITON_QUEUE_DURATION_METRIC, TRITON_REQUEST_SUCCESS_METRIC } from "./adapter-rules";
 
 /**
@@ -40,21 +39,6 @@ export interface DashboardInput {
   /** The custom metric's name and window, to show what the HPAs see. */
   readonly metricName: string;
   readonly metricWindow: string;
-}
-
-/** The dashboard's view of a stack config. */
-export function dashboardInput(config: StackConfig): DashboardInput {
-  return {
-    inferenceNamespace: config.raw.inference.namespace,
-    metricName: config.raw.metricsAdapter.metricName,
-    metricWindow: config.raw.metricsAdapter.window,
-    pools: config.pools.map((pool) => ({
-      name: pool.name,
-      nodeSelector: pool.nodeSelector,
-      resources: [...new Set(pool.devices.map((d) => d.resource))],
-      mig: pool.sharing.mig?.migEnabled ?? false,
-    })),
-  };
 }
 
 /**
@@ -281,9 +265,4 @@ export function platformDashboard(input: DashboardInput): GrafanaDashboard {
     },
     panels,
   };
-}
-
-/** Every PromQL expression of a dashboard, in panel order. */
-export function dashboardExpressions(dashboard: GrafanaDashboard): string[] {
-  return dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
 }

@@ -1,10 +1,8 @@
 import { stringify } from "yaml";
 import { defaultDevicePluginConfig, devicePluginConfig } from "../../gpu/device-plugin-config";
-import type { MigStrategy } from "../../gpu/capacity";
+import type { MigStrategy, PoolSharingSpec } from "../../gpu/capacity";
 import type { LayoutUse, MigConfigEntry, MigManagerConfig } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
-import type { PoolConfig, StackConfig } from "../../stacks/config";
-import { POOL_LABEL } from "../../stacks/defaults";
 import { deepMerge, type OwnedValue, type Values } from "./helm-values";
 
 /**
@@ -34,57 +32,138 @@ export const DEFAULT_MIG_CONFIG = "all-disabled";
 export const DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config";
 /** The node label that picks a node's layout in the mig-manager config. */
 export const MIG_CONFIG_LABEL = "nvidia.com/mig.config";
-/** The node label mig-manager reports a layout change on: pending, rebooting, success or failed. */
-export const MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state";
 /** NVIDIA's PCI vendor id, lowercase hex without 0x, as node-feature-discovery reports it. */
-export const NVIDIA_PCI_VENDOR = "10de";
+const NVIDIA_PCI_VENDOR = "10de";
 export const NODE_FEATURE_RULE_API_VERSION = "nfd.k8s-sigs.io/v1alpha1";
 
-/** The label namespace of the pool label (`gpushare.io`), which node-feature-discovery must be allowed to write. */
-export const POOL_LABEL_NAMESPACE = POOL_LABEL.slice(0, POOL_LABEL.indexOf("/"));
-
 /**
- * The `gpu-operator` chart values gpushare owns; `parseStackConfig` refuses them in the stack's
- * `gpuOperator.values`.
+ * The label every node of a pool gets (value: the pool's name), and the one Triton servers select their pool's nodes
+ * by. A contract: changing it would orphan every node's label and every server's node selector.
  */
-export const OWNED_OPERATOR_VALUES: readonly OwnedValue[] = [
-  { path: ["mig", "strategy"], use: "cluster.migStrategy" },
-  { path: ["devicePlugin", "config", "name"], use: "gpuPools.<pool>.timeSlicing / mps (gpushare names the ConfigMap)" },
-  { path: ["devicePlugin", "config", "default"], use: "gpuPools.<pool> (gpushare sets the default config)" },
-  { path: ["devicePlugin", "config", "create"], use: "gpuPools.<pool> (gpushare creates the ConfigMap)" },
-  { path: ["devicePlugin", "config", "data"], use: "gpuPools.<pool>.timeSlicing / mps" },
-  { path: ["migManager", "config", "name"], use: "gpuPools.<pool>.mig (gpushare names the ConfigMap)" },
-  { path: ["migManager", "config", "create"], use: "gpuPools.<pool>.mig" },
-  { path: ["migManager", "config", "data"], use: "gpuPools.<pool>.mig" },
-  { path: ["driver", "enabled"], use: "gpuOperator.driverEnabled" },
+export const POOL_LABEL = "gpushare.io/pool";
+/** The label namespace of the pool label (`gpushare.io`), which node-feature-discovery must be allowed to write. */
+const POOL_LABEL_NAMESPACE = POOL_LABEL.slice(0, POOL_LABEL.indexOf("/"));
+
+/** The `gpu-operator` chart values the `GpuOperator` component owns; its `values` argument may not set them. */
+export const OWNED_GPU_OPERATOR_VALUES: readonly OwnedValue[] = [
+  { path: ["mig", "strategy"], use: "the migStrategy argument" },
+  { path: ["devicePlugin", "config", "name"], use: "the pools' sharing (the component names the ConfigMap)" },
+  { path: ["devicePlugin", "config", "default"], use: "the pools argument (the component sets the default config)" },
+  { path: ["devicePlugin", "config", "create"], use: "the pools argument (the component creates the ConfigMap)" },
+  { path: ["devicePlugin", "config", "data"], use: "the pools' sharing" },
+  { path: ["migManager", "config", "name"], use: "the pools' MIG layouts (the component names the ConfigMap)" },
+  { path: ["migManager", "config", "create"], use: "the pools' MIG layouts" },
+  { path: ["migManager", "config", "data"], use: "the pools' MIG layouts" },
+  { path: ["driver", "enabled"], use: "the driverEnabled argument" },
 ];
 
-/** Knobs of the values that come from other components rather than from stack config. */
-export interface GpuOperatorValuesOptions {
-  /** Labels the DCGM exporter's ServiceMonitor needs for the cluster's Prometheus to select it. */
-  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
+/** A GPU pool as the GPU operator configures it: how its GPUs are shared, and how its nodes are recognised. */
+export interface GpuOperatorPool {
+  /** The pool's name: the value of its nodes' `gpushare.io/pool` label and the prefix of its config names. */
+  readonly name: string;
+  /** The pool's GPU model, GPUs per node and sharing (MIG layout, time-slicing, MPS), as `gpu/capacity` models it. */
+  readonly sharing: PoolSharingSpec;
+  /**
+   * The pool's key in the device-plugin ConfigMap and the value of its nodes' `nvidia.com/device-plugin.config`
+   * label. Name it after the config's content (`generationName(name, <config YAML>)` of `gpu/config-names`): the
+   * device plugin re-reads a config only when the label's value changes.
+   */
+  readonly devicePluginConfig: string;
+  /**
+   * Labels the pool's nodes already carry, with values the nodes of other pools of the same GPU model do not have.
+   * @default - none: the pool's nodes are recognised by their GPU's PCI device id (and, given one, a node-name
+   * pattern) alone, which tells apart only pools of different GPU models.
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Devices the pool advertises at its maximum node count, per resource; reported in the `sharing` output. */
+  readonly atMaxNodes: Readonly<Record<string, number>>;
 }
 
 /**
+ * What the GPU operator is configured with, as plain data: the builders below take it, and `GpuOperatorArgs`
+ * extends it with what only a deployment has (providers, node-name patterns, the previous generation's configs).
+ */
+export interface GpuOperatorSettings {
+  /**
+   * The cluster's MIG strategy: the operator applies one to every node.
+   * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/gpu-operator-mig.html
+   */
+  readonly migStrategy: MigStrategy;
+  /** The GPU pools whose device-plugin configs, MIG layouts and node labels the component writes. */
+  readonly pools: readonly GpuOperatorPool[];
+  /**
+   * The operator is installed already: write only the two ConfigMaps and the node-labelling rules, no namespace
+   * and no Helm release.
+   * @default false
+   */
+  readonly installed?: boolean;
+  /**
+   * The operator's namespace; created unless `installed`. A contract: the ConfigMaps live here.
+   * @default "gpu-operator"
+   */
+  readonly namespace?: string;
+  /**
+   * Version of the `gpu-operator` chart.
+   * @default - `DEFAULT_GPU_OPERATOR_CHART_VERSION` (components/defaults.ts), the release gpushare was checked against.
+   */
+  readonly chartVersion?: string;
+  /**
+   * Helm repository of the chart.
+   * @default - NVIDIA's, `DEFAULT_GPU_OPERATOR_REPOSITORY` (components/defaults.ts).
+   */
+  readonly repository?: string;
+  /**
+   * Install NVIDIA's driver container; false where the node image has the driver preinstalled.
+   * @default true
+   */
+  readonly driverEnabled?: boolean;
+  /**
+   * Let mig-manager reboot a node when toggling MIG mode needs it (most cloud VMs).
+   * @default false
+   */
+  readonly rebootOnMigChange?: boolean;
+  /**
+   * Have the chart create a ServiceMonitor for the DCGM exporter's GPU metrics.
+   * @default true
+   */
+  readonly dcgmServiceMonitor?: boolean;
+  /**
+   * Labels the DCGM exporter's ServiceMonitor carries so that the cluster's Prometheus selects it (e.g.
+   * `{release: <kube-prometheus-stack release>}`). Ignored with `installed`.
+   * @default - none: only a Prometheus that selects every ServiceMonitor scrapes GPU metrics.
+   */
+  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Chart values merged over the component's own; the values it owns ({@link OWNED_GPU_OPERATOR_VALUES}) are
+   * refused.
+   * @default {}
+   * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
+   */
+  readonly values?: Values;
+}
+
+/** The cluster-wide part of the settings: what every pool's configs depend on. */
+export type GpuOperatorPools = Pick<GpuOperatorSettings, "migStrategy" | "pools">;
+
+/**
  * Helm values of the `gpu-operator` chart: the cluster's MIG strategy, the two ConfigMaps gpushare writes,
- * the driver and DCGM switches, and node-feature-discovery allowed to write the pool label. The stack's
- * `gpuOperator.values` are merged last, so they win; `parseStackConfig` already refuses the keys gpushare owns.
+ * the driver and DCGM switches, and node-feature-discovery allowed to write the pool label. The extra `values`
+ * are merged last, so they win; the component refuses the keys it owns before this is called.
  * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
  */
-export function gpuOperatorValues(config: StackConfig, options: GpuOperatorValuesOptions = {}): Values {
-  const settings = config.raw.gpuOperator;
-  const serviceMonitor: Values = { enabled: settings.dcgmServiceMonitor };
-  if (options.serviceMonitorLabels !== undefined && Object.keys(options.serviceMonitorLabels).length > 0) {
-    serviceMonitor.additionalLabels = { ...options.serviceMonitorLabels };
+export function gpuOperatorValues(settings: GpuOperatorSettings): Values {
+  const serviceMonitor: Values = { enabled: settings.dcgmServiceMonitor ?? true };
+  if (settings.serviceMonitorLabels !== undefined && Object.keys(settings.serviceMonitorLabels).length > 0) {
+    serviceMonitor.additionalLabels = { ...settings.serviceMonitorLabels };
   }
   const migManager: Values = { config: { name: MIG_CONFIG_MAP, default: DEFAULT_MIG_CONFIG } };
   // mig-manager reads WITH_REBOOT as false when unset; cloud VMs often need the reboot to toggle MIG mode.
-  if (settings.rebootOnMigChange) migManager.env = [{ name: "WITH_REBOOT", value: "true" }];
+  if (settings.rebootOnMigChange ?? false) migManager.env = [{ name: "WITH_REBOOT", value: "true" }];
   const values: Values = {
-    mig: { strategy: config.migStrategy },
+    mig: { strategy: settings.migStrategy },
     migManager,
     devicePlugin: { config: { name: DEVICE_PLUGIN_CONFIG_MAP, default: DEFAULT_DEVICE_PLUGIN_CONFIG_KEY } },
-    driver: { enabled: settings.driverEnabled },
+    driver: { enabled: settings.driverEnabled ?? true },
     dcgmExporter: { serviceMonitor },
     // The rules in nodeFeatureRuleSpec need the NodeFeatureRule CRD and an nfd-master, which this subchart brings.
     nfd: { enabled: true },
@@ -99,7 +178,7 @@ export function gpuOperatorValues(config: StackConfig, options: GpuOperatorValue
       },
     },
   };
-  return deepMerge(values, settings.values);
+  return deepMerge(values, settings.values ?? {});
 }
 
 /**
@@ -109,26 +188,26 @@ export function gpuOperatorValues(config: StackConfig, options: GpuOperatorValue
  * @see https://github.com/NVIDIA/k8s-device-plugin#multiple-config-file-example
  */
 export function devicePluginConfigData(
-  config: StackConfig,
+  settings: GpuOperatorPools,
   retained: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const data: Record<string, string> = {
-    [DEFAULT_DEVICE_PLUGIN_CONFIG_KEY]: stringify(defaultDevicePluginConfig(config.migStrategy)),
+    [DEFAULT_DEVICE_PLUGIN_CONFIG_KEY]: stringify(defaultDevicePluginConfig(settings.migStrategy)),
   };
-  for (const pool of config.pools) {
-    data[pool.devicePluginConfig] = stringify(devicePluginConfig(pool.sharing, config.migStrategy));
+  for (const pool of settings.pools) {
+    data[pool.devicePluginConfig] = stringify(devicePluginConfig(pool.sharing, settings.migStrategy));
   }
   for (const key of Object.keys(retained).sort()) data[key] ??= retained[key];
   return data;
 }
 
 /** The MIG layouts the pools use, named as their nodes' `nvidia.com/mig.config` label. */
-export function migLayoutUses(config: StackConfig): LayoutUse[] {
+export function migLayoutUses(pools: readonly GpuOperatorPool[]): LayoutUse[] {
   const uses: LayoutUse[] = [];
-  for (const pool of config.pools) {
+  for (const pool of pools) {
     const mig = pool.sharing.mig;
     if (mig === undefined) continue;
-    uses.push({ name: mig.configName, gpu: pool.gpu, migEnabled: mig.migEnabled, counts: mig.counts });
+    uses.push({ name: mig.configName, gpu: pool.sharing.gpu, migEnabled: mig.migEnabled, counts: mig.counts });
   }
   return uses;
 }
@@ -140,10 +219,10 @@ export function migLayoutUses(config: StackConfig): LayoutUse[] {
  * @see https://github.com/NVIDIA/mig-parted#configuration-file-format
  */
 export function migManagerConfigData(
-  config: StackConfig,
+  pools: readonly GpuOperatorPool[],
   retained: Readonly<Record<string, readonly MigConfigEntry[]>> = {},
 ): Record<string, string> {
-  return { [MIG_CONFIG_KEY]: stringify(migManagerConfig(migLayoutUses(config), retained)) };
+  return { [MIG_CONFIG_KEY]: stringify(migManagerConfig(migLayoutUses(pools), retained)) };
 }
 
 /**
@@ -166,15 +245,15 @@ export interface SharingState {
   readonly migConfigs: Readonly<Record<string, readonly MigConfigEntry[]>>;
 }
 
-export function sharingState(config: StackConfig): SharingState {
-  const dp = devicePluginConfigData(config);
+export function sharingState(settings: GpuOperatorPools): SharingState {
+  const dp = devicePluginConfigData(settings);
   delete dp[DEFAULT_DEVICE_PLUGIN_CONFIG_KEY];
-  const mig = { ...migManagerConfig(migLayoutUses(config))["mig-configs"] };
+  const mig = { ...migManagerConfig(migLayoutUses(settings.pools))["mig-configs"] };
   delete mig[DEFAULT_MIG_CONFIG];
   return {
-    migStrategy: config.migStrategy,
+    migStrategy: settings.migStrategy,
     pools: Object.fromEntries(
-      config.pools.map((p) => [p.name, { labels: poolNodeLabels(p), atMaxNodes: { ...p.atMaxNodes } }]),
+      settings.pools.map((p) => [p.name, { labels: poolNodeLabels(p), atMaxNodes: { ...p.atMaxNodes } }]),
     ),
     devicePluginConfigs: dp,
     migConfigs: mig,
@@ -185,42 +264,6 @@ export function sharingState(config: StackConfig): SharingState {
 export interface RetainedConfigs {
   readonly devicePlugin: Readonly<Record<string, string>>;
   readonly mig: Readonly<Record<string, readonly MigConfigEntry[]>>;
-}
-
-/**
- * The configs of the previous deployment that the current one no longer names. Until node-feature-discovery has
- * moved every node's labels (after this `pulumi up` updated the rules), nodes still point at them; if the
- * device plugin or mig-manager restarts meanwhile it must find them. The next `pulumi up` drops them.
- *
- * `previous` is the previous deployment's `sharing` output; `legacyPools` are the pools of a deployment made
- * before configs were named after their content (it exported `capacity` but no `sharing`): their nodes point at
- * `<pool>` and `gpushare-<pool>`, kept here with the current content until the labels have moved.
- */
-export function retainedConfigs(
-  config: StackConfig,
-  previous: SharingState | undefined,
-  legacyPools: readonly string[] = [],
-): RetainedConfigs {
-  const currentDp = devicePluginConfigData(config);
-  const currentMig = migManagerConfig(migLayoutUses(config))["mig-configs"];
-  const devicePlugin: Record<string, string> = {};
-  const mig: Record<string, MigConfigEntry[]> = {};
-  for (const [key, content] of Object.entries(previous?.devicePluginConfigs ?? {})) {
-    if (currentDp[key] === undefined) devicePlugin[key] = content;
-  }
-  for (const [name, entries] of Object.entries(previous?.migConfigs ?? {})) {
-    if (currentMig[name] === undefined) mig[name] = entries.map((e) => ({ ...e }));
-  }
-  for (const name of legacyPools) {
-    const pool = config.pools.find((p) => p.name === name);
-    if (pool === undefined) continue;
-    if (currentDp[name] === undefined) devicePlugin[name] = currentDp[pool.devicePluginConfig];
-    const legacyLayout = pool.raw.mig?.name ?? `gpushare-${name}`;
-    if (pool.sharing.mig !== undefined && currentMig[legacyLayout] === undefined) {
-      mig[legacyLayout] = currentMig[pool.sharing.mig.configName].map((e) => ({ ...e }));
-    }
-  }
-  return { devicePlugin, mig };
 }
 
 /**
@@ -238,13 +281,13 @@ export function danglingConfigNames(
     const dp = l[DEVICE_PLUGIN_CONFIG_LABEL];
     if (dp !== undefined && devicePluginData[dp] === undefined) {
       problems.push(
-        `gpuPools.${pool}: its nodes would carry ${DEVICE_PLUGIN_CONFIG_LABEL}=${dp}, but ${DEVICE_PLUGIN_CONFIG_MAP} has no key ${dp} (keys: ${Object.keys(devicePluginData).sort().join(", ")})`,
+        `pools.${pool}: its nodes would carry ${DEVICE_PLUGIN_CONFIG_LABEL}=${dp}, but ${DEVICE_PLUGIN_CONFIG_MAP} has no key ${dp} (keys: ${Object.keys(devicePluginData).sort().join(", ")})`,
       );
     }
     const layout = l[MIG_CONFIG_LABEL];
     if (layout !== undefined && migConfig["mig-configs"][layout] === undefined) {
       problems.push(
-        `gpuPools.${pool}: its nodes would carry ${MIG_CONFIG_LABEL}=${layout}, but ${MIG_CONFIG_MAP} defines no layout ${layout} (layouts: ${Object.keys(migConfig["mig-configs"]).sort().join(", ")})`,
+        `pools.${pool}: its nodes would carry ${MIG_CONFIG_LABEL}=${layout}, but ${MIG_CONFIG_MAP} defines no layout ${layout} (layouts: ${Object.keys(migConfig["mig-configs"]).sort().join(", ")})`,
       );
     }
   }
@@ -256,23 +299,28 @@ export function danglingConfigNames(
  * on MIG-capable GPUs, the MIG layout (`all-disabled` for a pool without a `mig` section, so that removing
  * one turns MIG off visibly instead of leaving the last layout in place).
  */
-export function poolNodeLabels(pool: PoolConfig): Record<string, string> {
+export function poolNodeLabels(pool: GpuOperatorPool): Record<string, string> {
   const labels: Record<string, string> = {
     [POOL_LABEL]: pool.name,
     [DEVICE_PLUGIN_CONFIG_LABEL]: pool.devicePluginConfig,
   };
   if (pool.sharing.mig !== undefined) labels[MIG_CONFIG_LABEL] = pool.sharing.mig.configName;
-  else if (pool.gpu.mig !== undefined) labels[MIG_CONFIG_LABEL] = DEFAULT_MIG_CONFIG;
+  else if (pool.sharing.gpu.mig !== undefined) labels[MIG_CONFIG_LABEL] = DEFAULT_MIG_CONFIG;
   return labels;
 }
 
-function sharesPciIds(a: PoolConfig, b: PoolConfig): boolean {
-  return a.gpu.pciDeviceIds.some((id) => b.gpu.pciDeviceIds.includes(id));
+/** What {@link poolLabelConflicts} needs of a pool: its name, GPU model and the node labels it is known by. */
+export type LabelledPool = Pick<GpuOperatorPool, "name" | "nodeSelector"> & {
+  readonly sharing: Pick<PoolSharingSpec, "gpu">;
+};
+
+function sharesPciIds(a: LabelledPool, b: LabelledPool): boolean {
+  return a.sharing.gpu.pciDeviceIds.some((id) => b.sharing.gpu.pciDeviceIds.includes(id));
 }
 
 /** Other pools whose GPUs node-feature-discovery cannot tell from this pool's by PCI id. */
-function sameGpuPools(config: StackConfig, pool: PoolConfig): PoolConfig[] {
-  return config.pools.filter((p) => p.name !== pool.name && sharesPciIds(p, pool));
+function sameGpuPools<P extends LabelledPool>(pools: readonly P[], pool: P): P[] {
+  return pools.filter((p) => p.name !== pool.name && sharesPciIds(p, pool));
 }
 
 /** Whether two label selectors can never match the same node: some key they both name has different values. */
@@ -286,37 +334,46 @@ function selectorsExclude(a: Readonly<Record<string, string>>, b: Readonly<Recor
  * mode). node-feature-discovery sees PCI ids and node names, never existing node labels, so a rule by PCI id
  * would label the other pool's nodes too.
  */
-export function poolsLabelledByNodeGroup(config: StackConfig, hasNamePattern: (pool: PoolConfig) => boolean): string[] {
-  return config.pools.filter((p) => !hasNamePattern(p) && sameGpuPools(config, p).length > 0).map((p) => p.name);
+export function poolsLabelledByNodeGroup(
+  pools: readonly GpuOperatorPool[],
+  hasNamePattern: (pool: string) => boolean,
+): string[] {
+  return pools.filter((p) => !hasNamePattern(p.name) && sameGpuPools(pools, p).length > 0).map((p) => p.name);
 }
 
 /**
- * Why the pools of a stack cannot be labelled apart, one message per problem (empty when they can). Pools
- * of one GPU model look the same to node-feature-discovery; each needs a node-name pattern (OpenStack mode)
- * or a `nodeSelector` its node group already carries, and two pools told apart by `nodeSelector` need a label
- * key with different values. `parseStackConfig` (or the platform, which knows the name patterns) reports these
- * with the other config problems.
+ * Why the pools cannot be labelled apart, one message per problem (empty when they can). Pools of one GPU model
+ * look the same to node-feature-discovery; each needs a node-name pattern or a `nodeSelector` its node group
+ * already carries, and two pools told apart by `nodeSelector` need a label key with different values.
+ *
+ * @param hasNamePattern whether the named pool's nodes are matched by a node-name pattern too.
+ * @param at where the caller's input holds the pool, for the messages: `pools.<pool>` of the component's
+ * arguments, or wherever the caller's own input holds it.
  */
-export function poolLabelConflicts(config: StackConfig, hasNamePattern: (pool: PoolConfig) => boolean): string[] {
+export function poolLabelConflicts(
+  pools: readonly LabelledPool[],
+  hasNamePattern: (pool: string) => boolean,
+  at: (pool: string) => string = (pool) => `pools.${pool}`,
+): string[] {
   const problems: string[] = [];
-  const identified = (p: PoolConfig): boolean => hasNamePattern(p) || p.raw.nodeSelector !== undefined;
-  config.pools.forEach((pool, i) => {
-    const same = sameGpuPools(config, pool);
+  const identified = (p: LabelledPool): boolean => hasNamePattern(p.name) || p.nodeSelector !== undefined;
+  pools.forEach((pool, i) => {
+    const same = sameGpuPools(pools, pool);
     if (same.length === 0) return;
-    const at = `gpuPools.${pool.name}`;
+    const poolAt = at(pool.name);
     if (!identified(pool)) {
       problems.push(
-        `${at}.nodeSelector: missing, but pool${same.length > 1 ? "s" : ""} ${same.map((p) => p.name).join(", ")} ${same.length > 1 ? "run" : "runs"} the same GPU (${pool.gpu.name}) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set ${at}.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools`,
+        `${poolAt}.nodeSelector: missing, but pool${same.length > 1 ? "s" : ""} ${same.map((p) => p.name).join(", ")} ${same.length > 1 ? "run" : "runs"} the same GPU (${pool.sharing.gpu.name}) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set ${poolAt}.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools`,
       );
       return;
     }
-    for (const other of config.pools.slice(0, i)) {
-      if (!same.includes(other) || hasNamePattern(pool) || hasNamePattern(other)) continue;
-      const mine = pool.raw.nodeSelector;
-      const theirs = other.raw.nodeSelector;
+    for (const other of pools.slice(0, i)) {
+      if (!same.includes(other) || hasNamePattern(pool.name) || hasNamePattern(other.name)) continue;
+      const mine = pool.nodeSelector;
+      const theirs = other.nodeSelector;
       if (mine === undefined || theirs === undefined || selectorsExclude(mine, theirs)) continue;
       problems.push(
-        `${at}.nodeSelector: ${JSON.stringify(mine)} and gpuPools.${other.name}.nodeSelector ${JSON.stringify(theirs)} can both match one node, and both pools run ${pool.gpu.name}; give both a label key with different values (e.g. the node group's name label) so that each node belongs to one pool`,
+        `${poolAt}.nodeSelector: ${JSON.stringify(mine)} and ${at(other.name)}.nodeSelector ${JSON.stringify(theirs)} can both match one node, and both pools run ${pool.sharing.gpu.name}; give both a label key with different values (e.g. the node group's name label) so that each node belongs to one pool`,
       );
     }
   });
@@ -341,13 +398,13 @@ export interface NodeFeatureRuleSpec<P> {
  * Both terms must hold; within the `pci.device` term vendor and device must hold for the same device.
  * @see https://kubernetes-sigs.github.io/node-feature-discovery/stable/usage/customization-guide.html#nodefeaturerule-custom-resource
  */
-export function nodeFeatureRuleSpec<P = never>(pool: PoolConfig, namePattern?: P): NodeFeatureRuleSpec<P> {
+export function nodeFeatureRuleSpec<P = never>(pool: GpuOperatorPool, namePattern?: P): NodeFeatureRuleSpec<P> {
   const matchFeatures: NodeFeatureRuleSpec<P>["rules"][number]["matchFeatures"] = [
     {
       feature: "pci.device",
       matchExpressions: {
         vendor: { op: "In", value: [NVIDIA_PCI_VENDOR] },
-        device: { op: "In", value: [...pool.gpu.pciDeviceIds] },
+        device: { op: "In", value: [...pool.sharing.gpu.pciDeviceIds] },
       },
     },
   ];

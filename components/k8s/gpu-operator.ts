@@ -1,12 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { PoolConfig, StackConfig } from "../../stacks/config";
-import { POOL_LABEL } from "../../stacks/defaults";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
+import {
+  DEFAULT_GPU_OPERATOR_CHART_VERSION,
+  DEFAULT_GPU_OPERATOR_NAMESPACE,
+  DEFAULT_GPU_OPERATOR_REPOSITORY,
+} from "../defaults";
 import {
   DEVICE_PLUGIN_CONFIG_MAP,
   MIG_CONFIG_MAP,
   NODE_FEATURE_RULE_API_VERSION,
+  OWNED_GPU_OPERATOR_VALUES,
+  POOL_LABEL,
   danglingConfigNames,
   devicePluginConfigData,
   gpuOperatorValues,
@@ -17,11 +22,13 @@ import {
   poolNodeLabels,
   poolsLabelledByNodeGroup,
   sharingState,
+  type GpuOperatorSettings,
   type RetainedConfigs,
   type SharingState,
 } from "./gpu-operator-values";
+import { ownedValuesSet } from "./helm-values";
 
-/** The chart gpushare installs from `gpuOperator.repository`. */
+/** The chart gpushare installs from the `repository` argument. */
 export const GPU_OPERATOR_CHART = "gpu-operator";
 /**
  * Helm release name. Fixed rather than auto-named because the chart derives its objects' names from it
@@ -35,13 +42,12 @@ export const GPU_OPERATOR_RELEASE_NAME = "gpu-operator";
  */
 export const DEFAULT_GPU_OPERATOR_TIMEOUT_SECONDS = 600;
 
-export interface GpuOperatorArgs {
-  /**
-   * The validated stack config: `gpuOperator` settings, the cluster's MIG strategy and the pools whose
-   * device-plugin configs, MIG layouts and node labels this component writes.
-   * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/getting-started.html
-   */
-  readonly config: StackConfig;
+/**
+ * The GPU operator's settings (`GpuOperatorSettings`: the MIG strategy, the pools, the chart and its switches) and
+ * what only a deployment knows.
+ * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/getting-started.html
+ */
+export interface GpuOperatorArgs extends GpuOperatorSettings {
   /**
    * Pool name → regular expression (RE2, as node-feature-discovery's `InRegexp` reads it) matching the names of
    * the pool's nodes. Known in OpenStack mode, where node groups name their nodes; a pool with a pattern is
@@ -50,13 +56,6 @@ export interface GpuOperatorArgs {
    * @see https://kubernetes-sigs.github.io/node-feature-discovery/stable/usage/customization-guide.html#available-features
    */
   readonly nodeNamePatterns?: Record<string, pulumi.Input<string>>;
-  /**
-   * Labels the DCGM exporter's ServiceMonitor carries so that the cluster's Prometheus selects it (e.g.
-   * `{release: <kube-prometheus-stack release>}`). Ignored with `gpuOperator.installed`.
-   * @default - none: only a Prometheus that selects every ServiceMonitor scrapes GPU metrics.
-   * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
-   */
-  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
   /**
    * Configs of the previous deployment that nodes may still point at while this update moves their labels
    * (`retainedConfigs` of the previous `sharing` output). They stay in the ConfigMaps until the next update.
@@ -74,7 +73,7 @@ export interface GpuOperatorArgs {
 }
 
 /**
- * The NVIDIA GPU operator, configured to split each pool's GPUs as its stack config says.
+ * The NVIDIA GPU operator, configured to split each pool's GPUs as its `sharing` says.
  *
  * It writes two ConfigMaps in the operator's namespace — `gpushare-device-plugin-configs` (one device-plugin
  * config per pool, keyed `<pool>-<content hash>`, plus `default`) and `gpushare-mig-configs` (mig-manager's
@@ -90,14 +89,14 @@ export interface GpuOperatorArgs {
  * before the rules (a label never names a key that is not there yet), and keep the previous generation's keys
  * (`retained`) until the next update, so a plugin restarting while labels move still finds its config.
  *
- * **An operator installed outside gpushare** (`gpuOperator.installed: true`): no namespace and no Helm release
- * are created, only the two ConfigMaps (in `gpuOperator.namespace`, which must exist) and the rules. The
+ * **An operator installed outside gpushare** (`installed: true`): no namespace and no Helm release
+ * are created, only the two ConfigMaps (in `namespace`, which must exist) and the rules. The
  * existing release must then reference the ConfigMaps by name, or the pools' sharing never takes effect:
  * ```
  * helm upgrade <release> nvidia/gpu-operator -n <namespace> --reuse-values \
  *   --set devicePlugin.config.name=gpushare-device-plugin-configs --set devicePlugin.config.default=default \
  *   --set migManager.config.name=gpushare-mig-configs --set migManager.config.default=all-disabled \
- *   --set mig.strategy=<cluster.migStrategy>
+ *   --set mig.strategy=<migStrategy>
  * ```
  * The names are the component's `devicePluginConfigMap` and `migConfigMap` outputs. The rules need that
  * release's node-feature-discovery (or another deployment of it that serves the NodeFeatureRule CRD).
@@ -107,7 +106,7 @@ export interface GpuOperatorArgs {
  * two ConfigMaps. On `pulumi up`, node-feature-discovery relabels every node of the pool; mig-manager on each
  * node sees the new label, sets `nvidia.com/mig.config.state=pending`, stops the operator's GPU clients on the
  * node (device plugin, GFD, DCGM exporter: `nvidia.com/gpu.deploy.*=paused-for-mig-change`), repartitions the
- * GPUs — rebooting the node first when `gpuOperator.rebootOnMigChange` is set (state `rebooting`) — restarts the
+ * GPUs — rebooting the node first when `rebootOnMigChange` is set (state `rebooting`) — restarts the
  * clients and sets the state to `success`, or to `failed` keeping the old layout. It evicts no pods: a server
  * pod still holding a GPU makes the repartitioning fail, and pods asking for resources the new layout no longer
  * advertises stay Pending. Scale the pool's servers down first, or expect an outage on that pool.
@@ -131,40 +130,43 @@ export class GpuOperator extends pulumi.ComponentResource {
   public readonly sharing: SharingState;
 
   constructor(name: string, args: GpuOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("gpushare:k8s:GpuOperator", name, {}, opts);
-    const { config } = args;
-    const settings = config.raw.gpuOperator;
+    const { pools } = args;
     const patterns = args.nodeNamePatterns ?? {};
-    const hasNamePattern = (pool: PoolConfig): boolean => patterns[pool.name] !== undefined;
+    const hasNamePattern = (pool: string): boolean => patterns[pool] !== undefined;
 
-    const problems = poolLabelConflicts(config, hasNamePattern);
-    const unknown = Object.keys(patterns).filter((p) => !config.pools.some((pool) => pool.name === p));
-    if (problems.length > 0 || unknown.length > 0) {
+    // Before super(): bad arguments register nothing, not even the component.
+    const problems = poolLabelConflicts(pools, hasNamePattern);
+    const unknown = Object.keys(patterns).filter((p) => !pools.some((pool) => pool.name === p));
+    const owned = ownedValuesSet(args.values ?? {}, OWNED_GPU_OPERATOR_VALUES, "values");
+    if (problems.length > 0 || unknown.length > 0 || owned.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message: `GpuOperator ${name}: the pools' nodes cannot be labelled`,
+        message: `GpuOperator ${name}: ${[
+          ...(problems.length + unknown.length > 0 ? ["the pools' nodes cannot be labelled"] : []),
+          ...(owned.length > 0 ? ["values sets values the component owns"] : []),
+        ].join("; ")}`,
         errors: [
-          ...problems.map((reason) => ({ propertyPath: "config.gpuPools", reason })),
+          ...problems.map((reason) => ({ propertyPath: "pools", reason })),
           ...unknown.map((p) => ({
             propertyPath: `nodeNamePatterns.${p}`,
-            reason: `"${p}" is not a pool of this stack; use one of ${config.pools.map((x) => x.name).join(", ")}`,
+            reason: `"${p}" is not one of the pools; use one of ${pools.map((x) => x.name).join(", ")}`,
           })),
+          ...owned,
         ],
       });
     }
 
     // Every label value a rule will set must name a config this component writes (retained ones aside).
-    const labels = Object.fromEntries(config.pools.map((p) => [p.name, poolNodeLabels(p)]));
-    const dangling = danglingConfigNames(
-      labels,
-      devicePluginConfigData(config),
-      migManagerConfig(migLayoutUses(config)),
-    );
+    const labels = Object.fromEntries(pools.map((p) => [p.name, poolNodeLabels(p)]));
+    const dangling = danglingConfigNames(labels, devicePluginConfigData(args), migManagerConfig(migLayoutUses(pools)));
     if (dangling.length > 0) {
       throw new pulumi.InputPropertiesError({
         message: `GpuOperator ${name}: node labels would name configs that do not exist`,
-        errors: dangling.map((reason) => ({ propertyPath: "config.gpuPools", reason })),
+        errors: dangling.map((reason) => ({ propertyPath: "pools", reason })),
       });
     }
+    super("gpushare:k8s:GpuOperator", name, args, opts);
+    const installed = args.installed ?? false;
+    const namespaceName = args.namespace ?? DEFAULT_GPU_OPERATOR_NAMESPACE;
     const retained = pulumi.output(args.retained ?? { devicePlugin: {}, mig: {} });
     const configMapOpts: pulumi.CustomResourceOptions = {
       parent: this,
@@ -172,15 +174,15 @@ export class GpuOperator extends pulumi.ComponentResource {
     };
 
     let namespace: pulumi.Output<string>;
-    if (settings.installed) {
-      namespace = pulumi.output(settings.namespace);
+    if (installed) {
+      namespace = pulumi.output(namespaceName);
     } else {
       const ns = new k8s.core.v1.Namespace(
         `${name}-namespace`,
         {
           metadata: {
             // A contract: the operator's own config and the ConfigMaps below live here.
-            name: settings.namespace,
+            name: namespaceName,
             // Driver, toolkit and device-plugin pods are privileged; NVIDIA asks for this label where
             // Pod Security Admission is enforced.
             labels: { "pod-security.kubernetes.io/enforce": "privileged" },
@@ -195,7 +197,7 @@ export class GpuOperator extends pulumi.ComponentResource {
       `${name}-device-plugin-configs`,
       {
         metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
-        data: retained.apply((r) => devicePluginConfigData(config, r.devicePlugin)),
+        data: retained.apply((r) => devicePluginConfigData(args, r.devicePlugin)),
       },
       configMapOpts,
     );
@@ -203,25 +205,23 @@ export class GpuOperator extends pulumi.ComponentResource {
       `${name}-mig-configs`,
       {
         metadata: { name: MIG_CONFIG_MAP, namespace },
-        data: retained.apply((r) => migManagerConfigData(config, r.mig)),
+        data: retained.apply((r) => migManagerConfigData(pools, r.mig)),
       },
       configMapOpts,
     );
 
     let release: k8s.helm.v3.Release | undefined;
-    if (!settings.installed) {
+    if (!installed) {
       release = new k8s.helm.v3.Release(
         `${name}-release`,
         {
           name: GPU_OPERATOR_RELEASE_NAME,
           chart: GPU_OPERATOR_CHART,
-          version: settings.chartVersion,
-          repositoryOpts: { repo: settings.repository },
+          version: args.chartVersion ?? DEFAULT_GPU_OPERATOR_CHART_VERSION,
+          repositoryOpts: { repo: args.repository ?? DEFAULT_GPU_OPERATOR_REPOSITORY },
           namespace,
           createNamespace: false,
-          values: gpuOperatorValues(config, {
-            ...(args.serviceMonitorLabels === undefined ? {} : { serviceMonitorLabels: args.serviceMonitorLabels }),
-          }),
+          values: gpuOperatorValues(args),
           // Wait: the NodeFeatureRules below need the CRD and a running nfd-master, and the servers that
           // depend on this component need the operator; a failed install must fail `pulumi up`, not pass
           // silently. Only the operator and NFD are waited for, not the operands it creates per GPU node.
@@ -238,11 +238,11 @@ export class GpuOperator extends pulumi.ComponentResource {
       );
     }
 
-    const manual = poolsLabelledByNodeGroup(config, hasNamePattern);
-    for (const pool of config.pools) {
+    const manual = poolsLabelledByNodeGroup(pools, hasNamePattern);
+    for (const pool of pools) {
       if (manual.includes(pool.name)) {
         pulumi.log.warn(
-          `gpuPools.${pool.name}: shares its GPU model with another pool, so gpushare cannot label its nodes; its node group must carry ${JSON.stringify(poolNodeLabels(pool))}`,
+          `pool ${pool.name}: shares its GPU model with another pool, so gpushare cannot label its nodes; its node group must carry ${JSON.stringify(poolNodeLabels(pool))}`,
           this,
         );
         continue;
@@ -270,7 +270,7 @@ export class GpuOperator extends pulumi.ComponentResource {
     this.migConfigMap = migConfigs.metadata.name;
     this.nodeLabels = labels;
     this.poolsLabelledByNodeGroup = manual;
-    this.sharing = sharingState(config);
+    this.sharing = sharingState(args);
     this.registerOutputs({
       namespace: this.namespace,
       devicePluginConfigMap: this.devicePluginConfigMap,

@@ -1,24 +1,24 @@
 /**
- * Helm values as plain data, shared by the components that install charts and by the stack config parser:
- * merging a stack's extra values over gpushare's, and refusing extra values that would overwrite what gpushare
- * sets itself. No Pulumi import.
+ * Helm values as plain data, for the components that install charts and for whoever checks their arguments first:
+ * merging extra values over gpushare's, and refusing extra values that would overwrite what gpushare sets itself.
+ * No Pulumi import.
  */
 
 /** Helm values: a YAML mapping, as the chart's `values.yaml` holds them. */
 export type Values = Record<string, unknown>;
 
-/** A Helm value gpushare sets itself, and where the stack config controls it instead. */
+/** A Helm value gpushare sets itself, and what controls it instead. */
 export interface OwnedValue {
   /** The value's keys below the values root, e.g. `["mig", "strategy"]`. */
   readonly path: readonly string[];
-  /** What to set instead, for the message: a stack config path, or why nothing replaces it. */
+  /** What to set instead, for the message: an argument (or another input) that controls it, or why nothing does. */
   readonly use: string;
 }
 
 /**
- * A problem of one config value: its path and what is wrong with it, with the fix. The shape of
- * `pulumi.InputPropertyErrorDetails`, so a component can throw it as is; `parseStackConfig` prints it as
- * `<propertyPath>: <reason>`.
+ * A problem of one input value: its path and what is wrong with it, with the fix. The shape of
+ * `pulumi.InputPropertyErrorDetails`, so a component can throw it as is; a list of messages prints it as
+ * `<propertyPath>: <reason>` ({@link describeProblem}).
  */
 export interface ValueProblem {
   readonly propertyPath: string;
@@ -52,7 +52,7 @@ export function valueAt(values: unknown, path: readonly PropertyKey[]): unknown 
   return cur;
 }
 
-/** The values of `configPath` (a stack's extra Helm values) that would overwrite what gpushare owns. */
+/** The extra Helm values at `configPath` of the caller's input that would overwrite what gpushare owns. */
 export function ownedValuesSet(values: Values, owned: readonly OwnedValue[], configPath: string): ValueProblem[] {
   return owned
     .filter((o) => valueAt(values, o.path) !== undefined)
@@ -62,13 +62,13 @@ export function ownedValuesSet(values: Values, owned: readonly OwnedValue[], con
     }));
 }
 
-/** A problem as `parseStackConfig` lists it: `<path>: <reason>`. */
+/** A problem as one line of a list of messages: `<path>: <reason>`. */
 export function describeProblem(problem: ValueProblem): string {
   return `${problem.propertyPath}: ${problem.reason}`;
 }
 
 /**
- * {@link ownedValuesSet} as stack config problems:
+ * {@link ownedValuesSet} as lines of a list of messages:
  * `<configPath>.<path>: gpushare sets this value itself; remove it and use <use>`.
  */
 export function ownedValueProblems(values: Values, owned: readonly OwnedValue[], configPath: string): string[] {

@@ -1,7 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { StackConfig } from "../../stacks/config";
+import {
+  DEFAULT_CUSTOM_METRIC_NAME,
+  DEFAULT_METRIC_WINDOW,
+  DEFAULT_MONITORING_NAMESPACE,
+  DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION,
+  DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
+} from "../defaults";
 import {
   ADAPTER_RULES_CONFIG_KEY,
   ADAPTER_RULES_CONFIG_MAP,
@@ -14,6 +20,7 @@ import {
   ADAPTER_SERVICE_PORT,
   adapterSettingsProblems,
   adapterValues,
+  type MetricsAdapterSettings,
   servingDnsNames,
 } from "./adapter-values";
 
@@ -36,17 +43,16 @@ export const CA_EARLY_RENEWAL_HOURS = 365 * 24;
 export const SERVING_CERT_VALIDITY_HOURS = 5 * 365 * 24;
 export const SERVING_CERT_EARLY_RENEWAL_HOURS = 180 * 24;
 
-export interface MetricsAdapterArgs {
-  /**
-   * The validated stack config; `metricsAdapter` decides the chart, version, repository, namespace, the
-   * metric's name and window, and whether an adapter already runs (`installed`).
-   * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/prometheus-adapter
-   */
-  readonly config: StackConfig;
+/** The adapter's settings (`MetricsAdapterSettings`) and the Prometheus it queries. */
+export interface MetricsAdapterArgs extends MetricsAdapterSettings {
   /** URL of the Prometheus the adapter queries, e.g. `http://gpushare-monitoring-prometheus.monitoring.svc:9090`. */
   readonly prometheusUrl: pulumi.Input<string>;
-  /** The monitoring namespace's name, resolved once it exists; the adapter waits for it when it shares it. */
-  readonly namespaceReady: pulumi.Input<string>;
+  /**
+   * The name of `namespace` from the resource that creates it, when another component does (`Monitoring`'s
+   * `namespaceReady`, when the adapter shares its namespace): the adapter then creates none and waits for it.
+   * @default - the adapter creates `namespace` itself, unless `installed`.
+   */
+  readonly namespaceReady?: pulumi.Input<string>;
 }
 
 /** A RBAC policy rule, as plain data. */
@@ -81,19 +87,8 @@ function k8sRules(rules: readonly PolicyRule[]): k8s.types.input.rbac.v1.PolicyR
 }
 
 /**
- * Refuses extra values that would overwrite what gpushare owns, naming every one. `parseStackConfig` reports
- * the same problems; this guards callers that build a `StackConfig` some other way.
- */
-export function checkMetricsAdapterArgs(config: StackConfig): void {
-  const errors = adapterSettingsProblems(config.raw.metricsAdapter);
-  if (errors.length > 0) {
-    throw new pulumi.InputPropertiesError({ message: "metricsAdapter.values sets values gpushare owns", errors });
-  }
-}
-
-/**
  * prometheus-adapter serving the custom metric the Triton HPAs scale on, with least-privilege RBAC and a
- * verified TLS connection from the API server; or, with `metricsAdapter.installed`, the rule alone as a
+ * verified TLS connection from the API server; or, with `installed`, the rule alone as a
  * ConfigMap (`gpushare-adapter-rules`) that the adapter which already runs must be configured to load.
  */
 export class MetricsAdapter extends pulumi.ComponentResource {
@@ -101,28 +96,32 @@ export class MetricsAdapter extends pulumi.ComponentResource {
   public readonly metricName: string;
 
   constructor(name: string, args: MetricsAdapterArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Before anything is registered: a bad config creates nothing.
-    checkMetricsAdapterArgs(args.config);
-    super("gpushare:k8s:MetricsAdapter", name, {}, opts);
-    const { config } = args;
-    const settings = config.raw.metricsAdapter;
-    this.metricName = settings.metricName;
-    const rule = queueTimeRule(settings.metricName, settings.window);
+    // Before anything is registered: bad arguments create nothing.
+    const errors = adapterSettingsProblems(args);
+    if (errors.length > 0) {
+      throw new pulumi.InputPropertiesError({ message: `MetricsAdapter ${name}: values sets values it owns`, errors });
+    }
+    super("gpushare:k8s:MetricsAdapter", name, args, opts);
+    const installed = args.installed ?? false;
+    const namespaceName = args.namespace ?? DEFAULT_MONITORING_NAMESPACE;
+    const metricName = args.metricName ?? DEFAULT_CUSTOM_METRIC_NAME;
+    this.metricName = metricName;
+    const rule = queueTimeRule(metricName, args.window ?? DEFAULT_METRIC_WINDOW);
 
     let namespace: pulumi.Output<string>;
-    if (settings.namespace === config.raw.monitoring.namespace) {
+    if (args.namespaceReady !== undefined) {
       namespace = pulumi.output(args.namespaceReady);
-    } else if (settings.installed) {
-      namespace = pulumi.output(settings.namespace);
+    } else if (installed) {
+      namespace = pulumi.output(namespaceName);
     } else {
       namespace = new k8s.core.v1.Namespace(
         `${name}-namespace`,
-        { metadata: { name: settings.namespace } },
+        { metadata: { name: namespaceName } },
         { parent: this },
       ).metadata.name;
     }
 
-    if (settings.installed) {
+    if (installed) {
       new k8s.core.v1.ConfigMap(
         `${name}-rules`,
         {
@@ -132,7 +131,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
         { parent: this },
       );
       pulumi.log.warn(
-        `metricsAdapter.installed: gpushare does not configure the running adapter; add the rule in ConfigMap ${settings.namespace}/${ADAPTER_RULES_CONFIG_MAP} to its config, or the HPAs find no metric ${settings.metricName}`,
+        `the adapter is installed outside gpushare, which does not configure it; add the rule in ConfigMap ${namespaceName}/${ADAPTER_RULES_CONFIG_MAP} to its config, or the HPAs find no metric ${metricName}`,
         this,
       );
       this.registerOutputs({ metricName: this.metricName });
@@ -188,7 +187,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
     // permission the adapter depends on explicit, narrowed to the one metric.
     const hpaReader = new k8s.rbac.v1.ClusterRole(
       `${name}-hpa-metrics-reader`,
-      { rules: k8sRules(hpaMetricsReaderRules(settings.metricName)) },
+      { rules: k8sRules(hpaMetricsReaderRules(metricName)) },
       { parent: this },
     );
     rbac.push(
@@ -223,7 +222,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       { algorithm: "ECDSA", ecdsaCurve: "P256" },
       { parent: this },
     );
-    const dnsNames = servingDnsNames(settings.namespace);
+    const dnsNames = servingDnsNames(namespaceName);
     const csr = new tls.CertRequest(
       `${name}-serving-csr`,
       {
@@ -271,10 +270,10 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       {
         name: ADAPTER_RELEASE_NAME,
         chart: PROMETHEUS_ADAPTER_CHART,
-        version: settings.chartVersion,
-        repositoryOpts: { repo: settings.repository },
+        version: args.chartVersion ?? DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION,
+        repositoryOpts: { repo: args.repository ?? DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY },
         namespace,
-        values: adapterValues(config, {
+        values: adapterValues(args, {
           prometheus: pulumi.output(args.prometheusUrl).apply(splitPrometheusUrl),
           serviceAccountName: serviceAccount.metadata.name,
           rulesConfigMapName: rules.metadata.name,

@@ -1,16 +1,43 @@
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../../stacks/config";
-import { buildSeedScript, contentHash, normalizeSubPath, seedScriptProblems } from "./seed-script";
+import { DEFAULT_INFERENCE_NAMESPACE, DEFAULT_SEED_IMAGE } from "../defaults";
+import { buildSeedScript, contentHash, normalizeSubPath, type SeedModel, seedScriptProblems } from "./seed-script";
 
 export interface ModelStoreArgs {
-  /** The validated stack config; `modelStore` and `inference.namespace` are read. */
-  readonly config: StackConfig;
-  /** The NFS server: the Manila share's export location or `modelStore.nfs.server`. */
+  /** The NFS server of the export holding the models: a Manila share's export location or an existing server. */
   readonly nfsServer: pulumi.Input<string>;
-  /** The exported path on `nfsServer`; `modelStore.subPath` below it is the model repository. */
+  /** The exported path on `nfsServer`; `subPath` below it is the model repository. */
   readonly nfsPath: pulumi.Input<string>;
+  /**
+   * The model repository's directory below `nfsPath`, relative.
+   * @default - "": the export's root is the repository.
+   */
+  readonly subPath?: string;
+  /**
+   * The inference namespace, created here; every Triton server and its claim live in it. A contract: the adapter's
+   * metric queries and users' `kubectl` find the servers there.
+   * @default "inference"
+   */
+  readonly namespace?: string;
+  /**
+   * Capacity of the PersistentVolumes, a Kubernetes quantity (`100Gi`): informational, NFS enforces none.
+   * @default - {@link DEFAULT_NFS_VOLUME_CAPACITY}, for an export whose size is not known.
+   */
+  readonly capacity?: string;
+  /**
+   * Models a Job downloads into the repository (new files only, never deleting), and the image it runs.
+   * @default - no seeding: the repository is filled some other way.
+   */
+  readonly seed?: {
+    /** Every model directory and its files, with their download URLs. */
+    readonly models: readonly SeedModel[];
+    /**
+     * An image with a POSIX shell and curl.
+     * @default - `DEFAULT_SEED_IMAGE` (components/defaults.ts)
+     */
+    readonly image?: string;
+  };
 }
 
 /** The claim every Triton server mounts, read-only: a contract of `claimName`. */
@@ -22,9 +49,8 @@ export const SEED_SHARE_MOUNT_PATH = "/share";
 /** The seed Job's user: the Triton image's, so that what it writes is Triton's to read. */
 export const SEED_USER_ID = 1000;
 /**
- * Capacity of the PersistentVolumes of an existing NFS export, whose size gpushare does not know. Informational:
- * NFS enforces no PV capacity; binding only needs the claim's request to fit it.
- * @default - the Manila share's size when gpushare creates the share.
+ * Capacity of the PersistentVolumes of an NFS export whose size is not known. Informational: NFS enforces no PV
+ * capacity; binding only needs the claim's request to fit it.
  */
 export const DEFAULT_NFS_VOLUME_CAPACITY = "1Gi";
 
@@ -41,7 +67,7 @@ const LABELS = { "app.kubernetes.io/name": "gpushare-model-store", "app.kubernet
  * The inference namespace and its NFS model repository:
  * - a PersistentVolume + claim of the repository directory (export path + `subPath`) that Triton servers mount
  *   read-only (`ReadOnlyMany`, and `readOnly` on the PV's NFS source, so even a pod asking to write cannot);
- * - with `seed.enabled`, a second, read-write PersistentVolume + claim of the export root used by the seed Job
+ * - with `seed`, a second, read-write PersistentVolume + claim of the export root used by the seed Job
  *   only (it creates the repository directory and stages downloads beside it), and the Job itself.
  * Both volumes are pre-bound both ways (the PV's `claimRef`, the claim's `volumeName`) with no storage class, so
  * no other claim can take them and no provisioner is involved; their reclaim policy is `Retain`. Their names carry
@@ -58,20 +84,18 @@ export class ModelStore extends pulumi.ComponentResource {
   public readonly seedJobName: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ModelStoreArgs, opts?: pulumi.ComponentResourceOptions) {
-    const store = args.config.raw.modelStore;
-    const seed = store.seed;
-    const subPath = normalizeSubPath(store.subPath);
+    const rawSubPath = args.subPath ?? "";
+    const seed = args.seed;
+    const subPath = normalizeSubPath(rawSubPath);
 
     // Validated before any resource exists, this component included.
-    const problems = seedScriptProblems(seed.enabled ? seed.models : [], store.subPath);
-    if (store.subPath.startsWith("/")) {
-      problems.push(
-        `modelStore.subPath: "${store.subPath}" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)`,
-      );
+    const problems = seedScriptProblems(seed?.models ?? [], rawSubPath, { models: "seed.models", subPath: "subPath" });
+    if (rawSubPath.startsWith("/")) {
+      problems.push(`subPath: "${rawSubPath}" is absolute; give it relative to the export (nfsPath)`);
     }
     if (problems.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message: `the model store config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
+        message: `ModelStore ${name}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
           .map((p) => `  - ${p}`)
           .join("\n")}`,
         errors: problems.map((p) => ({
@@ -80,14 +104,14 @@ export class ModelStore extends pulumi.ComponentResource {
         })),
       });
     }
-    super("gpushare:k8s:ModelStore", name, {}, opts);
+    super("gpushare:k8s:ModelStore", name, args, opts);
 
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       {
         metadata: {
           // The namespace name is a contract: every server and the adapter's metric queries use it.
-          name: args.config.raw.inference.namespace,
+          name: args.namespace ?? DEFAULT_INFERENCE_NAMESPACE,
           labels: {
             ...LABELS,
             // Everything here runs non-root with no privileges; keep it that way.
@@ -99,7 +123,7 @@ export class ModelStore extends pulumi.ComponentResource {
       { parent: this },
     );
     const namespace = ns.metadata.name;
-    const capacity = store.manila === undefined ? DEFAULT_NFS_VOLUME_CAPACITY : `${store.manila.sizeGiB}Gi`;
+    const capacity = args.capacity ?? DEFAULT_NFS_VOLUME_CAPACITY;
     const location = pulumi.all([args.nfsServer, args.nfsPath]).apply(([server, exportPath]) => ({
       server,
       exportPath,
@@ -152,13 +176,14 @@ export class ModelStore extends pulumi.ComponentResource {
     const claim = volume("models", MODEL_CLAIM_NAME, location.repositoryPath, "ReadOnlyMany", true);
     this.claimName = claim.metadata.name;
 
-    if (seed.enabled && seed.models.length > 0) {
+    if (seed !== undefined && seed.models.length > 0) {
+      const image = seed.image ?? DEFAULT_SEED_IMAGE;
       const seedClaim = volume("seed", SEED_CLAIM_NAME, location.exportPath, "ReadWriteMany", false);
       const script = buildSeedScript({ shareMountPath: SEED_SHARE_MOUNT_PATH, subPath, models: seed.models });
       // The Job's spec is immutable and a finished Job never runs again: a new name for new content makes
       // Pulumi create the new Job (and delete the old one) exactly when the models, the image or the script change.
       // No ttlSecondsAfterFinished: a Job the cluster deletes by itself would show as drift on every refresh.
-      const jobName = `seed-models-${contentHash(script, seed.image)}`;
+      const jobName = `seed-models-${contentHash(script, image)}`;
       const job = new k8s.batch.v1.Job(
         `${name}-seed`,
         {
@@ -180,7 +205,7 @@ export class ModelStore extends pulumi.ComponentResource {
                 containers: [
                   {
                     name: "seed",
-                    image: seed.image,
+                    image,
                     command: ["/bin/sh", "-c", script],
                     env: [{ name: "HOME", value: "/tmp" }],
                     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },

@@ -1,9 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { RawStackConfig } from "../../stacks/schema";
-import type { StackConfig } from "../../stacks/config";
 import { splitPrometheusUrl } from "./adapter-rules";
 import {
-  dashboardInput,
+  type DashboardInput,
   GRAFANA_DASHBOARD_LABEL,
   GRAFANA_DASHBOARD_LABEL_VALUE,
   nodeLabelsAllowlist,
@@ -11,10 +9,59 @@ import {
 import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Values } from "./helm-values";
 
 /**
- * Pure builders behind the `Monitoring` component: the kube-prometheus-stack values, the names and labels
- * other components find Prometheus by, and the checks of the stack's `monitoring` settings that
- * `parseStackConfig` reports with every other problem. No Pulumi runtime import.
+ * Pure builders behind the `Monitoring` component: its arguments, the kube-prometheus-stack values, the names and
+ * labels other components find Prometheus by, and the check of the arguments. No Pulumi runtime import.
  */
+
+/**
+ * What the `Monitoring` component installs, or finds installed: kube-prometheus-stack with Grafana, and gpushare's
+ * dashboard.
+ * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/kube-prometheus-stack
+ */
+export interface MonitoringArgs {
+  /**
+   * A Prometheus runs already (`prometheusUrl`, `monitorLabels`): install no chart, only the dashboard.
+   * @default false
+   */
+  readonly installed?: boolean;
+  /**
+   * Namespace of Prometheus, Grafana and the dashboard; created unless `installed`.
+   * @default "monitoring"
+   */
+  readonly namespace?: string;
+  /**
+   * Version of the kube-prometheus-stack chart.
+   * @default - `DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION` (components/defaults.ts)
+   */
+  readonly chartVersion?: string;
+  /**
+   * Helm repository of the chart.
+   * @default - the prometheus-community repository
+   */
+  readonly repository?: string;
+  /**
+   * With `installed`, and only then: the URL of the Prometheus the metrics adapter queries, e.g.
+   * `http://prometheus-operated.monitoring.svc:9090`. Required with `installed`.
+   */
+  readonly prometheusUrl?: string;
+  /**
+   * With `installed`: the labels the installed Prometheus's PodMonitor and ServiceMonitor selectors match.
+   * @default - none: the installed Prometheus must select every monitor.
+   */
+  readonly monitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Install Grafana with gpushare's dashboard (or, with `installed`, add the dashboard for the Grafana that runs).
+   * @default true
+   */
+  readonly grafanaEnabled?: boolean;
+  /**
+   * Chart values merged over the component's own; those it owns ({@link OWNED_MONITORING_VALUES}) are refused.
+   * @default {}
+   */
+  readonly values?: Values;
+  /** What the dashboard shows: the inference namespace, the custom metric and the GPU pools. */
+  readonly dashboard: DashboardInput;
+}
 
 /**
  * The Helm release name, and the chart's `fullnameOverride`. A contract twice over: the chart's Prometheus
@@ -31,10 +78,10 @@ export const GRAFANA_ADMIN_USER = "admin";
 export const GRAFANA_ADMIN_USER_KEY = "admin-user";
 export const GRAFANA_ADMIN_PASSWORD_KEY = "admin-password";
 
-/** The kube-prometheus-stack values gpushare owns; the stack's `monitoring.values` may not set them. */
+/** The kube-prometheus-stack values the `Monitoring` component owns; its `values` argument may not set them. */
 export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
   { path: ["fullnameOverride"], use: `the release name ${MONITORING_RELEASE_NAME} (the prometheusUrl contract)` },
-  { path: ["namespaceOverride"], use: "monitoring.namespace" },
+  { path: ["namespaceOverride"], use: "the namespace argument" },
   { path: ["prometheus", "service", "port"], use: `port ${PROMETHEUS_SERVICE_PORT} (the prometheusUrl contract)` },
   ...[
     "podMonitorSelector",
@@ -45,8 +92,8 @@ export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
     path: ["prometheus", "prometheusSpec", key],
     use: `the release label (monitorLabels) every gpushare monitor carries`,
   })),
-  { path: ["grafana", "enabled"], use: "monitoring.grafana.enabled" },
-  { path: ["grafana", "namespaceOverride"], use: "monitoring.namespace (Grafana's admin Secret lives there)" },
+  { path: ["grafana", "enabled"], use: "the grafanaEnabled argument" },
+  { path: ["grafana", "namespaceOverride"], use: "the namespace argument (Grafana's admin Secret lives there)" },
   ...[
     ["adminUser"],
     ["adminPassword"],
@@ -55,9 +102,9 @@ export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
     ["admin", "passwordKey"],
   ].map((path) => ({
     path: ["grafana", ...path],
-    use: `the user ${GRAFANA_ADMIN_USER} and the generated password (stack output grafanaAdminPassword)`,
+    use: `the user ${GRAFANA_ADMIN_USER} and the generated password (the component's grafanaAdminPassword)`,
   })),
-  { path: ["grafana", "sidecar", "dashboards", "enabled"], use: "monitoring.grafana.enabled" },
+  { path: ["grafana", "sidecar", "dashboards", "enabled"], use: "the grafanaEnabled argument" },
   {
     path: ["grafana", "sidecar", "dashboards", "label"],
     use: `the label ${GRAFANA_DASHBOARD_LABEL} gpushare's dashboard carries`,
@@ -68,17 +115,16 @@ export const OWNED_MONITORING_VALUES: readonly OwnedValue[] = [
   },
   {
     path: ["kube-state-metrics", "metricLabelsAllowlist"],
-    use: "gpuPools.<pool>.nodeSelector (the dashboard's pool panels)",
+    use: "the dashboard's pools and their nodeSelector (the dashboard's pool panels)",
   },
 ];
 
 /**
  * The labels a PodMonitor or ServiceMonitor needs for the platform's Prometheus to select it. Known from the
- * config alone, so components created before `Monitoring` (the GPU operator's DCGM ServiceMonitor) can use it.
+ * arguments alone, so components created before `Monitoring` (the GPU operator's DCGM ServiceMonitor) can use it.
  */
-export function monitorLabelsFor(config: StackConfig): Record<string, string> {
-  const monitoring = config.raw.monitoring;
-  if (monitoring.installed) return { ...(monitoring.monitorLabels ?? {}) };
+export function monitorLabelsFor(args: Pick<MonitoringArgs, "installed" | "monitorLabels">): Record<string, string> {
+  if (args.installed ?? false) return { ...(args.monitorLabels ?? {}) };
   return { release: MONITORING_RELEASE_NAME };
 }
 
@@ -98,12 +144,15 @@ export function grafanaAdminSecretData(password: pulumi.Input<string>): Record<s
  * {@link grafanaAdminSecretData}; without it, no Grafana), and kube-state-metrics exporting the pool labels of
  * nodes. No secret: the Grafana chart (12.11.1, in kube-prometheus-stack 88.5.3) reads the user and password
  * from that Secret by key (templates/_pod.tpl, `secretKeyRef` on `admin.existingSecret`) and then renders no
- * admin Secret of its own (templates/secret.yaml). `monitoring.values` are merged last; keys gpushare owns are
+ * admin Secret of its own (templates/secret.yaml). The extra `values` are merged last; keys gpushare owns are
  * refused before this is called.
  * @see https://github.com/prometheus-community/helm-charts/blob/main/charts/kube-prometheus-stack/values.yaml
  * @see https://github.com/grafana-community/helm-charts/blob/main/charts/grafana/values.yaml
  */
-export function monitoringValues(config: StackConfig, grafanaAdminSecret?: pulumi.Input<string>): Values {
+export function monitoringValues(
+  args: Pick<MonitoringArgs, "dashboard" | "values">,
+  grafanaAdminSecret?: pulumi.Input<string>,
+): Values {
   const grafana: Values =
     grafanaAdminSecret === undefined
       ? { enabled: false }
@@ -132,26 +181,33 @@ export function monitoringValues(config: StackConfig, grafanaAdminSecret?: pulum
     },
     grafana,
   };
-  const pools = dashboardInput(config).pools;
+  const pools = args.dashboard.pools;
   // The dashboard's pool panels find a pool's nodes by their labels in `kube_node_labels`, which
   // kube-state-metrics exports only for keys on its allowlist.
   if (pools.length > 0) values["kube-state-metrics"] = { metricLabelsAllowlist: [nodeLabelsAllowlist(pools)] };
-  return deepMerge(values, config.raw.monitoring.values);
+  return deepMerge(values, args.values ?? {});
 }
 
 /**
- * What the stack's `monitoring` settings cannot mean, every problem at once: extra values that overwrite what
- * gpushare owns or, with `installed`, a Prometheus URL the adapter cannot use.
+ * What the monitoring arguments cannot mean, every problem at once: extra values that overwrite what the component
+ * owns or, with `installed`, a Prometheus URL the adapter cannot use.
+ *
+ * @param at where the caller's input holds these settings, as a path prefix of the messages (`""` for the
+ * component's own arguments).
+ * @param owned the owned values, with the `use` hints the caller's input offers.
  */
-export function monitoringSettingsProblems(settings: RawStackConfig["monitoring"]): ValueProblem[] {
-  if (!settings.installed) return ownedValuesSet(settings.values, OWNED_MONITORING_VALUES, "monitoring.values");
-  const propertyPath = "monitoring.prometheusUrl";
+export function monitoringSettingsProblems(
+  settings: Pick<MonitoringArgs, "installed" | "prometheusUrl" | "values">,
+  at = "",
+  owned: readonly OwnedValue[] = OWNED_MONITORING_VALUES,
+): ValueProblem[] {
+  if (!(settings.installed ?? false)) return ownedValuesSet(settings.values ?? {}, owned, `${at}values`);
+  const propertyPath = `${at}prometheusUrl`;
   if (settings.prometheusUrl === undefined) {
     return [
       {
         propertyPath,
-        reason:
-          "missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
+        reason: `missing; with ${at}installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)`,
       },
     ];
   }

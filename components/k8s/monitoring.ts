@@ -1,10 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "../../stacks/config";
-import { dashboardInput, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./dashboard";
+import {
+  DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+  DEFAULT_MONITORING_NAMESPACE,
+  DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
+} from "../defaults";
+import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./dashboard";
 import {
   grafanaAdminSecretData,
+  type MonitoringArgs,
   MONITORING_RELEASE_NAME,
   monitoringSettingsProblems,
   monitoringValues,
@@ -12,33 +17,14 @@ import {
   prometheusServiceUrl,
 } from "./monitoring-values";
 
+export type { MonitoringArgs } from "./monitoring-values";
+
 export const KUBE_PROMETHEUS_STACK_CHART = "kube-prometheus-stack";
-
-export interface MonitoringArgs {
-  /**
-   * The validated stack config; `monitoring` decides whether kube-prometheus-stack is installed here (chart,
-   * version, repository, namespace, Grafana, extra values) or already runs (`installed`, `prometheusUrl`,
-   * `monitorLabels`), and `gpuPools`/`inference` shape the dashboard.
-   * @see https://github.com/prometheus-community/helm-charts/tree/main/charts/kube-prometheus-stack
-   */
-  readonly config: StackConfig;
-}
-
-/**
- * Refuses, with every problem at once, what the stack config cannot mean for Monitoring. `parseStackConfig`
- * reports the same problems; this guards callers that build a `StackConfig` some other way.
- */
-export function checkMonitoringArgs(config: StackConfig): void {
-  const errors = monitoringSettingsProblems(config.raw.monitoring);
-  if (errors.length > 0) {
-    throw new pulumi.InputPropertiesError({ message: "gpushare cannot install monitoring as configured", errors });
-  }
-}
 
 /**
  * Prometheus (kube-prometheus-stack) for the platform, in its own namespace, with Grafana and gpushare's
- * dashboard; or, with `monitoring.installed`, the dashboard alone next to a Prometheus that already runs. An
- * installed stack's Grafana sidecar must watch `grafana_dashboard: "1"` in `monitoring.namespace`, and its
+ * dashboard; or, with `installed`, the dashboard alone next to a Prometheus that already runs. An
+ * installed stack's Grafana sidecar must watch `grafana_dashboard: "1"` in `namespace`, and its
  * kube-state-metrics must export the pools' node labels (`--metric-labels-allowlist=nodes=[gpushare.io/pool]`)
  * for the per-pool panels.
  */
@@ -55,29 +41,35 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Before anything is registered: a bad config creates nothing.
-    checkMonitoringArgs(args.config);
-    super("gpushare:k8s:Monitoring", name, {}, opts);
-    const { config } = args;
-    const settings = config.raw.monitoring;
-    this.monitorLabels = monitorLabelsFor(config);
+    // Before anything is registered: bad arguments create nothing.
+    const errors = monitoringSettingsProblems(args);
+    if (errors.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `Monitoring ${name}: cannot install monitoring as given`,
+        errors,
+      });
+    }
+    super("gpushare:k8s:Monitoring", name, args, opts);
+    const namespaceName = args.namespace ?? DEFAULT_MONITORING_NAMESPACE;
+    const grafanaEnabled = args.grafanaEnabled ?? true;
+    this.monitorLabels = monitorLabelsFor(args);
 
-    if (settings.installed) {
-      if (settings.monitorLabels === undefined) {
+    if (args.installed ?? false) {
+      if (args.monitorLabels === undefined) {
         pulumi.log.warn(
-          "monitoring.monitorLabels is unset: gpushare's PodMonitors carry no selection labels, so the installed Prometheus must select every PodMonitor (podMonitorSelector: {}); set monitoring.monitorLabels to the labels it selects otherwise",
+          "monitorLabels is unset: gpushare's PodMonitors carry no selection labels, so the installed Prometheus must select every PodMonitor (podMonitorSelector: {}); give the labels it selects otherwise",
           this,
         );
       }
-      this.namespace = pulumi.output(settings.namespace);
+      this.namespace = pulumi.output(namespaceName);
       this.namespaceReady = this.namespace;
-      this.prometheusUrl = pulumi.output(settings.prometheusUrl ?? "");
+      this.prometheusUrl = pulumi.output(args.prometheusUrl ?? "");
       this.grafanaAdminPassword = undefined;
     } else {
       const namespace = new k8s.core.v1.Namespace(
         `${name}-namespace`,
-        // The name is the config's: the adapter and users find Prometheus and Grafana there.
-        { metadata: { name: settings.namespace } },
+        // A fixed name: the adapter and users find Prometheus and Grafana there.
+        { metadata: { name: namespaceName } },
         { parent: this },
       );
       this.namespace = namespace.metadata.name;
@@ -85,7 +77,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
       let password: pulumi.Output<string> | undefined;
       let adminSecret: k8s.core.v1.Secret | undefined;
-      if (settings.grafana.enabled) {
+      if (grafanaEnabled) {
         const generated = new random.RandomPassword(
           `${name}-grafana-admin`,
           { length: 32, special: false },
@@ -111,10 +103,10 @@ export class Monitoring extends pulumi.ComponentResource {
         {
           name: MONITORING_RELEASE_NAME,
           chart: KUBE_PROMETHEUS_STACK_CHART,
-          version: settings.chartVersion,
-          repositoryOpts: { repo: settings.repository },
+          version: args.chartVersion ?? DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+          repositoryOpts: { repo: args.repository ?? DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY },
           namespace: this.namespaceReady,
-          values: monitoringValues(config, adminSecret?.metadata.name),
+          values: monitoringValues(args, adminSecret?.metadata.name),
           // The operator, Prometheus and Grafana take a while to become ready on a fresh cluster.
           timeout: 900,
         },
@@ -126,8 +118,8 @@ export class Monitoring extends pulumi.ComponentResource {
       this.prometheusUrl = release.namespace.apply(prometheusServiceUrl);
     }
 
-    if (settings.grafana.enabled) {
-      const dashboard = platformDashboard(dashboardInput(config));
+    if (grafanaEnabled) {
+      const dashboard = platformDashboard(args.dashboard);
       new k8s.core.v1.ConfigMap(
         `${name}-dashboard`,
         {

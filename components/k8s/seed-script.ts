@@ -88,16 +88,26 @@ function pathProblems(at: string, value: string, what: string): string[] {
   return problems;
 }
 
+/** Where the caller's input holds the model list and the sub-path, for the messages. */
+export interface SeedInputPaths {
+  readonly models: string;
+  readonly subPath: string;
+}
+
 /**
- * Every problem of a seed configuration, with its config path (`modelStore.seed.models[0].files[1].path`).
- * Empty when the script can be built.
+ * Every problem of a seed configuration, each starting with its path in the caller's input (by default the fields of
+ * {@link SeedScriptOptions}: `models[0].files[1].path`, `subPath`). Empty when the script can be built.
  */
-export function seedScriptProblems(models: readonly SeedModel[], subPath: string): string[] {
+export function seedScriptProblems(
+  models: readonly SeedModel[],
+  subPath: string,
+  where: SeedInputPaths = { models: "models", subPath: "subPath" },
+): string[] {
   const problems: string[] = [];
-  problems.push(...pathProblems("modelStore.subPath", subPath, "relative directory"));
+  problems.push(...pathProblems(where.subPath, subPath, "relative directory"));
   const names = new Set<string>();
   models.forEach((model, i) => {
-    const at = `modelStore.seed.models[${i}]`;
+    const at = `${where.models}[${i}]`;
     const name = model.name;
     if (name === "" || name.includes("/") || name.startsWith(".") || name.includes("\0") || name.includes("\n")) {
       problems.push(

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServerConfig } from "../../stacks/config";
+import { DEFAULT_TARGET_QUEUE_TIME_US, DEFAULT_TRITON_SERVICE_TYPE } from "../defaults";
 import {
   initialReplicas,
   SCRAPE_INTERVAL_SECONDS,
@@ -13,12 +13,13 @@ import {
   tritonPodSpec,
   tritonRolloutStrategy,
   tritonSelectorLabels,
+  tritonEndpoint,
   tritonServicePorts,
+  type TritonServerSpec,
 } from "./triton-spec";
 
-export interface TritonServerArgs {
-  /** The validated server config: its pool and resource, image, models, replicas or autoscaling, Service. */
-  readonly server: ServerConfig;
+/** The server (`TritonServerSpec`: what it serves, where, how many) and the objects it runs with. */
+export interface TritonServerArgs extends TritonServerSpec {
   /** Namespace of every object of the server; the model store's, where its claim lives. */
   readonly namespace: pulumi.Input<string>;
   /** The model repository's PersistentVolumeClaim, mounted read-only at `/models`. */
@@ -38,8 +39,8 @@ export interface TritonServerArgs {
  * its pool, a Service (LoadBalancer by default) for HTTP and gRPC, a PodDisruptionBudget, a PodMonitor for the
  * pool's Prometheus and, with autoscaling, an HPA on the custom metric.
  *
- * Object names are the server name: it is unique per stack (a config key and a DNS label), it is the Service's
- * DNS name in `endpoint`, and it is what people type in `kubectl`.
+ * Object names are `serverName`: it is the Service's DNS name in `endpoint`, and it is what people type in
+ * `kubectl`.
  */
 export class TritonServer extends pulumi.ComponentResource {
   /** `http://<load balancer address>:8000` once the load balancer has one; the in-cluster URL otherwise. */
@@ -50,38 +51,38 @@ export class TritonServer extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
 
   constructor(name: string, args: TritonServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { server } = args;
-    const service = server.raw.service;
-    const auto = server.raw.autoscaling;
+    const serviceType = args.service?.type ?? DEFAULT_TRITON_SERVICE_TYPE;
+    const exposeMetrics = args.service?.exposeMetrics ?? false;
+    const auto = args.autoscaling;
 
-    if (service.exposeMetrics && service.type === "LoadBalancer") {
+    if (exposeMetrics && serviceType === "LoadBalancer") {
       throw new pulumi.InputPropertiesError({
-        message: `servers.${server.name}.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP`,
+        message: `TritonServer ${name}: service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP`,
         errors: [
           {
-            propertyPath: `servers.${server.name}.service.exposeMetrics`,
+            propertyPath: "service.exposeMetrics",
             reason: "the metrics port is never exposed through a LoadBalancer; Prometheus scrapes the pods directly",
           },
         ],
       });
     }
-    super("gpushare:k8s:TritonServer", name, {}, opts);
+    super("gpushare:k8s:TritonServer", name, args, opts);
 
-    const selector = tritonSelectorLabels(server);
-    const labels = { ...tritonPodLabels(server), "app.kubernetes.io/part-of": "gpushare" };
-    const metadata = { name: server.name, namespace: args.namespace, labels };
+    const selector = tritonSelectorLabels(args);
+    const labels = { ...tritonPodLabels(args), "app.kubernetes.io/part-of": "gpushare" };
+    const metadata = { name: args.serverName, namespace: args.namespace, labels };
 
     const deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
         metadata,
         spec: {
-          replicas: initialReplicas(server),
+          replicas: initialReplicas(args),
           selector: { matchLabels: selector },
-          strategy: tritonRolloutStrategy(server),
+          strategy: tritonRolloutStrategy(args),
           // Past the startup probe's budget plus a few minutes to schedule and pull the image.
           progressDeadlineSeconds: STARTUP_PROBE_PERIOD_SECONDS * STARTUP_PROBE_FAILURE_THRESHOLD + 300,
-          template: { metadata: { labels: tritonPodLabels(server) }, spec: tritonPodSpec(server, args.claimName) },
+          template: { metadata: { labels: tritonPodLabels(args) }, spec: tritonPodSpec(args, args.claimName) },
         },
       },
       {
@@ -99,8 +100,8 @@ export class TritonServer extends pulumi.ComponentResource {
     const svc = new k8s.core.v1.Service(
       `${name}-service`,
       {
-        metadata: { ...metadata, annotations: { ...service.annotations } },
-        spec: { type: service.type, selector, ports: tritonServicePorts(service.exposeMetrics) },
+        metadata: { ...metadata, annotations: { ...(args.service?.annotations ?? {}) } },
+        spec: { type: serviceType, selector, ports: tritonServicePorts(exposeMetrics) },
       },
       { parent: this },
     );
@@ -142,14 +143,17 @@ export class TritonServer extends pulumi.ComponentResource {
           metadata,
           spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-            minReplicas: auto.minReplicas,
+            minReplicas: auto.minReplicas ?? 1,
             maxReplicas: auto.maxReplicas,
             metrics: [
               {
                 type: "Pods",
                 pods: {
                   metric: { name: args.metricName },
-                  target: { type: "AverageValue", averageValue: toQuantity(auto.targetAverageValue) },
+                  target: {
+                    type: "AverageValue",
+                    averageValue: toQuantity(auto.targetAverageValue ?? DEFAULT_TARGET_QUEUE_TIME_US),
+                  },
                 },
               },
             ],
@@ -163,12 +167,9 @@ export class TritonServer extends pulumi.ComponentResource {
     this.deploymentName = deployment.metadata.name;
     this.serviceName = svc.metadata.name;
     this.clusterEndpoint = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
-    this.endpoint = pulumi.all([svc.status, this.clusterEndpoint]).apply(([status, inCluster]) => {
-      const ingress = service.type === "LoadBalancer" ? status?.loadBalancer?.ingress?.[0] : undefined;
-      const address = ingress?.ip ?? ingress?.hostname;
-      if (address === undefined || address === "") return inCluster;
-      return `http://${address.includes(":") ? `[${address}]` : address}:${TRITON_PORTS.http}`;
-    });
+    this.endpoint = pulumi
+      .all([svc.status, this.clusterEndpoint])
+      .apply(([status, inCluster]) => tritonEndpoint(serviceType, status?.loadBalancer?.ingress?.[0], inCluster));
 
     this.registerOutputs({
       endpoint: this.endpoint,

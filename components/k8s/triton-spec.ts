@@ -1,13 +1,113 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AdvertisedDevice } from "../../gpu/capacity";
-import type { ServerConfig } from "../../stacks/config";
-import { DEFAULT_MODEL_STORE_MOUNT_PATH, POOL_LABEL } from "../../stacks/defaults";
+import { DEFAULT_TRITON_CPU, DEFAULT_TRITON_IMAGE, DEFAULT_TRITON_MEMORY } from "../defaults";
+import { POOL_LABEL } from "./gpu-operator-values";
 
 /**
- * Pure builders of a Triton server's pod spec, Service ports and HPA behaviour from its validated config. No
- * resource is created here; `triton-server.ts` puts these into the Deployment, Service and HPA.
+ * Pure builders of a Triton server's pod spec, Service ports and HPA behaviour from its spec. No resource is
+ * created here; `triton-server.ts` puts these into the Deployment, Service and HPA.
  */
+
+/**
+ * One Triton server as plain data: what it serves, on which device of which pool, how many pods and how they are
+ * reached. `TritonServerArgs` adds the objects it runs with (namespace, claim, metric).
+ */
+export interface TritonServerSpec {
+  /**
+   * The name of the server's Deployment, Service, PodDisruptionBudget, PodMonitor and HPA, and its pods'
+   * `app.kubernetes.io/instance` label; a DNS-1123 label. A contract: the Service's DNS name, and a renamed
+   * Service is a new load balancer with a new address.
+   */
+  readonly serverName: string;
+  /**
+   * The GPU pool the pods run in: its name (the pods' `gpushare.io/pool` label) and the node labels that select its
+   * nodes.
+   */
+  readonly pool: {
+    readonly name: string;
+    /**
+     * Node labels that select the pool's nodes.
+     * @default - `{"gpushare.io/pool": <name>}`, the label the `GpuOperator` component gives the pool's nodes.
+     */
+    readonly nodeSelector?: Readonly<Record<string, string>>;
+  };
+  /**
+   * The device each pod requests (exactly one), as the pool advertises it: its resource name (e.g.
+   * `nvidia.com/mig-1g.5gb`), MIG profile and sharing, which decide whether Triton may read GPU metrics.
+   */
+  readonly device: AdvertisedDevice;
+  /**
+   * Devices of the device's resource the pool advertises at its maximum node count. With one to spare at
+   * the server's maximum replicas, a rollout adds a new pod before removing an old one.
+   * @default - unknown: rollouts replace one pod at a time, never waiting for a device that may not exist.
+   */
+  readonly poolCapacity?: number;
+  /**
+   * The Triton image, pinned by tag or digest.
+   * @default - `DEFAULT_TRITON_IMAGE` (components/defaults.ts)
+   */
+  readonly image?: string;
+  /**
+   * Models to load (explicit model control), by their directory in the repository.
+   * @default - every model of the repository, loaded once at start.
+   */
+  readonly models?: readonly string[];
+  /** CPU and memory of each pod besides its device: CPU requested, memory requested and limited alike. */
+  readonly resources?: {
+    /**
+     * CPU each pod requests (not limited: a CPU limit throttles the request path).
+     * @default "1"
+     */
+    readonly cpu?: string;
+    /**
+     * Memory each pod requests and is limited to.
+     * @default "4Gi"
+     */
+    readonly memory?: string;
+  };
+  /**
+   * Pods without autoscaling; with it, the count the Deployment starts at (clamped into the HPA's bounds).
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * An HPA on the custom metric, averaged over the pods.
+   * @default - none: `replicas` pods, always.
+   */
+  readonly autoscaling?: {
+    /**
+     * Fewest pods the HPA keeps.
+     * @default 1
+     */
+    readonly minReplicas?: number;
+    /** Most pods the HPA runs; the pool must have a device for each. */
+    readonly maxReplicas: number;
+    /**
+     * Target of the metric per pod (µs of queue time per request).
+     * @default 50
+     */
+    readonly targetAverageValue?: number;
+  };
+  /** The Service in front of the pods. */
+  readonly service?: {
+    /**
+     * How the Service is reached.
+     * @default "LoadBalancer"
+     */
+    readonly type?: "LoadBalancer" | "ClusterIP" | "NodePort";
+    /**
+     * Annotations of the Service (a cloud's load-balancer settings, say).
+     * @default {}
+     */
+    readonly annotations?: Readonly<Record<string, string>>;
+    /**
+     * Expose the metrics port through the Service too; refused for a LoadBalancer.
+     * @default false
+     */
+    readonly exposeMetrics?: boolean;
+  };
+}
 
 /**
  * Triton's ports: HTTP/REST, gRPC, Prometheus metrics (Triton's defaults).
@@ -17,6 +117,8 @@ export const TRITON_PORTS = { http: 8000, grpc: 8001, metrics: 8002 } as const;
 /** The `triton-server` user of the NGC image (uid and gid 1000; the image's build asserts both). */
 export const TRITON_USER_ID = 1000;
 export const TRITON_APP_NAME = "triton";
+/** Where every pod mounts the model repository, read-only. */
+export const MODEL_REPOSITORY_PATH = "/models";
 /** Taint the GPU operator and managed GPU node groups put on GPU nodes. */
 export const GPU_TAINT_KEY = "nvidia.com/gpu";
 
@@ -32,12 +134,12 @@ export const STARTUP_PROBE_PERIOD_SECONDS = 10;
 export const STARTUP_PROBE_FAILURE_THRESHOLD = 60;
 
 /** Labels that select one server's pods (the Deployment selector: immutable, so nothing that can change). */
-export function tritonSelectorLabels(server: ServerConfig): Record<string, string> {
-  return { "app.kubernetes.io/name": TRITON_APP_NAME, "app.kubernetes.io/instance": server.name };
+export function tritonSelectorLabels(server: TritonServerSpec): Record<string, string> {
+  return { "app.kubernetes.io/name": TRITON_APP_NAME, "app.kubernetes.io/instance": server.serverName };
 }
 
 /** Labels of a server's pods: the selector plus the pool they run in. */
-export function tritonPodLabels(server: ServerConfig): Record<string, string> {
+export function tritonPodLabels(server: TritonServerSpec): Record<string, string> {
   return { ...tritonSelectorLabels(server), [POOL_LABEL]: server.pool.name };
 }
 
@@ -58,11 +160,11 @@ export function gpuMetricsAllowed(device: AdvertisedDevice): boolean {
  * list Triton loads every model of the repository once at start (`none`: no polling, no load API).
  * @see https://github.com/triton-inference-server/server/blob/main/docs/user_guide/model_management.md
  */
-export function tritonArgs(server: ServerConfig): string[] {
-  const models = server.raw.models;
+export function tritonArgs(server: TritonServerSpec): string[] {
+  const models = server.models;
   return [
     "tritonserver",
-    `--model-repository=${DEFAULT_MODEL_STORE_MOUNT_PATH}`,
+    `--model-repository=${MODEL_REPOSITORY_PATH}`,
     `--model-control-mode=${models === undefined ? "none" : "explicit"}`,
     ...(models ?? []).map((m) => `--load-model=${m}`),
     // Ready only when every model is ready: the readiness probe then means "can serve".
@@ -80,17 +182,20 @@ export function tritonArgs(server: ServerConfig): string[] {
  * CPU requested but not limited (a CPU limit throttles the request path); memory limited at its request so that
  * the pods packed onto one GPU node cannot starve each other.
  */
-export function tritonResources(server: ServerConfig): k8s.types.input.core.v1.ResourceRequirements {
-  const { cpu, memory } = server.raw.resources;
+export function tritonResources(server: TritonServerSpec): k8s.types.input.core.v1.ResourceRequirements {
+  const cpu = server.resources?.cpu ?? DEFAULT_TRITON_CPU;
+  const memory = server.resources?.memory ?? DEFAULT_TRITON_MEMORY;
+  const resource = server.device.resource;
   return {
-    requests: { cpu, memory, [server.resource]: "1" },
-    limits: { memory, [server.resource]: "1" },
+    requests: { cpu, memory, [resource]: "1" },
+    limits: { memory, [resource]: "1" },
   };
 }
 
-/** Devices of the server's resource its pool advertises at its maximum node count. */
-export function poolCapacity(server: ServerConfig): number {
-  return server.pool.atMaxNodes[server.resource] ?? 0;
+/** Pods the server may run: its fixed count, or the larger of the HPA's maximum and the starting count. */
+export function maxReplicas(server: TritonServerSpec): number {
+  const replicas = server.replicas ?? 1;
+  return server.autoscaling === undefined ? replicas : Math.max(server.autoscaling.maxReplicas, replicas);
 }
 
 /**
@@ -99,8 +204,8 @@ export function poolCapacity(server: ServerConfig): number {
  * use every device of its pool — all of the article's shapes — a surge pod would stay Pending and the rollout
  * would never finish, so replace one pod at a time instead.
  */
-export function tritonRolloutStrategy(server: ServerConfig): k8s.types.input.apps.v1.DeploymentStrategy {
-  const spare = poolCapacity(server) - server.maxReplicas;
+export function tritonRolloutStrategy(server: TritonServerSpec): k8s.types.input.apps.v1.DeploymentStrategy {
+  const spare = (server.poolCapacity ?? 0) - maxReplicas(server);
   return {
     type: "RollingUpdate",
     rollingUpdate: spare >= 1 ? { maxUnavailable: 0, maxSurge: 1 } : { maxUnavailable: 1, maxSurge: 0 },
@@ -108,10 +213,11 @@ export function tritonRolloutStrategy(server: ServerConfig): k8s.types.input.app
 }
 
 /** Replicas the Deployment starts with: the fixed count, or the HPA's floor (clamped into its bounds). */
-export function initialReplicas(server: ServerConfig): number {
-  const auto = server.raw.autoscaling;
-  if (auto === undefined) return server.replicas;
-  return Math.min(Math.max(server.replicas, auto.minReplicas), auto.maxReplicas);
+export function initialReplicas(server: TritonServerSpec): number {
+  const replicas = server.replicas ?? 1;
+  const auto = server.autoscaling;
+  if (auto === undefined) return replicas;
+  return Math.min(Math.max(replicas, auto.minReplicas ?? 1), auto.maxReplicas);
 }
 
 const RESTRICTED_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
@@ -124,10 +230,13 @@ const RESTRICTED_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
 };
 
 /** The pod spec of a Triton server: the models mounted read-only, probes on Triton's health API, non-root. */
-export function tritonPodSpec(server: ServerConfig, claimName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
+export function tritonPodSpec(
+  server: TritonServerSpec,
+  claimName: pulumi.Input<string>,
+): k8s.types.input.core.v1.PodSpec {
   const httpGet = (path: string): k8s.types.input.core.v1.HTTPGetAction => ({ path, port: "http" });
   return {
-    nodeSelector: { ...server.pool.nodeSelector },
+    nodeSelector: { ...(server.pool.nodeSelector ?? { [POOL_LABEL]: server.pool.name }) },
     tolerations: [{ key: GPU_TAINT_KEY, operator: "Exists", effect: "NoSchedule" }],
     // Triton talks to no Kubernetes API and needs no service environment variables.
     automountServiceAccountToken: false,
@@ -141,7 +250,7 @@ export function tritonPodSpec(server: ServerConfig, claimName: pulumi.Input<stri
     containers: [
       {
         name: "triton",
-        image: server.raw.image,
+        image: server.image ?? DEFAULT_TRITON_IMAGE,
         // No `command`: the image's entrypoint (NVIDIA's environment checks) runs and then execs these.
         args: tritonArgs(server),
         ports: [
@@ -150,7 +259,7 @@ export function tritonPodSpec(server: ServerConfig, claimName: pulumi.Input<stri
           { name: "metrics", containerPort: TRITON_PORTS.metrics, protocol: "TCP" },
         ],
         resources: tritonResources(server),
-        volumeMounts: [{ name: "models", mountPath: DEFAULT_MODEL_STORE_MOUNT_PATH, readOnly: true }],
+        volumeMounts: [{ name: "models", mountPath: MODEL_REPOSITORY_PATH, readOnly: true }],
         startupProbe: {
           httpGet: httpGet(TRITON_READY_PATH),
           periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
@@ -186,9 +295,29 @@ export function tritonServicePorts(exposeMetrics: boolean): k8s.types.input.core
   ];
 }
 
+/** The first address of a Service's load balancer, as Kubernetes reports it in `status.loadBalancer.ingress`. */
+export interface LoadBalancerIngress {
+  readonly ip?: string;
+  readonly hostname?: string;
+}
+
+/**
+ * A server's HTTP endpoint: `http://<load balancer address>:8000` once a LoadBalancer Service has an address (an
+ * IPv6 address in brackets), the in-cluster URL otherwise.
+ */
+export function tritonEndpoint(
+  serviceType: string,
+  ingress: LoadBalancerIngress | undefined,
+  inClusterEndpoint: string,
+): string {
+  const address = serviceType === "LoadBalancer" ? (ingress?.ip ?? ingress?.hostname) : undefined;
+  if (address === undefined || address === "") return inClusterEndpoint;
+  return `http://${address.includes(":") ? `[${address}]` : address}:${TRITON_PORTS.http}`;
+}
+
 /**
  * Seconds between Prometheus scrapes of Triton (the PodMonitor's interval), which is also the resolution of the
- * HPA's metric. `parseStackConfig` refuses a `metricsAdapter.window` shorter than two of them.
+ * HPA's metric. The metric's window must span at least two of them (see `queueTimeRule`).
  */
 export const SCRAPE_INTERVAL_SECONDS = 10;
 

@@ -95,7 +95,7 @@ describe("npm run capacity", () => {
     const r = run("capacity.ts", ["--config", file]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      "Pulumi.dup.yaml: duplicate key at line 4: names of pools, servers and config keys must be unique; rename or merge one of them",
+      "gpushare stack config has 1 problem:\n  - Pulumi.dup.yaml: duplicate key at line 4: names of pools, servers and config keys must be unique; rename or merge one of them",
     );
   });
 
@@ -123,18 +123,22 @@ describe("npm run capacity", () => {
     const r = run("capacity.ts", ["--config", "Pulumi.local.yaml", "--compare", "package.json"]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(
-      '--compare: package.json: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project',
+      'gpushare stack config has 1 problem:\n  - --compare: package.json: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project',
     );
   });
 
   it("fails when the --compare file is an invalid stack file, naming the flag", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-compare-"));
     const file = path.join(dir, "Pulumi.old.yaml");
-    fs.writeFileSync(file, "config:\n  gpushare:gpuPools:\n    t4: {gpu: T5, nodes: {min: 1, max: 1}}\n");
+    fs.writeFileSync(
+      file,
+      "config:\n  gpushare:modelStore: {nfs: {server: a, path: /m}}\n  gpushare:gpuPools:\n    t4: {gpu: T5, nodes: {min: 1, max: 1}}\n",
+    );
     const r = run("capacity.ts", ["--config", "Pulumi.local.yaml", "--compare", file]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`--compare ${file}: gpushare stack config has`);
-    expect(r.stderr).toContain('gpuPools.t4.gpu: "T5" is not a known GPU model');
+    expect(r.stderr.trim()).toBe(
+      `gpushare stack config has 1 problem:\n  - --compare ${file}: gpuPools.t4.gpu: "T5" is not a known GPU model; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB`,
+    );
   });
 
   it("parses stack config without loading any Pulumi SDK, which would make it slow", () => {
@@ -176,5 +180,162 @@ describe("npm run render", () => {
     const r = run("render.ts", ["--stack", "does-not-exist"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("Pulumi.does-not-exist.yaml: cannot read the stack file");
+  });
+});
+
+/**
+ * Bad stack files as a user writes them, each through `capacity` and through `render` (which runs the program
+ * under the mock runtime, as `pulumi preview` runs it): both refuse it with the same problems, exit 1, and print
+ * no stack trace.
+ */
+describe("a bad stack file, through both commands", () => {
+  const base = [
+    "config:",
+    "  gpushare:modelStore: {nfs: {server: 10.0.0.5, path: /m}, seed: {enabled: false}}",
+    "  gpushare:gpuOperator: {installed: true}",
+    "  gpushare:monitoring: {installed: true, prometheusUrl: 'http://prometheus:9090'}",
+    "  gpushare:metricsAdapter: {installed: true}",
+  ];
+  const heading = (n: number) => `gpushare stack config has ${n} problem${n === 1 ? "" : "s"}:`;
+  const PLAIN_KUBECONFIG =
+    "gpushare:kubeconfig: a credential in plain text in the stack file; encrypt it: run pulumi config set --secret gpushare:kubeconfig < path/to/kubeconfig";
+  const PLAIN_PASSWORD =
+    "openstack:password: a credential in plain text in the stack file; encrypt it: run pulumi config set --secret openstack:password (it prompts for the value, which keeps it out of shell history), or remove it and export OS_PASSWORD";
+
+  /**
+   * Writes `Pulumi.<stack>.yaml` into a fresh copy of the program (render reads the stack file next to
+   * index.ts): the base's keys, each replaced by a line of `lines` that sets the same key, then the others.
+   */
+  function project(stack: string, lines: string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-bad-"));
+    for (const entry of [
+      "index.ts",
+      "Pulumi.yaml",
+      "package.json",
+      "tsconfig.json",
+      "stacks",
+      "components",
+      "gpu",
+      "scripts",
+    ]) {
+      fs.cpSync(path.join(PROJECT_DIR, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
+    const key = (line: string): string => line.split(":").slice(0, 2).join(":");
+    const own = new Set(lines.map(key));
+    const kept = base.filter((line, i) => i === 0 || !own.has(key(line)));
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), [...kept, ...lines, ""].join("\n"));
+    return dir;
+  }
+
+  it.each<[string, string[], string[]]>([
+    [
+      "an unknown gpushare: key",
+      ["  gpushare:foo: 42"],
+      ['gpushare: unknown key "foo"; remove it or check the spelling against the README\'s config reference'],
+    ],
+    ["a kubeconfig in plain text", ["  gpushare:kubeconfig: 'apiVersion: v1'"], [PLAIN_KUBECONFIG]],
+    ["an OpenStack password in plain text", ["  openstack:password: hunter2"], [PLAIN_PASSWORD]],
+    [
+      "a node subnet that is not a CIDR",
+      [
+        "  gpushare:cluster: {kind: openstack, openstack: {clusterTemplateId: tpl, nodeSubnetCidr: 10.0.0.0/33}}",
+        "  gpushare:modelStore: {manila: {sizeGiB: 10}, seed: {enabled: false}}",
+      ],
+      [
+        'cluster.openstack.nodeSubnetCidr: "10.0.0.0/33" has no valid prefix length; use /1 to /32 for an IPv4 address, e.g. 10.0.0.0/24',
+      ],
+    ],
+    [
+      "an unknown GPU and a server on its pool",
+      ["  gpushare:gpuPools: {t4: {gpu: T5, nodes: {min: 1, max: 1}}}", "  gpushare:servers: {s: {pool: t4}}"],
+      [
+        'gpuPools.t4.gpu: "T5" is not a known GPU model; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB',
+      ],
+    ],
+    [
+      "an image in capitals",
+      [
+        "  gpushare:gpuPools: {t4: {gpu: T4, nodes: {min: 1, max: 1}}}",
+        "  gpushare:servers: {s: {pool: t4, image: 'NVCR.io/NVIDIA/Triton:latest'}}",
+      ],
+      [
+        'servers.s.image: "NVCR.io/NVIDIA/Triton:latest" is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton:latest"',
+      ],
+    ],
+  ])("fails on %s with the problems alone", (_, lines, problems) => {
+    const dir = project("bad", lines);
+    const file = path.join(dir, "Pulumi.bad.yaml");
+    const expected = `${heading(problems.length)}\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+
+    const capacity = run("capacity.ts", ["--config", file]);
+    expect(capacity.status).toBe(1);
+    expect(capacity.stdout).toBe("");
+    expect(capacity.stderr.trim()).toBe(expected);
+
+    const render = spawnSync(
+      TSX,
+      [path.join(dir, "scripts", "render.ts"), "--stack", "bad", "--out", path.join(dir, "out")],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
+    expect(render.status).toBe(1);
+    expect(render.stdout).toBe("");
+    expect(render.stderr.trim()).toBe(expected);
+    expect(render.stderr).not.toMatch(/^ {4}at /m);
+    expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+  });
+
+  it("renders a stack whose credentials are secure: values", () => {
+    const dir = project("good", [
+      "  gpushare:kubeconfig: {secure: v1:abc:def}",
+      "  gpushare:gpuPools: {t4: {gpu: T4, nodes: {min: 1, max: 1}}}",
+    ]);
+    const r = spawnSync(
+      TSX,
+      [path.join(dir, "scripts", "render.ts"), "--stack", "good", "--out", path.join(dir, "out")],
+      {
+        cwd: dir,
+        encoding: "utf8",
+      },
+    );
+    expect(r.stderr).not.toContain("problem");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("the errors render prints as problems", () => {
+  it("are the user's: the stack config's, a component's input properties, the seed script's, a RunError's", async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    const { SeedScriptError } = await import("../../components/k8s/seed-script");
+    const { StackConfigError } = await import("../../stacks/errors");
+    const { StackConfigRunError } = await import("../../stacks/load");
+    const { userError } = await import("../../scripts/render");
+    const problems = (e: unknown) => userError(e)?.problems;
+
+    expect(problems(new StackConfigError(["a: b"]))).toEqual(["a: b"]);
+    expect(problems(new StackConfigRunError(["a: b", "c: d"]))).toEqual(["a: b", "c: d"]);
+    expect(problems(new SeedScriptError(["modelStore.seed.models[0].name: bad"]))).toEqual([
+      "modelStore.seed.models[0].name: bad",
+    ]);
+    expect(
+      problems(
+        new pulumi.InputPropertiesError({
+          message: "ModelShare x: bad",
+          errors: [{ propertyPath: "accessCidr", reason: '"x" is not an IP address or CIDR' }],
+        }),
+      ),
+    ).toEqual(['accessCidr: "x" is not an IP address or CIDR']);
+    expect(problems(new pulumi.RunError("Missing required configuration variable 'gpushare:x'"))).toEqual([
+      "Missing required configuration variable 'gpushare:x'",
+    ]);
+  });
+
+  it("are not a bug's, whose stack is printed", async () => {
+    const { userError } = await import("../../scripts/render");
+    expect(userError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
+    expect(userError("a string")).toBeUndefined();
   });
 });

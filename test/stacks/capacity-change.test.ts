@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sharingState } from "../../components/k8s/gpu-operator-values";
+import { gpuOperatorSettings } from "../../stacks/args";
 import { capacityTable } from "../../stacks/capacity-table";
 import {
   compareCapacity,
@@ -110,7 +111,7 @@ describe("snapshotFromOutputs", () => {
   });
 
   it("reads the strategy, layouts and capacity of a previous deployment's sharing output", () => {
-    expect(snapshotFromOutputs(sharingState(stackFileConfig("prod")), undefined)).toEqual({
+    expect(snapshotFromOutputs(sharingState(gpuOperatorSettings(stackFileConfig("prod"))), undefined)).toEqual({
       migStrategy: "mixed",
       pools: {
         a100: {

@@ -1,6 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../stacks/config";
-import { minimalConfig, problemsOf, stackFileConfig } from "../helpers";
+import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config";
+import * as path from "node:path";
+import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
+
+// Local rather than test/helpers.ts, which loads the Pulumi SDK: the mutation run (npm run test:mutation)
+// reloads this file for many mutants, and the SDK would make each reload take seconds.
+
+/** The config of a `Pulumi.<stack>.yaml` of this project, parsed and validated. */
+function stackFileConfig(stack: string) {
+  return parseStackConfig(gpushareConfig(readStackFile(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`))));
+}
+
+/** A minimal valid config (existing cluster, one NFS export) with `overrides` merged over it. */
+function minimalConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { modelStore: { nfs: { server: "10.0.0.5", path: "/models" } }, ...overrides };
+}
+
+/** The problems `parseStackConfig` reports for `input`; fails the test if it accepts it. */
+function problemsOf(input: unknown): readonly string[] {
+  try {
+    parseStackConfig(input);
+  } catch (e) {
+    if (e instanceof StackConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("parseStackConfig accepted the config");
+}
 
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
 const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
@@ -260,7 +285,7 @@ describe("bad input", () => {
       'gpuPools.t4: unknown key "timeslicing"; remove it or check the spelling against the README\'s config reference',
     ],
   ])("fails when %s", (_, input, message) => {
-    expect(problemsOf(minimalConfig(input))).toContain(message);
+    expect(problemsOf(minimalConfig(input))).toEqual([message]);
   });
 
   it("warns, naming MIG and MPS, when time-sliced replicas outgrow the GPU's memory", () => {
@@ -334,7 +359,7 @@ describe("OpenStack node groups", () => {
     cluster: {
       kind: "openstack",
       openstack: {
-        template: { image: "fcos", externalNetworkId: "public", masterFlavor: "m1", flavor: "m1", labels },
+        template: { image: "ubuntu-2204", externalNetworkId: "public", masterFlavor: "m1", flavor: "m1", labels },
         nodeSubnetCidr: "10.0.0.0/24",
       },
     },
@@ -537,7 +562,1105 @@ describe("names of generated configs", () => {
       },
       'gpuPools.a100.mig.name: "gpushare-other" is the name gpushare generates for pool other\'s layouts, so node labels would point readers at the wrong pool; pick another name or remove gpuPools.a100.mig.name',
     ],
-  ])("fails when %s", (_, gpuPools, message) => {
-    expect(problemsOf(minimalConfig({ cluster: { migStrategy: "mixed" }, gpuPools }))).toEqual([message]);
+    [
+      "mig.name ends with a dot",
+      { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "halves." } }) },
+      'gpuPools.a100.mig.name: "halves." cannot prefix a label value; use lowercase letters, digits, "-" and ".", at most 54 characters (gpushare appends "-" and an 8-digit content hash)',
+    ],
+    [
+      "mig.name starts like mig-manager's layouts",
+      { a100: a100({ mig: { profiles: { "3g.20gb": 2 }, name: "all-mine" } }) },
+      'gpuPools.a100.mig.name: "all-mine" looks like one of mig-manager\'s own layout names (all-*), which mean fixed layouts per GPU model; pick another name, or use gpuPools.a100.mig.layout "all-mine" instead of profiles',
+    ],
+  ])("fails when %s, and its server is not checked against the pool", (_, gpuPools, message) => {
+    // Three 3g.20gb pods would not fit the two slices: a pool whose name is wrong is not judged further.
+    const servers = { s: { pool: "a100", resource: "nvidia.com/mig-3g.20gb", replicas: 3 } };
+    expect(problemsOf(minimalConfig({ cluster: { migStrategy: "mixed" }, gpuPools, servers }))).toEqual([message]);
+  });
+
+  it("accepts a 54-character mig.name, its own pool's default, and names beside other pools", () => {
+    const mig = (name: string) => ({ profiles: { "3g.20gb": 2 }, name });
+    const config = parseStackConfig(
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: {
+          a100: a100({ nodeSelector: { g: "a" }, mig: mig("gpushare-a100") }),
+          b: a100({ nodeSelector: { g: "b" }, mig: mig("x".repeat(54)) }),
+          c: a100({ nodeSelector: { g: "c" }, mig: mig("two.halves") }),
+        },
+      }),
+    );
+    expect(config.pools.map((p) => [p.mode, p.sharing.mig?.migEnabled])).toEqual([
+      ["mig", true],
+      ["mig", true],
+      ["mig", true],
+    ]);
+  });
+});
+
+/** An OpenStack-mode stack with an existing template, `openstack` merged into cluster.openstack. */
+const onOpenStack = (openstack: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) => ({
+  cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24", ...openstack } },
+  modelStore: { manila: { sizeGiB: 10 } },
+  ...rest,
+});
+const template = (extra: Record<string, unknown> = {}) => ({
+  clusterTemplateId: undefined,
+  template: {
+    image: "ubuntu-2204-kube-v1.30.4",
+    externalNetworkId: "public",
+    masterFlavor: "m1",
+    flavor: "m1",
+    ...extra,
+  },
+});
+const server = (extra: Record<string, unknown> = {}) => ({
+  gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+  servers: { s: { pool: "t4", ...extra } },
+});
+const PODS = "(Kubernetes supports at most 150000 pods per cluster)";
+const NODES = "(Kubernetes supports at most 5000 nodes per cluster)";
+const FCOS_FIX =
+  "is Fedora CoreOS, where NVIDIA's GPU operator cannot install its driver container, and gpuOperator.driverEnabled is true; use an image of an OS the operator supports (e.g. Ubuntu 22.04: ubuntu-2204-kube-v1.30.4), or an image with the NVIDIA driver preinstalled and gpuOperator.driverEnabled: false";
+
+describe("every rule, one bad value at a time", () => {
+  it.each<[string, unknown, string]>([
+    // Structure (schema.ts): one case per kind of problem zod reports.
+    [
+      "a top-level key is unknown",
+      minimalConfig({ foo: 1 }),
+      'gpushare: unknown key "foo"; remove it or check the spelling against the README\'s config reference',
+    ],
+    [
+      "two keys of a section are unknown",
+      minimalConfig({ inference: { namespace: "x", name: "y", labels: {} } }),
+      'inference: unknown keys "name", "labels"; remove them or check the spelling against the README\'s config reference',
+    ],
+    [
+      "a value has the wrong type",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: "three" } }) } }),
+      'gpuPools.t4.nodes.max: "three" is not allowed (Invalid input: expected number, received string); set gpuPools.t4.nodes.max in the stack file to a valid value',
+    ],
+    [
+      "a required value is missing",
+      minimalConfig({ gpuPools: { t4: { nodes: { min: 1, max: 1 } } } }),
+      "gpuPools.t4.gpu: missing is not allowed (Invalid input: expected string, received undefined); set gpuPools.t4.gpu in the stack file to a valid value",
+    ],
+    [
+      "a value is not one of the choices",
+      minimalConfig({ cluster: { kind: "aws" } }),
+      'cluster.kind: "aws" is not allowed (Invalid option: expected one of "openstack"|"existing"); set cluster.kind in the stack file to a valid value',
+    ],
+    [
+      "a string is empty",
+      { modelStore: { nfs: { server: "", path: "/m" } } },
+      'modelStore.nfs.server: "" is not allowed (Too small: expected string to have >=1 characters); set modelStore.nfs.server in the stack file to a valid value',
+    ],
+    [
+      "a model's memory is not positive",
+      minimalConfig(server({ modelMemoryGiB: 0 })),
+      "servers.s.modelMemoryGiB: 0 is not allowed (Too small: expected number to be >0); set servers.s.modelMemoryGiB in the stack file to a valid value",
+    ],
+    [
+      "a seeded model has no files",
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, seed: { models: [{ name: "m", files: [] }] } } }),
+      "modelStore.seed.models[0].files: [] is not allowed (Too small: expected array to have >=1 items); set modelStore.seed.models[0].files in the stack file to a valid value",
+    ],
+    [
+      "a count is infinite (YAML .inf)",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: Infinity } }) } }),
+      "gpuPools.t4.nodes.max: Infinity is not allowed (Invalid input: expected number, received Infinity); set gpuPools.t4.nodes.max in the stack file to a valid value",
+    ],
+    [
+      "the config is not a mapping",
+      42,
+      "gpushare: 42 is not allowed (Invalid input: expected object, received number); set gpushare in the stack file to a valid value",
+    ],
+    // The cluster.
+    [
+      "OpenStack mode has no cluster.openstack",
+      { cluster: { kind: "openstack" }, modelStore: { manila: { sizeGiB: 10 } } },
+      "cluster.openstack: missing; OpenStack mode needs it (at least nodeSubnetCidr, and clusterTemplateId or template)",
+    ],
+    [
+      "cluster.openstack is set in existing-cluster mode",
+      minimalConfig({ cluster: { openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } } }),
+      'cluster.openstack: set, but cluster.kind is "existing"; set cluster.kind to "openstack" or remove cluster.openstack',
+    ],
+    [
+      "an existing cluster's context is given with an OpenStack cluster",
+      onOpenStack(
+        {},
+        {
+          cluster: {
+            kind: "openstack",
+            existing: {},
+            openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" },
+          },
+        },
+      ),
+      'cluster: both an OpenStack cluster (cluster.kind "openstack") and an existing cluster (cluster.existing) are given; remove one: kind "existing" uses the kubeconfig, kind "openstack" creates the cluster',
+    ],
+    [
+      "neither a template nor a template id is given",
+      onOpenStack({ clusterTemplateId: undefined }),
+      "cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has neither",
+    ],
+    [
+      "both a template and a template id are given",
+      onOpenStack({ ...template(), clusterTemplateId: "tpl" }),
+      "cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has both",
+    ],
+    [
+      "the master count is even",
+      onOpenStack({ masterCount: 2 }),
+      "cluster.openstack.masterCount: 2 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+    ],
+    [
+      "the master count is below 1",
+      onOpenStack({ masterCount: -1 }),
+      "cluster.openstack.masterCount: -1 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+    ],
+    [
+      "the master count is not whole",
+      onOpenStack({ masterCount: 1.5 }),
+      "cluster.openstack.masterCount: 1.5 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+    ],
+    [
+      "the worker count is below 1",
+      onOpenStack({ workerCount: 0 }),
+      "cluster.openstack.workerCount: 0 is not allowed; use a whole number ≥ 1 for the system node group",
+    ],
+    [
+      "the worker count is not whole",
+      onOpenStack({ workerCount: 1.5 }),
+      "cluster.openstack.workerCount: 1.5 is not allowed; use a whole number ≥ 1 for the system node group",
+    ],
+    [
+      "the create timeout is below a minute",
+      onOpenStack({ createTimeoutMinutes: 0 }),
+      "cluster.openstack.createTimeoutMinutes: 0 is not allowed; use a whole number of minutes ≥ 1 (e.g. the default 60)",
+    ],
+    [
+      "the create timeout is not whole",
+      onOpenStack({ createTimeoutMinutes: 1.5 }),
+      "cluster.openstack.createTimeoutMinutes: 1.5 is not allowed; use a whole number of minutes ≥ 1 (e.g. the default 60)",
+    ],
+    [
+      "the docker volume is not whole GiB",
+      onOpenStack(template({ dockerVolumeSize: 0.5 })),
+      "cluster.openstack.template.dockerVolumeSize: 0.5 is not allowed; Cinder volumes are whole GiB, at least 1 (or remove it to use the node's disk)",
+    ],
+    [
+      "the docker volume is below 1 GiB",
+      onOpenStack(template({ dockerVolumeSize: 0 })),
+      "cluster.openstack.template.dockerVolumeSize: 0 is not allowed; Cinder volumes are whole GiB, at least 1 (or remove it to use the node's disk)",
+    ],
+    [
+      "the node subnet is not a CIDR",
+      onOpenStack({ nodeSubnetCidr: "not-a-cidr" }),
+      'cluster.openstack.nodeSubnetCidr: "not-a-cidr" is not a CIDR (address/prefix length); give the nodes\' subnet, e.g. 10.0.0.0/24',
+    ],
+    [
+      "the node subnet has a prefix longer than 32",
+      onOpenStack({ nodeSubnetCidr: "10.0.0.0/33" }),
+      'cluster.openstack.nodeSubnetCidr: "10.0.0.0/33" has no valid prefix length; use /1 to /32 for an IPv4 address, e.g. 10.0.0.0/24',
+    ],
+    [
+      "the node subnet is one address",
+      onOpenStack({ nodeSubnetCidr: "10.0.0.0" }),
+      'cluster.openstack.nodeSubnetCidr: "10.0.0.0" is not a CIDR (address/prefix length); give the nodes\' subnet, e.g. 10.0.0.0/24',
+    ],
+    [
+      "the node subnet is every address",
+      onOpenStack({ nodeSubnetCidr: "0.0.0.0/0" }),
+      'cluster.openstack.nodeSubnetCidr: "0.0.0.0/0" admits every address; give the nodes\' subnet, e.g. 10.0.0.0/24',
+    ],
+    // Node images.
+    [
+      "the template's image is Fedora CoreOS and the operator installs the driver",
+      onOpenStack(template({ image: "fedora-coreos-40" })),
+      `cluster.openstack.template.image: "fedora-coreos-40" ${FCOS_FIX}`,
+    ],
+    [
+      "a pool's image is Fedora CoreOS and the operator installs the driver",
+      onOpenStack({}, { gpuPools: { t4: t4({ flavor: "g", image: "FCOS-39" }) } }),
+      `gpuPools.t4.image: "FCOS-39" ${FCOS_FIX}`,
+    ],
+    // The model store.
+    [
+      "both a Manila share and an NFS export are given",
+      { modelStore: { nfs: { server: "a", path: "/m" }, manila: { sizeGiB: 1, accessCidr: "10.0.0.0/24" } } },
+      "modelStore: both manila (a share gpushare creates) and nfs (an existing export) are given; keep one",
+    ],
+    [
+      "the sub-path is absolute",
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, subPath: "/abs" } }),
+      'modelStore.subPath: "/abs" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)',
+    ],
+    [
+      "the sub-path leaves the export, with seeding off",
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, subPath: "a/../..", seed: { enabled: false } } }),
+      'modelStore.subPath: "a/../.." contains "." or ".." segments; give a relative directory inside the model repository',
+    ],
+    [
+      "a Manila share in existing-cluster mode has no accessCidr",
+      { modelStore: { manila: { sizeGiB: 1 } } },
+      "modelStore.manila.accessCidr: missing; in existing-cluster mode name the nodes' subnet (e.g. 10.0.0.0/24) the share admits",
+    ],
+    [
+      "the share admits every address",
+      { modelStore: { manila: { sizeGiB: 1, accessCidr: "0.0.0.0/0" } } },
+      'modelStore.manila.accessCidr: "0.0.0.0/0" admits every address; give the nodes\' subnet, e.g. 10.0.0.0/24',
+    ],
+    [
+      "the share's access is not an address",
+      { modelStore: { manila: { sizeGiB: 1, accessCidr: "nodes" } } },
+      'modelStore.manila.accessCidr: "nodes" is not an IP address or CIDR; give the nodes\' subnet, e.g. 10.0.0.0/24',
+    ],
+    [
+      "the share's size is not whole",
+      { modelStore: { manila: { sizeGiB: 1.5, accessCidr: "10.0.0.0/24" } } },
+      "modelStore.manila.sizeGiB: 1.5 is not allowed; Manila shares are whole GiB, at least 1",
+    ],
+    [
+      "the seed image is not lowercase",
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, seed: { image: "Curlimages/curl:8.11.1" } } }),
+      'modelStore.seed.image: "Curlimages/curl:8.11.1" is not an image reference: the registry and repository must be lowercase; use "curlimages/curl:8.11.1"',
+    ],
+    [
+      "the seed image is not pinned",
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, seed: { image: "curlimages/curl" } } }),
+      'modelStore.seed.image: "curlimages/curl" has no tag or digest; pin it, e.g. nvcr.io/nvidia/tritonserver:24.08-py3',
+    ],
+    // The monitoring stack and namespaces.
+    [
+      "a namespace is longer than a DNS label",
+      minimalConfig({ monitoring: { namespace: "n".repeat(64) } }),
+      `monitoring.namespace: "${"n".repeat(64)}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    ],
+    [
+      "a namespace has capitals",
+      minimalConfig({ gpuOperator: { namespace: "GPU" } }),
+      'gpuOperator.namespace: "GPU" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+    ],
+    [
+      "the adapter's namespace is kube-system",
+      minimalConfig({ metricsAdapter: { namespace: "kube-system" } }),
+      "metricsAdapter.namespace: \"kube-system\" is reserved for the cluster's own components; use a namespace of gpushare's own (e.g. the default)",
+    ],
+    [
+      "the window has a unit Prometheus lacks",
+      minimalConfig({ metricsAdapter: { window: "1min" } }),
+      'metricsAdapter.window: "1min" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s',
+    ],
+    [
+      "the window is empty",
+      minimalConfig({ metricsAdapter: { window: "" } }),
+      'metricsAdapter.window: "" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s',
+    ],
+    [
+      "the metric name starts with a digit",
+      minimalConfig({ metricsAdapter: { metricName: "1queue" } }),
+      'metricsAdapter.metricName: "1queue" is not a Prometheus metric name; use letters, digits, "_" and ":", not starting with a digit (e.g. avg_time_queue_us)',
+    ],
+    // Pools alone.
+    [
+      "a pool name is reserved",
+      minimalConfig({ gpuPools: { default: t4() } }),
+      'gpuPools: "default" is reserved for the device plugin\'s default config; pick another pool name',
+    ],
+    [
+      "a pool name is longer than a DNS label",
+      minimalConfig({ gpuPools: { ["p".repeat(64)]: t4() } }),
+      `gpuPools: "${"p".repeat(64)}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    ],
+    [
+      "a pool is named after a node group Magnum creates",
+      onOpenStack({}, { gpuPools: { "default-worker": t4({ flavor: "g" }) } }),
+      'gpuPools.default-worker: "default-worker" is the name of a node group Magnum creates with every cluster; rename the pool',
+    ],
+    [
+      "a pool's minimum nodes are negative",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: -1, max: 1 } }) } }),
+      `gpuPools.t4.nodes.min: -1 is not allowed; use a whole number from 0 to 5000 ${NODES}`,
+    ],
+    [
+      "a pool's minimum nodes are not whole",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 0.5, max: 1 } }) } }),
+      `gpuPools.t4.nodes.min: 0.5 is not allowed; use a whole number from 0 to 5000 ${NODES}`,
+    ],
+    [
+      "a pool's maximum nodes are 0",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 0, max: 0 } }) } }),
+      `gpuPools.t4.nodes.max: 0 is not allowed; use a whole number from 1 to 5000 ${NODES}`,
+    ],
+    [
+      "a pool's maximum nodes exceed what a cluster holds",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: 1e9 } }) } }),
+      `gpuPools.t4.nodes.max: 1000000000 is not allowed; use a whole number from 1 to 5000 ${NODES}`,
+    ],
+    [
+      "a pool's initial nodes exceed its maximum",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: 2, initial: 3 } }) } }),
+      "gpuPools.t4.nodes.initial: 3 is not allowed; use a whole number between nodes.min 1 and nodes.max 2",
+    ],
+    [
+      "a pool's initial nodes are below its minimum",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: 2, initial: 0 } }) } }),
+      "gpuPools.t4.nodes.initial: 0 is not allowed; use a whole number between nodes.min 1 and nodes.max 2",
+    ],
+    [
+      "a pool's initial nodes are not whole",
+      minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: 2, initial: 1.5 } }) } }),
+      "gpuPools.t4.nodes.initial: 1.5 is not allowed; use a whole number between nodes.min 1 and nodes.max 2",
+    ],
+    [
+      "a node holds more than 16 GPUs",
+      minimalConfig({ gpuPools: { t4: t4({ gpusPerNode: 17 }) } }),
+      "gpuPools.t4.gpusPerNode: 17 is not allowed; use a whole number from 1 to 16 (GPUs one server holds)",
+    ],
+    [
+      "a node holds no GPU",
+      minimalConfig({ gpuPools: { t4: t4({ gpusPerNode: 0 }) } }),
+      "gpuPools.t4.gpusPerNode: 0 is not allowed; use a whole number from 1 to 16 (GPUs one server holds)",
+    ],
+    // MIG sections.
+    [
+      "a MIG section has neither layout nor profiles",
+      minimalConfig({ gpuPools: { a100: a100({ mig: {} }) } }),
+      'gpuPools.a100.mig: give exactly one of layout (e.g. "all-balanced") or profiles (e.g. {"3g.20gb": 2}); it has neither',
+    ],
+    [
+      "a MIG section has both layout and profiles",
+      minimalConfig({ gpuPools: { a100: a100({ mig: { layout: "all-1g.5gb", profiles: { "1g.5gb": 7 } } }) } }),
+      'gpuPools.a100.mig: give exactly one of layout (e.g. "all-balanced") or profiles (e.g. {"3g.20gb": 2}); it has both',
+    ],
+    [
+      "a MIG count is negative",
+      minimalConfig({ gpuPools: { a100: a100({ mig: { profiles: { "1g.5gb": -1 } } }) } }),
+      "gpuPools.a100.mig.profiles.1g.5gb: -1 is not a count; use a whole number ≥ 0",
+    ],
+    [
+      "a MIG count is not whole",
+      minimalConfig({ gpuPools: { a100: a100({ mig: { profiles: { "1g.5gb": 1.5 } } }) } }),
+      "gpuPools.a100.mig.profiles.1g.5gb: 1.5 is not a count; use a whole number ≥ 0",
+    ],
+    [
+      "explicit MIG profiles have no instances",
+      minimalConfig({ gpuPools: { a100: a100({ mig: { profiles: { "1g.5gb": 0 } } }) } }),
+      'gpuPools.a100.mig.profiles: no instances; list at least one profile with a count ≥ 1, or use layout "all-disabled"',
+    ],
+    // Sharing.
+    [
+      "time-slicing replicas exceed the pods a node runs",
+      minimalConfig({ gpuPools: { t4: t4({ timeSlicing: { replicas: 10000 } }) } }),
+      "gpuPools.t4.timeSlicing.replicas: 10000 is not allowed; every replica is a pod on the GPU's node, and a node runs at most 110 pods (the kubelet's default maxPods), so use at most 110",
+    ],
+    [
+      "per-profile time-slicing replicas exceed the pods a node runs",
+      {
+        ...minimalConfig({ cluster: { migStrategy: "mixed" } }),
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" }, timeSlicing: { replicas: { "1g.5gb": 111 } } }) },
+      },
+      "gpuPools.a100.timeSlicing.replicas.1g.5gb: 111 is not allowed; every replica is a pod on the GPU's node, and a node runs at most 110 pods (the kubelet's default maxPods), so use at most 110",
+    ],
+    [
+      "per-profile time-slicing replicas are below 2",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" }, timeSlicing: { replicas: { "1g.5gb": 1 } } }) },
+      }),
+      "gpuPools.a100.timeSlicing.replicas.1g.5gb: 1 is not allowed; time-slicing replicas are a whole number ≥ 2 (remove gpuPools.a100.timeSlicing to not share)",
+    ],
+    [
+      "per-profile time-slicing replicas are given for whole GPUs",
+      minimalConfig({ gpuPools: { t4: t4({ timeSlicing: { replicas: { "1g.5gb": 2 } } }) } }),
+      "gpuPools.t4.timeSlicing.replicas: per-profile replicas need MIG slices, and this pool shares whole GPUs; give one number, e.g. replicas: 4",
+    ],
+    [
+      "per-profile time-slicing replicas are given with MIG disabled",
+      minimalConfig({
+        gpuPools: { a100: a100({ mig: { layout: "all-disabled" }, timeSlicing: { replicas: { "1g.5gb": 2 } } }) },
+      }),
+      "gpuPools.a100.timeSlicing.replicas: per-profile replicas need MIG slices, and this pool shares whole GPUs; give one number, e.g. replicas: 4",
+    ],
+    [
+      "MPS replicas are below 2",
+      minimalConfig({ gpuPools: { t4: t4({ mps: { replicas: 1 } }) } }),
+      "gpuPools.t4.mps.replicas: 1 is not allowed; T4 (compute capability 7.5) takes 2 to 48 MPS clients per GPU, as a whole number",
+    ],
+    [
+      "MPS replicas are not whole",
+      minimalConfig({ gpuPools: { t4: t4({ mps: { replicas: 2.5 } }) } }),
+      "gpuPools.t4.mps.replicas: 2.5 is not allowed; T4 (compute capability 7.5) takes 2 to 48 MPS clients per GPU, as a whole number",
+    ],
+    [
+      "MPS replicas exceed what a Volta GPU allows",
+      minimalConfig({ gpuPools: { v100: { gpu: "V100-16GB", nodes: { min: 1, max: 1 }, mps: { replicas: 17 } } } }),
+      "gpuPools.v100.mps.replicas: 17 is not allowed; V100-16GB (compute capability 7.0) takes 2 to 16 MPS clients per GPU, as a whole number",
+    ],
+    // Servers.
+    [
+      "a server name is longer than a DNS label",
+      minimalConfig({ gpuPools: { t4: t4() }, servers: { ["s".repeat(64)]: { pool: "t4" } } }),
+      `servers: "${"s".repeat(64)}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+    ],
+    [
+      "an image's registry and repository are not lowercase",
+      minimalConfig(server({ image: "NVCR.io/NVIDIA/Triton:latest" })),
+      'servers.s.image: "NVCR.io/NVIDIA/Triton:latest" is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton:latest"',
+    ],
+    [
+      "an image is not a reference at all",
+      minimalConfig(server({ image: "nvcr.io/nvidia/triton server:1" })),
+      'servers.s.image: "nvcr.io/nvidia/triton server:1" is not an image reference ([registry[:port]/]repository[:tag][@sha256:digest], the repository in lowercase letters, digits, ".", "_" and "-"); use e.g. nvcr.io/nvidia/tritonserver:24.08-py3',
+    ],
+    [
+      "replicas are negative",
+      minimalConfig(server({ replicas: -1 })),
+      `servers.s.replicas: -1 is not allowed; use a whole number from 0 to 150000 ${PODS}`,
+    ],
+    [
+      "replicas are not whole",
+      minimalConfig(server({ replicas: 1.5 })),
+      `servers.s.replicas: 1.5 is not allowed; use a whole number from 0 to 150000 ${PODS}`,
+    ],
+    [
+      "replicas exceed the pods of a cluster",
+      minimalConfig(server({ replicas: 150001 })),
+      `servers.s.replicas: 150001 is not allowed; use a whole number from 0 to 150000 ${PODS}`,
+    ],
+    [
+      "minReplicas is 0",
+      minimalConfig(server({ autoscaling: { minReplicas: 0, maxReplicas: 2 } })),
+      `servers.s.autoscaling.minReplicas: 0 is not allowed; use a whole number from 1 to 150000 ${PODS}`,
+    ],
+    [
+      "maxReplicas is 0",
+      minimalConfig(server({ autoscaling: { minReplicas: 1, maxReplicas: 0 } })),
+      `servers.s.autoscaling.maxReplicas: 0 is not allowed; use a whole number from 1 to 150000 ${PODS}`,
+    ],
+    [
+      "maxReplicas exceeds the pods of a cluster",
+      minimalConfig(server({ autoscaling: { maxReplicas: 200000 } })),
+      `servers.s.autoscaling.maxReplicas: 200000 is not allowed; use a whole number from 1 to 150000 ${PODS}`,
+    ],
+    [
+      "replicas above the HPA's maximum do not fit",
+      minimalConfig(server({ replicas: 6, autoscaling: { maxReplicas: 2 } })),
+      "servers.s.autoscaling.maxReplicas: 6 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 4, 2 short; lower autoscaling.maxReplicas to 4 or raise gpuPools.t4.nodes.max",
+    ],
+    [
+      "the autoscaling target is 0",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, targetAverageValue: 0 } })),
+      "servers.s.autoscaling.targetAverageValue: 0 is not allowed; use a number > 0 (µs)",
+    ],
+    [
+      "the autoscaling target is negative",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, targetAverageValue: -5 } })),
+      "servers.s.autoscaling.targetAverageValue: -5 is not allowed; use a number > 0 (µs)",
+    ],
+    [
+      "a server does not name the resource of a pool that advertises several",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a100: a100({ mig: { layout: "all-balanced" } }) },
+        servers: { s: { pool: "a100" } },
+      }),
+      "servers.s.resource: pool a100 advertises nvidia.com/mig-1g.5gb, nvidia.com/mig-2g.10gb, nvidia.com/mig-3g.20gb; name the one this server requests",
+    ],
+    [
+      "a server runs on a pool whose GPUs are all MIG-disabled... and the stack has no pools",
+      minimalConfig({ servers: { s: { pool: "t4" } } }),
+      'servers.s.pool: "t4" is not a pool of this stack; use one of (no pools defined: add gpuPools)',
+    ],
+    [
+      "a model outgrows its share of an MPS GPU and the stack opts into failing",
+      minimalConfig({
+        validation: { memoryOversubscription: "fail" },
+        gpuPools: { t4: t4({ mps: { replicas: 4 } }) },
+        servers: { s: { pool: "t4", modelMemoryGiB: 5 } },
+      }),
+      "servers.s.modelMemoryGiB: 5 GiB exceeds the 4.00 GiB each of 4 MPS clients gets on T4; lower gpuPools.t4.mps.replicas or use MIG slices large enough for the model",
+    ],
+  ])("fails when %s", (_, input, message) => {
+    expect(problemsOf(input)).toEqual([message]);
+  });
+
+  it("accepts what each rule allows at its bounds", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: {
+          t4: t4({ nodes: { min: 0, max: 5000, initial: 5000 }, gpusPerNode: 16, timeSlicing: { replicas: 110 } }),
+          ["p".repeat(63)]: { gpu: "L4", nodes: { min: 1, max: 2, initial: 1 }, timeSlicing: { replicas: 2 } },
+          v100: { gpu: "V100-16GB", nodes: { min: 1, max: 1 }, mps: { replicas: 16 } },
+        },
+        servers: {
+          ["s".repeat(63)]: { pool: "t4", replicas: 0, autoscaling: { minReplicas: 1, maxReplicas: 150000 } },
+          m: { pool: "v100", replicas: 2, image: "registry.local:5000/team/triton__server@sha256:" + "a".repeat(64) },
+        },
+        monitoring: { namespace: "n".repeat(63) },
+      }),
+    );
+    expect(config.pools.map((p) => p.atMaxNodes)).toEqual([
+      { "nvidia.com/gpu": 8_800_000 },
+      { "nvidia.com/gpu": 4 },
+      { "nvidia.com/gpu": 16 },
+    ]);
+    expect(config.servers.map((s) => s.maxReplicas)).toEqual([150000, 2]);
+  });
+
+  it("accepts a Fedora CoreOS image when the driver is preinstalled or the operator is installed already", () => {
+    for (const gpuOperator of [{ driverEnabled: false }, { installed: true }]) {
+      const config = parseStackConfig(onOpenStack(template({ image: "fedora-coreos-40" }), { gpuOperator }));
+      expect(config.raw.cluster.openstack?.template?.image).toBe("fedora-coreos-40");
+    }
+  });
+
+  it("leaves a pool's image alone in existing-cluster mode, where gpushare creates no nodes", () => {
+    const config = parseStackConfig(minimalConfig({ gpuPools: { t4: t4({ image: "fedora-coreos-40" }) } }));
+    expect(config.pools[0].raw.image).toBe("fedora-coreos-40");
+  });
+
+  it("leaves the seed image alone when nothing is seeded", () => {
+    const config = parseStackConfig(
+      minimalConfig({ modelStore: { nfs: { server: "a", path: "/m" }, seed: { enabled: false, image: "Curl" } } }),
+    );
+    expect(config.raw.modelStore.seed.image).toBe("Curl");
+  });
+
+  it("warns that a flavor means nothing in existing-cluster mode", () => {
+    expect(parseStackConfig(minimalConfig({ gpuPools: { t4: t4({ flavor: "g" }) } })).warnings).toEqual([
+      "gpuPools.t4.flavor: ignored in existing-cluster mode; nodes are found by gpuPools.t4.nodeSelector",
+    ]);
+  });
+});
+
+describe("a value that is wrong is reported once", () => {
+  const withServer = (pool: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    minimalConfig({ gpuPools: { t4: pool }, servers: { s: { pool: "t4", ...extra } } });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "an unknown GPU does not also make its server's pool unknown",
+      withServer({ gpu: "T5", nodes: { min: 1, max: 1 } }),
+      'gpuPools.t4.gpu: "T5" is not a known GPU model; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB',
+    ],
+    [
+      "time-slicing replicas of 1 do not also make the server's pool unknown",
+      withServer(t4({ timeSlicing: { replicas: 1 } }), { replicas: 4 }),
+      "gpuPools.t4.timeSlicing.replicas: 1 is not allowed; time-slicing replicas are a whole number ≥ 2 (remove gpuPools.t4.timeSlicing to not share)",
+    ],
+    [
+      "MPS under mixed does not also make the server's pool unknown",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { t4: t4({ mps: { replicas: 4 } }) },
+        servers: { s: { pool: "t4" } },
+      }),
+      'gpuPools.t4.mps: the device plugin rejects MPS under the mixed MIG strategy this cluster uses; use timeSlicing on this pool or run MPS pools in a cluster with cluster.migStrategy "single"',
+    ],
+    [
+      "an unplaceable layout does not also make per-profile time-slicing or the server wrong",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: {
+          a100: a100({ mig: { profiles: { "3g.20gb": 2, "1g.5gb": 1 } }, timeSlicing: { replicas: { "1g.5gb": 2 } } }),
+        },
+        servers: { s: { pool: "a100", resource: "nvidia.com/mig-1g.5gb" } },
+      }),
+      'gpuPools.a100.mig.profiles: {"3g.20gb":2,"1g.5gb":1} has no legal placement on A100-SXM4-40GB (instances overlap on its 8 memory slices or exceed its 7 compute slices); remove an instance or use a named layout such as all-balanced',
+    ],
+    [
+      "nodes.max 0 does not also compare min with it or ask to lower maxReplicas to 0",
+      withServer(t4({ nodes: { min: 1, max: 0 }, timeSlicing: { replicas: 4 } }), { autoscaling: { maxReplicas: 4 } }),
+      `gpuPools.t4.nodes.max: 0 is not allowed; use a whole number from 1 to 5000 ${NODES}`,
+    ],
+    [
+      "a bad minReplicas is not also compared with maxReplicas",
+      withServer(t4({ timeSlicing: { replicas: 4 } }), { autoscaling: { minReplicas: -3, maxReplicas: -5 } }),
+      `servers.s.autoscaling.minReplicas: -3 is not allowed; use a whole number from 1 to 150000 ${PODS}\u0000servers.s.autoscaling.maxReplicas: -5 is not allowed; use a whole number from 1 to 150000 ${PODS}`,
+    ],
+    [
+      "replicas beyond a cluster's pods are not also measured against the pool",
+      withServer(t4(), { replicas: 1e9 }),
+      `servers.s.replicas: 1000000000 is not allowed; use a whole number from 0 to 150000 ${PODS}`,
+    ],
+    [
+      "disagreeing MIG strategies do not also judge a layout against one of them",
+      minimalConfig({
+        gpuPools: {
+          a: a100({ mig: { layout: "all-1g.5gb", strategy: "single" } }),
+          b: a100({ nodeSelector: { g: "b" }, mig: { layout: "all-balanced", strategy: "mixed" } }),
+        },
+        servers: { s: { pool: "b", resource: "nvidia.com/mig-1g.5gb" } },
+      }),
+      'MIG strategy: gpuPools.a.mig.strategy "single", gpuPools.b.mig.strategy "mixed" disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack',
+    ],
+    [
+      "a server that does not fit alone is not also summed with the others",
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { a: { pool: "t4", replicas: 5 }, b: { pool: "t4", replicas: 1 } },
+      }),
+      "servers.a.replicas: 5 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 4, 1 short; lower replicas to 4 or raise gpuPools.t4.nodes.max",
+    ],
+    [
+      "an image that is not a reference is not also said to lack a tag",
+      withServer(t4(), { image: "NVCR.io/NVIDIA/Triton" }),
+      'servers.s.image: "NVCR.io/NVIDIA/Triton" is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton"',
+    ],
+  ])("%s", (_, input, messages) => {
+    expect(problemsOf(input)).toEqual(messages.split("\u0000"));
+  });
+
+  it("does not compare node-group names that are not DNS labels already", () => {
+    expect(
+      problemsOf(onOpenStack({}, { gpuPools: { Inference_a: t4({ flavor: "g" }), Inference_b: t4({ flavor: "g" }) } })),
+    ).toEqual([
+      'gpuPools: "Inference_a" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+      'gpuPools: "Inference_b" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+    ]);
+  });
+
+  it("keeps checking a pool's sharing when its node counts are wrong", () => {
+    expect(
+      problemsOf(minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 2, max: 1 }, timeSlicing: { replicas: 1 } }) } })),
+    ).toEqual([
+      "gpuPools.t4.nodes: min 2 is greater than max 1; raise nodes.max or lower nodes.min",
+      "gpuPools.t4.timeSlicing.replicas: 1 is not allowed; time-slicing replicas are a whole number ≥ 2 (remove gpuPools.t4.timeSlicing to not share)",
+    ]);
+  });
+});
+
+describe("the whole config of a stack", () => {
+  const nfs = { "gpushare:modelStore": { nfs: { server: "10.0.0.5", path: "/models" } } };
+
+  it("fails when a gpushare: key is unknown, and says nothing of what it might have meant", () => {
+    expect(() => parseStackSettings({ config: { "gpushare:config": 42 }, secretKeys: new Set() })).toThrow(
+      new StackConfigError([
+        'gpushare: unknown key "config"; remove it or check the spelling against the README\'s config reference',
+      ]),
+    );
+  });
+
+  it.each([
+    ["gpushare:kubeconfig", "run pulumi config set --secret gpushare:kubeconfig < path/to/kubeconfig"],
+    [
+      "openstack:password",
+      "run pulumi config set --secret openstack:password (it prompts for the value, which keeps it out of shell history), or remove it and export OS_PASSWORD",
+    ],
+    [
+      "openstack:token",
+      "run pulumi config set --secret openstack:token (it prompts for the value, which keeps it out of shell history), or remove it and export OS_TOKEN",
+    ],
+    [
+      "openstack:applicationCredentialSecret",
+      "run pulumi config set --secret openstack:applicationCredentialSecret (it prompts for the value, which keeps it out of shell history), or remove it and export OS_APPLICATION_CREDENTIAL_SECRET",
+    ],
+    [
+      "openstack:key",
+      "run pulumi config set --secret openstack:key (it prompts for the value, which keeps it out of shell history), or remove it and export OS_KEY",
+    ],
+  ])("fails when %s is in plain text", (key, fix) => {
+    let error: unknown;
+    try {
+      parseStackSettings({ config: { ...nfs, [key]: "value" }, secretKeys: new Set() });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect((error as StackConfigError).problems).toEqual([
+      `${key}: a credential in plain text in the stack file; encrypt it: ${fix}`,
+    ]);
+  });
+
+  it("reports plain-text credentials with the config's other problems", () => {
+    expect(() =>
+      parseStackSettings({ config: { "openstack:password": "p", "gpushare:foo": 1 }, secretKeys: new Set() }),
+    ).toThrow(
+      new StackConfigError([
+        "openstack:password: a credential in plain text in the stack file; encrypt it: run pulumi config set --secret openstack:password (it prompts for the value, which keeps it out of shell history), or remove it and export OS_PASSWORD",
+        'gpushare: unknown key "foo"; remove it or check the spelling against the README\'s config reference',
+      ]),
+    );
+  });
+
+  it("accepts secrets, never reads their values, and treats Pulumi.yaml's empty kubeconfig as unset", () => {
+    const secret = parseStackSettings({
+      config: { ...nfs, "gpushare:kubeconfig": "apiVersion: v1", "openstack:password": "p", "openstack:region": "r" },
+      secretKeys: new Set(["gpushare:kubeconfig", "openstack:password"]),
+    });
+    expect(secret.raw.kubeconfig).toBe("(secret)");
+    const unset = parseStackSettings({ config: { ...nfs, "gpushare:kubeconfig": "" }, secretKeys: new Set() });
+    expect(unset.raw.kubeconfig).toBeUndefined();
+  });
+});
+
+describe("what a stack leaves out", () => {
+  it("is filled in with the documented defaults", () => {
+    const config = parseStackConfig({
+      cluster: {
+        kind: "openstack",
+        openstack: {
+          template: {
+            image: "ubuntu-2204-kube-v1.30.4",
+            externalNetworkId: "public",
+            masterFlavor: "m1",
+            flavor: "m2",
+          },
+          nodeSubnetCidr: "10.0.0.0/24",
+        },
+      },
+      gpuPools: {
+        t4: { gpu: "T4", flavor: "g", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: 4 } },
+        v100: { gpu: "V100-16GB", flavor: "v", nodes: { min: 1, max: 1 }, mps: { replicas: 2 } },
+      },
+      modelStore: { manila: { sizeGiB: 10 } },
+      servers: {
+        a: { pool: "t4", service: { type: "ClusterIP" }, autoscaling: { maxReplicas: 2 } },
+        b: { pool: "t4", service: { type: "NodePort" } },
+        c: { pool: "v100" },
+      },
+    });
+    const { models, ...seed } = config.raw.modelStore.seed;
+    expect(models.map((m) => [m.name, m.files.map((f) => f.path)])).toEqual([
+      ["densenet_onnx", ["config.pbtxt", "densenet_labels.txt", "1/model.onnx"]],
+    ]);
+    const triton = {
+      image: "nvcr.io/nvidia/tritonserver:24.08-py3",
+      replicas: 1,
+      resources: { cpu: "1", memory: "4Gi" },
+    };
+    const service = { annotations: {}, exposeMetrics: false };
+    expect({ ...config.raw, modelStore: { ...config.raw.modelStore, seed } }).toEqual({
+      cluster: {
+        kind: "openstack",
+        openstack: {
+          template: {
+            image: "ubuntu-2204-kube-v1.30.4",
+            externalNetworkId: "public",
+            masterFlavor: "m1",
+            flavor: "m2",
+            coe: "kubernetes",
+            networkDriver: "calico",
+            labels: {},
+          },
+          masterCount: 1,
+          workerCount: 1,
+          nodeSubnetCidr: "10.0.0.0/24",
+          createTimeoutMinutes: 60,
+        },
+      },
+      gpuPools: {
+        t4: {
+          gpu: "T4",
+          gpusPerNode: 1,
+          nodes: { min: 1, max: 1 },
+          flavor: "g",
+          timeSlicing: { replicas: 4, renameByDefault: false, failRequestsGreaterThanOne: false },
+        },
+        v100: {
+          gpu: "V100-16GB",
+          gpusPerNode: 1,
+          nodes: { min: 1, max: 1 },
+          flavor: "v",
+          mps: { replicas: 2, renameByDefault: false },
+        },
+      },
+      modelStore: {
+        manila: { sizeGiB: 10 },
+        subPath: "",
+        allowDestroy: false,
+        seed: { enabled: true, image: "curlimages/curl:8.11.1" },
+      },
+      inference: { namespace: "inference" },
+      gpuOperator: {
+        installed: false,
+        namespace: "gpu-operator",
+        chartVersion: "v26.7.0",
+        repository: "https://helm.ngc.nvidia.com/nvidia",
+        driverEnabled: true,
+        rebootOnMigChange: false,
+        dcgmServiceMonitor: true,
+        values: {},
+      },
+      monitoring: {
+        installed: false,
+        namespace: "monitoring",
+        chartVersion: "88.5.3",
+        repository: "https://prometheus-community.github.io/helm-charts",
+        grafana: { enabled: true },
+        values: {},
+      },
+      metricsAdapter: {
+        installed: false,
+        namespace: "monitoring",
+        chartVersion: "5.3.0",
+        repository: "https://prometheus-community.github.io/helm-charts",
+        metricName: "avg_time_queue_us",
+        window: "30s",
+        values: {},
+      },
+      servers: {
+        a: {
+          pool: "t4",
+          ...triton,
+          autoscaling: { minReplicas: 1, maxReplicas: 2, targetAverageValue: 50 },
+          service: { type: "ClusterIP", ...service },
+        },
+        b: { pool: "t4", ...triton, service: { type: "NodePort", ...service } },
+        c: { pool: "v100", ...triton, service: { type: "LoadBalancer", ...service } },
+      },
+      validation: { memoryOversubscription: "warn" },
+    });
+    expect(config.pools.map((p) => p.nodes.initial)).toEqual([1, 1]);
+  });
+
+  it("starts a pool of min 0 with one node", () => {
+    const config = parseStackConfig(minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 0, max: 2 } }) } }));
+    expect(config.pools[0].nodes).toEqual({ min: 0, max: 2, initial: 1 });
+  });
+});
+
+describe("the error", () => {
+  it("counts and lists its problems", () => {
+    expect(new StackConfigError(["a: 1", "b: 2"]).message).toBe(
+      "gpushare stack config has 2 problems:\n  - a: 1\n  - b: 2",
+    );
+    expect(new StackConfigError(["a: 1"]).message).toBe("gpushare stack config has 1 problem:\n  - a: 1");
+    expect(new StackConfigError([]).name).toBe("StackConfigError");
+  });
+});
+
+describe("rules at their edges", () => {
+  it.each<[string, unknown, string]>([
+    [
+      "a share's size is 0",
+      { modelStore: { manila: { sizeGiB: 0, accessCidr: "10.0.0.0/24" } } },
+      "modelStore.manila.sizeGiB: 0 is not allowed; Manila shares are whole GiB, at least 1",
+    ],
+    [
+      "a name starts as a DNS label and goes on as none",
+      minimalConfig({ inference: { namespace: "inference_ns" } }),
+      'inference.namespace: "inference_ns" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+    ],
+    ...["xy", "xw", "xd", "1.5m"].map((window): [string, unknown, string] => [
+      `the window is ${window}`,
+      minimalConfig({ metricsAdapter: { window } }),
+      `metricsAdapter.window: "${window}" is not a Prometheus duration; use e.g. 30s, 1m or 1m30s`,
+    ]),
+    [
+      "cluster.migStrategy and a pool's mig.strategy disagree",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a: a100({ mig: { layout: "all-1g.5gb", strategy: "single" } }) },
+      }),
+      'MIG strategy: cluster.migStrategy "mixed", gpuPools.a.mig.strategy "single" disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack',
+    ],
+    [
+      "a server names a pool of several that does not exist",
+      minimalConfig({
+        gpuPools: { a: t4(), b: { gpu: "L4", nodes: { min: 1, max: 1 } } },
+        servers: { s: { pool: "c" } },
+      }),
+      'servers.s.pool: "c" is not a pool of this stack; use one of a, b',
+    ],
+    [
+      "a server's pool has MIG on and no instances",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a: a100({ mig: { layout: "all-enabled" } }) },
+        servers: { s: { pool: "a" } },
+      }),
+      "servers.s.resource: pool a advertises no resources; name the one this server requests",
+    ],
+    [
+      "a server requests a resource of a pool that advertises none",
+      minimalConfig({
+        cluster: { migStrategy: "mixed" },
+        gpuPools: { a: a100({ mig: { layout: "all-enabled" } }) },
+        servers: { s: { pool: "a", resource: "nvidia.com/gpu" } },
+      }),
+      'servers.s.resource: "nvidia.com/gpu" is not advertised by pool a (A100-SXM4-40GB, mig, MIG strategy mixed); use one of (none)',
+    ],
+  ])("fails when %s", (_, input, message) => {
+    expect(problemsOf(input)).toEqual([message]);
+  });
+
+  it("accepts what sits on each edge", () => {
+    const config = parseStackConfig(
+      onOpenStack(template({ dockerVolumeSize: 1 }), {
+        cluster: {
+          kind: "openstack",
+          openstack: { ...template({ dockerVolumeSize: 1 }), nodeSubnetCidr: "10.0.0.0/24", createTimeoutMinutes: 1 },
+        },
+        metricsAdapter: { window: "10y10w10d10h10m" },
+        gpuPools: { "default-worker-x": t4({ flavor: "g", timeSlicing: { replicas: 4 } }) },
+        servers: {
+          a: { pool: "default-worker-x", replicas: 2 },
+          b: { pool: "default-worker-x", replicas: 2, service: { type: "ClusterIP", exposeMetrics: true } },
+        },
+      }),
+    );
+    expect(config.raw.cluster.openstack?.createTimeoutMinutes).toBe(1);
+    expect(config.servers.map((s) => s.maxReplicas)).toEqual([2, 2]);
+    for (const window of ["1y", "1w", "52w", "1d"]) {
+      expect(parseStackConfig(minimalConfig({ metricsAdapter: { window } })).raw.metricsAdapter.window).toBe(window);
+    }
+    expect(
+      parseStackConfig(onOpenStack(template({ dockerVolumeSize: 50 }))).raw.cluster.openstack?.template
+        ?.dockerVolumeSize,
+    ).toBe(50);
+    // Magnum's own node groups are a concern of OpenStack mode only.
+    expect(parseStackConfig(minimalConfig({ gpuPools: { "default-worker": t4() } })).pools[0].name).toBe(
+      "default-worker",
+    );
+  });
+
+  it("names each pool's sharing and builds its spec from what the pool sets", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: {
+          l4: { gpu: "L4", nodes: { min: 1, max: 1 } },
+          t4: t4({ timeSlicing: { replicas: 2 } }),
+          a: a100({ mig: { layout: "all-1g.5gb" } }),
+          b: {
+            gpu: "A100-80GB",
+            nodes: { min: 1, max: 1 },
+            mig: { layout: "all-1g.10gb" },
+            timeSlicing: { replicas: 2 },
+          },
+          v: { gpu: "V100-16GB", nodes: { min: 1, max: 1 }, mps: { replicas: 2 } },
+        },
+      }),
+    );
+    expect(config.pools.map((p) => [p.name, p.mode, Object.keys(p.sharing)])).toEqual([
+      ["l4", "none", ["gpu", "gpusPerNode"]],
+      ["t4", "timeSlicing", ["gpu", "gpusPerNode", "timeSlicing"]],
+      ["a", "mig", ["gpu", "gpusPerNode", "mig"]],
+      ["b", "mig+timeSlicing", ["gpu", "gpusPerNode", "mig", "timeSlicing"]],
+      ["v", "mps", ["gpu", "gpusPerNode", "mps"]],
+    ]);
+  });
+
+  it("takes the strategy a pool asks for when the cluster names none", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { a: a100({ mig: { layout: "all-balanced", strategy: "mixed" } }) } }),
+    );
+    expect(config.migStrategy).toBe("mixed");
+  });
+
+  it("keeps checking servers on whole-GPU pools when the MIG strategies disagree", () => {
+    expect(
+      problemsOf(
+        minimalConfig({
+          cluster: { migStrategy: "mixed" },
+          gpuPools: { a: a100({ mig: { layout: "all-1g.5gb", strategy: "single" } }), t4: t4() },
+          servers: { s: { pool: "t4", replicas: 2 } },
+        }),
+      ),
+    ).toEqual([
+      'MIG strategy: cluster.migStrategy "mixed", gpuPools.a.mig.strategy "single" disagree, but the GPU operator applies one strategy to every node of a cluster; set the same value everywhere (or only cluster.migStrategy), and run the other shape as a separate stack',
+      "servers.s.replicas: 2 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 1, 1 short; lower replicas to 1 or raise gpuPools.t4.nodes.max",
+    ]);
+  });
+
+  it("does not measure replicas that are not a count against the pool, with autoscaling too", () => {
+    expect(problemsOf(minimalConfig(server({ replicas: 1e9, autoscaling: { maxReplicas: 2 } })))).toEqual([
+      `servers.s.replicas: 1000000000 is not allowed; use a whole number from 0 to 150000 ${PODS}`,
+    ]);
+  });
+
+  it("accepts an autoscaler whose minimum is its maximum", () => {
+    const config = parseStackConfig(minimalConfig(server({ autoscaling: { minReplicas: 2, maxReplicas: 2 } })));
+    expect(config.servers.map((s) => [s.minReplicas, s.maxReplicas])).toEqual([[2, 2]]);
+  });
+
+  it("resolves a server's replicas, and the minimum its autoscaler keeps", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { a: { pool: "t4", replicas: 2, autoscaling: { minReplicas: 1, maxReplicas: 3 } } },
+      }),
+    );
+    expect(config.servers.map((s) => [s.replicas, s.minReplicas, s.maxReplicas])).toEqual([[2, 1, 3]]);
+  });
+
+  it.each<[string, Record<string, unknown>, number | undefined]>([
+    ["a model bigger than a whole GPU that is not shared", t4(), 20],
+    ["a model that fills its MPS share exactly", t4({ mps: { replicas: 4 } }), 4],
+    ["a small model on an MPS GPU", t4({ mps: { replicas: 4 } }), 1],
+    ["time-sliced replicas that fill the GPU exactly", t4({ timeSlicing: { replicas: 4 } }), 4],
+  ])("does not warn about memory for %s", (_, pool, modelMemoryGiB) => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { t4: pool }, servers: { s: { pool: "t4", modelMemoryGiB } } }),
+    );
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("warns only where seeding is the only source of models: a new Manila share", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { t4: t4() }, servers: { s: { pool: "t4", models: ["resnet50"] } } }),
+    );
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("warns of every autoscaled pool on a template without Magnum's autoscaler, and of none with a template id", () => {
+    const pools = {
+      t4: t4({ flavor: "g", nodes: { min: 1, max: 3 } }),
+      l4: { gpu: "L4", flavor: "l", nodes: { min: 0, max: 2 } },
+    };
+    expect(parseStackConfig(onOpenStack(template(), { gpuPools: pools })).warnings).toEqual([
+      'cluster.openstack.template.labels.auto_scaling_enabled: not "true", so Magnum runs no cluster autoscaler and gpuPools.t4, gpuPools.l4 stay at nodes.initial; set auto_scaling_enabled: "true" or make nodes.min equal nodes.max',
+    ]);
+    expect(parseStackConfig(onOpenStack({}, { gpuPools: pools })).warnings).toEqual([]);
+  });
+
+  it("accepts every optional key spelled out", () => {
+    const config = parseStackConfig({
+      cluster: {
+        kind: "openstack",
+        openstack: { ...template({ coe: "kubernetes" }), nodeSubnetCidr: "10.0.0.0/24" },
+      },
+      modelStore: {
+        manila: { sizeGiB: 10, shareType: "default", shareNetworkId: "net-1234", availabilityZone: "nova-az1" },
+        seed: { models: [{ name: "resnet50", files: [{ path: "config.pbtxt", url: "https://example.com/c" }] }] },
+      },
+      servers: {},
+      validation: { memoryOversubscription: "warn" },
+    });
+    expect(config.raw.modelStore.manila?.availabilityZone).toBe("nova-az1");
+    const existing = parseStackConfig(
+      minimalConfig({
+        cluster: { existing: { context: "admin@cluster" } },
+        gpuPools: { t4: t4() },
+        servers: { s: { pool: "t4", service: { type: "LoadBalancer" } } },
+      }),
+    );
+    expect(existing.raw.cluster.existing?.context).toBe("admin@cluster");
+  });
+
+  it("lets an error that is not a config problem through, as the bug it is", () => {
+    const servers = Object.defineProperty({}, "s", {
+      enumerable: true,
+      get() {
+        throw new TypeError("boom");
+      },
+    });
+    expect(() => parseStackSettings({ config: { "gpushare:servers": servers }, secretKeys: new Set() })).toThrow(
+      new TypeError("boom"),
+    );
+  });
+
+  it("accepts two servers that fill their pool's resource exactly", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { a: { pool: "t4", replicas: 2 }, b: { pool: "t4", replicas: 2 } },
+      }),
+    );
+    expect(config.servers.map((s) => s.name)).toEqual(["a", "b"]);
   });
 });

@@ -19,6 +19,24 @@ describe("OpenStack credentials", () => {
     expect(missingOpenStackCredentials({ env: {}, providerConfig })).toEqual([]);
   });
 
+  it("are complete with an application credential named rather than identified", () => {
+    const env = {
+      OS_AUTH_URL: "https://keystone:5000/v3",
+      OS_APPLICATION_CREDENTIAL_NAME: "ci",
+      OS_APPLICATION_CREDENTIAL_SECRET: "s",
+    };
+    expect(missingOpenStackCredentials({ env, providerConfig: none })).toEqual([]);
+    const providerConfig = new Set(["authUrl", "applicationCredentialName", "applicationCredentialSecret"]);
+    expect(missingOpenStackCredentials({ env: {}, providerConfig })).toEqual([]);
+  });
+
+  it("fails when an application credential has its secret but no id or name", () => {
+    const env = { OS_AUTH_URL: "https://keystone:5000/v3", OS_APPLICATION_CREDENTIAL_SECRET: "s" };
+    expect(missingOpenStackCredentials({ env, providerConfig: none })).toEqual([
+      "OpenStack credentials: the application credential id (OS_APPLICATION_CREDENTIAL_ID or openstack:applicationCredentialId, or OS_APPLICATION_CREDENTIAL_NAME or openstack:applicationCredentialName) is not set; export it in the environment, or run pulumi config set --secret openstack:<key> <value>, or name a clouds.yaml entry with OS_CLOUD",
+    ]);
+  });
+
   it("fails when nothing is set, naming the variables and keys of each missing piece", () => {
     expect(missingOpenStackCredentials({ env: {}, providerConfig: none })).toEqual([
       "OpenStack credentials: the Keystone URL (OS_AUTH_URL or openstack:authUrl) is not set; export it in the environment, or run pulumi config set --secret openstack:<key> <value>, or name a clouds.yaml entry with OS_CLOUD",

@@ -1,12 +1,24 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { sharingState } from "../../components/k8s/gpu-operator-values";
 import { MONITORING_RELEASE_NAME } from "../../components/k8s/monitoring-values";
 import type { RecordedResource } from "../../scripts/mock-runtime";
+import { gpuOperatorSettings } from "../../stacks/args";
 import { capacityTable } from "../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../stacks/config";
 import { GpuInferencePlatform } from "../../stacks/platform";
-import { helmValues, minimalConfig, ofType, one, runProgram, stackFileConfig } from "../helpers";
+import {
+  helmValues,
+  isSecretInput,
+  minimalConfig,
+  ofType,
+  one,
+  resolve,
+  reveal,
+  runProgram,
+  stackFileConfig,
+} from "../helpers";
 
 const POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor";
 
@@ -71,16 +83,15 @@ describe("an update after a previous deployment", () => {
         () =>
           new GpuInferencePlatform("gpushare", {
             config: after,
-            previous: { sharing: sharingState(before), capacity: capacityTable(before) },
+            previous: { sharing: sharingState(gpuOperatorSettings(before)), capacity: capacityTable(before) },
           }),
       );
       const data = one(resources, CONFIG_MAP, "gpushare-gpu-operator-device-plugin-configs").inputs.data as Record<
         string,
         string
       >;
-      const newKey = after.pools[0].devicePluginConfig;
-      expect(newKey).not.toBe("t4-5c3fa4b5");
-      expect(Object.keys(data).sort()).toEqual(["default", newKey, "t4-5c3fa4b5"].sort());
+      // t4-<first 8 hex digits of the SHA-256 of its config>: 14 replicas before, 7 after.
+      expect(Object.keys(data).sort()).toEqual(["default", "t4-5c3fa4b5", "t4-5ca2c501"]);
     } finally {
       spy.mockRestore();
     }
@@ -126,5 +137,59 @@ describe("an update after a previous deployment", () => {
       spy.mockRestore();
     }
     expect(warnings.filter((w) => w.startsWith("GPU sharing"))).toEqual([]);
+  });
+});
+
+describe("the platform component", () => {
+  it("exposes the provider of its cluster for resources of one's own", async () => {
+    let platform: GpuInferencePlatform | undefined;
+    const resources = await runProgram(() => {
+      platform = new GpuInferencePlatform("gpushare", { config: stackFileConfig("staging") });
+      new k8s.core.v1.ConfigMap("mine", { data: { a: "b" } }, { provider: platform.provider });
+    });
+    if (platform === undefined) throw new Error("no platform");
+    expect(platform.provider).toBeInstanceOf(k8s.Provider);
+    const main = ofType(resources, "pulumi:providers:kubernetes").find((p) => p.name === "gpushare-k8s");
+    if (main === undefined) throw new Error("no provider gpushare-k8s");
+    expect(await resolve(platform.provider.urn)).toBe(main.urn);
+    // A provider reference is `<provider URN>::<provider id>`; the id is unknown in a preview.
+    expect(one(resources, "kubernetes:core/v1:ConfigMap", "mine").provider?.split("::").slice(0, -1).join("::")).toBe(
+      main.urn,
+    );
+  });
+
+  it("records the validated stack config and the kubeconfig, kept secret, as its inputs", async () => {
+    const config = stackFileConfig("staging");
+    const resources = await runProgram(
+      () => new GpuInferencePlatform("gpushare", { config, kubeconfig: pulumi.secret("apiVersion: v1\n") }),
+    );
+    const inputs = one(resources, "gpushare:stack:GpuInferencePlatform").inputs;
+    expect(Object.keys(inputs).sort()).toEqual(["config", "kubeconfig"]);
+    expect(inputs.config).toEqual(JSON.parse(JSON.stringify(config.raw)));
+    expect(isSecretInput(inputs.kubeconfig)).toBe(true);
+    expect(reveal(inputs.kubeconfig)).toBe("apiVersion: v1\n");
+  });
+
+  it("keeps every component's kubeconfig-free inputs plain, and the providers' kubeconfig secret", async () => {
+    const resources = await runProgram(() => new GpuInferencePlatform("gpushare", { config: stackFileConfig("prod") }));
+    for (const provider of ofType(resources, "pulumi:providers:kubernetes")) {
+      expect({ provider: provider.name, secret: isSecretInput(provider.inputs.kubeconfig) }).toEqual({
+        provider: provider.name,
+        secret: true,
+      });
+    }
+    const components = resources.filter((r) => !r.custom && r.type.startsWith("gpushare:"));
+    expect(components.map((c) => c.type).sort()).toEqual([
+      "gpushare:cloud:ModelShare",
+      "gpushare:cloud:OpenStackCluster",
+      "gpushare:k8s:GpuOperator",
+      "gpushare:k8s:MetricsAdapter",
+      "gpushare:k8s:ModelStore",
+      "gpushare:k8s:Monitoring",
+      "gpushare:k8s:TritonServer",
+      "gpushare:k8s:TritonServer",
+      "gpushare:stack:GpuInferencePlatform",
+    ]);
+    for (const c of components) expect(Object.keys(c.inputs).length).toBeGreaterThan(0);
   });
 });

@@ -12,7 +12,10 @@ const MALFORMED = (location: string) =>
 
 function args(overrides: Partial<ModelShareArgs> = {}): ModelShareArgs {
   return {
-    manila: { sizeGiB: 50, shareType: "nfs-ssd", shareNetworkId: "sn-1", availabilityZone: "nova" },
+    sizeGiB: 50,
+    shareType: "nfs-ssd",
+    shareNetworkId: "sn-1",
+    availabilityZone: "nova",
     accessCidr: "10.0.0.0/24",
     allowDestroy: false,
     ...overrides,
@@ -132,7 +135,7 @@ describe("ModelShare", () => {
   });
 
   it("leaves out the optional Manila settings that are not given", async () => {
-    const resources = (await runShare(args({ manila: { sizeGiB: 1 } }))).resources;
+    const resources = (await runShare({ sizeGiB: 1, accessCidr: "10.0.0.0/24" })).resources;
     expect(one(resources, SHARE).inputs).toEqual({
       name: "models",
       description: "gpushare model repository (Triton)",
@@ -149,6 +152,30 @@ describe("ModelShare", () => {
     const share = one(resources, SHARE);
     expect(share.protect).toBe(kept);
     expect(share.retainOnDelete).toBe(kept);
+  });
+
+  it("protects the share when allowDestroy is not given", async () => {
+    const { resources } = await runShare({ sizeGiB: 1, accessCidr: "10.0.0.0/24" });
+    expect(one(resources, SHARE).protect).toBe(true);
+    expect(one(resources, SHARE).retainOnDelete).toBe(true);
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const { resources } = await runShare(args());
+    expect(one(resources, "gpushare:cloud:ModelShare").inputs).toEqual({
+      sizeGiB: 50,
+      shareType: "nfs-ssd",
+      shareNetworkId: "sn-1",
+      availabilityZone: "nova",
+      accessCidr: "10.0.0.0/24",
+      allowDestroy: false,
+    });
+  });
+
+  it("fails when the size is not a whole number of GiB", async () => {
+    expect(await failureOf(() => new ModelShare("models", args({ sizeGiB: 0.5 })))).toBe(
+      "ModelShare models: sizeGiB: 0.5 is not a size; use a whole number of GiB ≥ 1",
+    );
   });
 
   it("fails when the access rule would admit every address", async () => {

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
-  GPU_NODE_GROUP_ROLE,
   magnumNodeGroupStackPrefix,
   magnumNodeNamePattern,
   nodeGroupNameProblems,
+} from "../../../components/cloud/magnum-names";
+import {
+  GPU_NODE_GROUP_ROLE,
   OpenStackCluster,
+  type OpenStackClusterArgs,
 } from "../../../components/cloud/openstack-cluster";
-import type { StackConfig } from "../../../stacks/config";
-import { parseStackConfig } from "../../../stacks/config";
 import { GpuInferencePlatform } from "../../../stacks/platform";
-import { isSecret, ofType, one, resolve, runProgram, stackFileConfig } from "../../helpers";
+import { isSecret, ofType, one, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
 
 const CLUSTER = "openstack:containerinfra/cluster:Cluster";
 const TEMPLATE = "openstack:containerinfra/clusterTemplate:ClusterTemplate";
@@ -42,39 +43,33 @@ async function failureOf(program: () => void): Promise<string> {
   );
 }
 
-/** An OpenStack stack whose pools are given, with a template gpushare creates unless `cluster` says otherwise. */
-function openstackConfig(gpuPools: Record<string, unknown>, cluster: Record<string, unknown> = {}): StackConfig {
-  return parseStackConfig({
-    cluster: {
-      kind: "openstack",
-      openstack: {
-        template: {
-          image: "fedora-coreos-40",
-          externalNetworkId: "public",
-          masterFlavor: "m1.large",
-          flavor: "m1.xlarge",
-          labels: { kube_tag: "v1.30.4" },
-        },
-        nodeSubnetCidr: "10.0.0.0/24",
-        ...cluster,
-      },
-    },
-    gpuPools,
-    modelStore: { manila: { sizeGiB: 10 } },
-  });
-}
+/** Three masters behind a load balancer, two workers and two fixed-size GPU node groups, on a template of its own. */
+const CLUSTER_ARGS: OpenStackClusterArgs = {
+  template: {
+    image: "ubuntu-2204-kube-v1.30.4",
+    externalNetworkId: "public",
+    masterFlavor: "m1.large",
+    flavor: "m1.xlarge",
+    labels: { kube_tag: "v1.30.4" },
+  },
+  keypair: "gpushare-prod",
+  masterCount: 3,
+  workerCount: 2,
+  nodeGroups: [
+    { name: "a100", flavor: "gpu.a100.1", nodes: { min: 1, max: 1 } },
+    { name: "t4", flavor: "gpu.t4.1", nodes: { min: 1, max: 1 } },
+  ],
+};
 
 function buildCluster(
-  config: StackConfig,
+  args: OpenStackClusterArgs,
   name = "c",
 ): { component: () => OpenStackCluster | undefined; program: () => void } {
   let component: OpenStackCluster | undefined;
-  const os = config.raw.cluster.openstack;
-  if (os === undefined) throw new Error("test config has no cluster.openstack");
   return {
     component: () => component,
     program: () => {
-      component = new OpenStackCluster(name, { cluster: os, pools: config.pools });
+      component = new OpenStackCluster(name, args);
     },
   };
 }
@@ -105,27 +100,32 @@ describe("magnumNodeNamePattern", () => {
 });
 
 describe("nodeGroupNameProblems", () => {
-  it("accepts pools whose first 9 characters differ", () => {
+  it("accepts node groups whose first 9 characters differ", () => {
     expect(nodeGroupNameProblems(["a100", "t4", "a100-small", "a100-large"])).toEqual([]);
   });
 
-  it("fails when two pools share their first 9 characters", () => {
+  it("fails when two node groups share their first 9 characters", () => {
     expect(nodeGroupNameProblems(["t4-shared-a", "t4", "t4-shared-b"])).toEqual([
-      'gpuPools: "t4-shared-a", "t4-shared-b" start with the same 9 characters ("t4-shared"), the only part of a node group\'s name Magnum keeps in node names; rename them so their first 9 characters differ',
+      'nodeGroups: "t4-shared-a", "t4-shared-b" start with the same 9 characters ("t4-shared"), the only part of a node group\'s name Magnum keeps in node names; rename them so their first 9 characters differ',
     ]);
   });
 
-  it("fails when a pool takes the name of a Magnum default node group", () => {
+  it("fails when a node group takes the name of a Magnum default node group", () => {
     expect(nodeGroupNameProblems(["default-worker"])).toEqual([
-      'gpuPools.default-worker: "default-worker" is the name of a node group Magnum creates with every cluster; rename the pool',
+      'nodeGroups.default-worker: "default-worker" is the name of a node group Magnum creates with every cluster; rename the node group',
+    ]);
+  });
+
+  it("names the caller's paths and words", () => {
+    expect(nodeGroupNameProblems(["default-master"], { list: "gpuPools", noun: "pool" })).toEqual([
+      'gpuPools.default-master: "default-master" is the name of a node group Magnum creates with every cluster; rename the pool',
     ]);
   });
 });
 
 describe("OpenStackCluster", () => {
-  it("creates the prod template, cluster and one node group per pool with the pools' flavors and counts", async () => {
-    const config = stackFileConfig("prod");
-    const { program } = buildCluster(config);
+  it("creates the template, the cluster and the node groups with their flavors and counts", async () => {
+    const { program } = buildCluster(CLUSTER_ARGS);
     const resources = await runProgram(program);
     const component = one(resources, COMPONENT);
     for (const r of [...ofType(resources, TEMPLATE), ...ofType(resources, CLUSTER), ...ofType(resources, NODE_GROUP)]) {
@@ -135,7 +135,7 @@ describe("OpenStackCluster", () => {
 
     expect(one(resources, TEMPLATE, "c-template").inputs).toEqual({
       coe: "kubernetes",
-      image: "fedora-coreos-40",
+      image: "ubuntu-2204-kube-v1.30.4",
       externalNetworkId: "public",
       masterFlavor: "m1.large",
       flavor: "m1.xlarge",
@@ -186,8 +186,8 @@ describe("OpenStackCluster", () => {
     expect(one(resources, NODE_GROUP, "c-t4").dependencies).toContain(one(resources, NODE_GROUP, "c-a100").urn);
   });
 
-  it("outputs the cluster's raw kubeconfig as a secret, its name and a node name pattern per pool", async () => {
-    const { program, component } = buildCluster(stackFileConfig("prod"));
+  it("outputs the cluster's raw kubeconfig as a secret, its name and a node name pattern per node group", async () => {
+    const { program, component } = buildCluster(CLUSTER_ARGS);
     await runProgram(program);
     const cluster = component();
     if (cluster === undefined) throw new Error("no component");
@@ -199,17 +199,15 @@ describe("OpenStackCluster", () => {
     expect(await resolve(cluster.nodeNamePatterns.t4)).toBe("^c-magnum-t4-[a-z0-9]+-node-[0-9]+(\\..+)?$");
   });
 
-  it("leaves an autoscaled group's node count to the autoscaler after creation and sets the pool's image", async () => {
-    const config = openstackConfig({
-      t4: {
-        gpu: "T4",
-        flavor: "gpu.t4.1",
-        image: "ubuntu-22.04-nvidia",
-        nodes: { min: 1, max: 4, initial: 2 },
-        timeSlicing: { replicas: 4 },
-      },
-    });
-    const resources = await runProgram(buildCluster(config).program);
+  it("leaves an autoscaled group's node count to the autoscaler after creation and sets the group's image", async () => {
+    const args: OpenStackClusterArgs = {
+      ...CLUSTER_ARGS,
+      masterCount: 1,
+      nodeGroups: [
+        { name: "t4", flavor: "gpu.t4.1", image: "ubuntu-22.04-nvidia", nodes: { min: 1, max: 4, initial: 2 } },
+      ],
+    };
+    const resources = await runProgram(buildCluster(args).program);
     const group = one(resources, NODE_GROUP, "c-t4");
     expect(group.inputs).toMatchObject({
       imageId: "ubuntu-22.04-nvidia",
@@ -221,12 +219,15 @@ describe("OpenStackCluster", () => {
     expect(one(resources, TEMPLATE).inputs.masterLbEnabled).toBe(false);
   });
 
-  it("uses an existing cluster template by id and creates none", async () => {
-    const config = openstackConfig(
-      { t4: { gpu: "T4", flavor: "gpu.t4.1", nodes: { min: 1, max: 1 } } },
-      { template: undefined, clusterTemplateId: "tmpl-42", fixedNetwork: "net-1", fixedSubnet: "subnet-1" },
+  it("uses an existing cluster template by id and creates none, with one master and one worker by default", async () => {
+    const resources = await runProgram(
+      buildCluster({
+        clusterTemplateId: "tmpl-42",
+        fixedNetwork: "net-1",
+        fixedSubnet: "subnet-1",
+        nodeGroups: [{ name: "t4", flavor: "gpu.t4.1", nodes: { min: 0, max: 3 } }],
+      }).program,
     );
-    const resources = await runProgram(buildCluster(config).program);
     expect(ofType(resources, TEMPLATE)).toEqual([]);
     expect(one(resources, CLUSTER).inputs).toEqual({
       clusterTemplateId: "tmpl-42",
@@ -236,17 +237,51 @@ describe("OpenStackCluster", () => {
       fixedSubnet: "subnet-1",
       createTimeout: 60,
     });
+    // Without `initial`, a group starts at its minimum but with at least one node.
+    expect(one(resources, NODE_GROUP).inputs).toMatchObject({ nodeCount: 1, minNodeCount: 0, maxNodeCount: 3 });
   });
 
-  it("fails when two pools' node groups cannot be told apart by node name", async () => {
-    const t4 = (flavor: string) => ({ gpu: "T4", flavor, nodes: { min: 1, max: 1 } });
-    // parseStackConfig refuses these names too; the component checks again for callers that bypass it.
-    const valid = openstackConfig({ ta: t4("gpu.t4.1"), tb: t4("gpu.t4.2") });
-    const renamed = ["t4-shared-a", "t4-shared-b"];
-    const config = { ...valid, pools: valid.pools.map((p, i) => ({ ...p, name: renamed[i] })) };
-    expect(await failureOf(buildCluster(config).program)).toBe(
-      'OpenStackCluster c: gpuPools: "t4-shared-a", "t4-shared-b" start with the same 9 characters ("t4-shared"), the only part of a node group\'s name Magnum keeps in node names; rename them so their first 9 characters differ',
+  it("creates the template with Magnum's Kubernetes defaults when the template leaves them out", async () => {
+    const { template } = CLUSTER_ARGS;
+    if (template === undefined) throw new Error("CLUSTER_ARGS has no template");
+    const resources = await runProgram(
+      buildCluster({ ...CLUSTER_ARGS, masterCount: 1, template: { ...template, labels: undefined } }).program,
     );
+    expect(one(resources, TEMPLATE).inputs).toEqual({
+      coe: "kubernetes",
+      image: "ubuntu-2204-kube-v1.30.4",
+      externalNetworkId: "public",
+      masterFlavor: "m1.large",
+      flavor: "m1.xlarge",
+      networkDriver: "calico",
+      labels: {},
+      masterLbEnabled: false,
+    });
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const resources = await runProgram(buildCluster(CLUSTER_ARGS).program);
+    expect(one(resources, COMPONENT).inputs).toEqual(CLUSTER_ARGS);
+  });
+
+  it("fails when two node groups cannot be told apart by node name", async () => {
+    const group = (name: string, flavor: string) => ({ name, flavor, nodes: { min: 1, max: 1 } });
+    const args = { ...CLUSTER_ARGS, nodeGroups: [group("t4-shared-a", "gpu.t4.1"), group("t4-shared-b", "gpu.t4.2")] };
+    expect(await failureOf(buildCluster(args).program)).toBe(
+      'OpenStackCluster c: nodeGroups: "t4-shared-a", "t4-shared-b" start with the same 9 characters ("t4-shared"), the only part of a node group\'s name Magnum keeps in node names; rename them so their first 9 characters differ',
+    );
+  });
+
+  it.each([
+    ["neither", { template: undefined }, "neither is given"],
+    ["both", { clusterTemplateId: "tmpl-42" }, "both are given"],
+  ])("fails when %s of a template and a template id are given, registering nothing", async (_, change, what) => {
+    const { error, resources } = await runFailing(buildCluster({ ...CLUSTER_ARGS, ...change }).program);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(
+      `OpenStackCluster c: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); ${what}`,
+    );
+    expect(resources).toEqual([]);
   });
 });
 

@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { queueTimeRule } from "../../../components/k8s/adapter-rules";
 import {
-  DASHBOARD_UID,
+  type DashboardInput,
   type DashboardPool,
-  dashboardExpressions,
-  dashboardInput,
   GRAFANA_RATE_INTERVAL,
+  type GrafanaDashboard,
   kubeStateMetricsLabel,
   kubeStateMetricsResource,
   nodeLabelsAllowlist,
   platformDashboard,
 } from "../../../components/k8s/dashboard";
-import { stackFileConfig } from "../../helpers";
 import { metricsOf, promqlErrors } from "../../promql";
 
 /**
@@ -35,20 +33,40 @@ const KUBE_STATE_METRICS = [
 ];
 const ALLOWED = new Set([...TRITON, ...DCGM, ...KUBE_STATE_METRICS]);
 
+/** Every PromQL expression of a dashboard, in panel order. */
+function dashboardExpressions(dashboard: GrafanaDashboard): string[] {
+  return dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+}
+
 /** Grafana replaces its variables before Prometheus sees a query; so does this, with a typical value. */
 function asPrometheusSees(expr: string): string {
   return expr.replaceAll(GRAFANA_RATE_INTERVAL, "1m");
 }
 
+/** The prod stack's view: an A100 pool split by MIG into three slice sizes, and a time-sliced T4 pool. */
+const INPUT: DashboardInput = {
+  inferenceNamespace: "inference",
+  metricName: "avg_time_queue_us",
+  metricWindow: "30s",
+  pools: [
+    {
+      name: "a100",
+      nodeSelector: { "gpushare.io/pool": "a100" },
+      resources: ["nvidia.com/mig-1g.5gb", "nvidia.com/mig-2g.10gb", "nvidia.com/mig-3g.20gb"],
+      mig: true,
+    },
+    { name: "t4", nodeSelector: { "gpushare.io/pool": "t4" }, resources: ["nvidia.com/gpu"], mig: false },
+  ],
+};
+
 describe("the platform dashboard", () => {
-  const config = stackFileConfig("prod");
-  const dashboard = platformDashboard(dashboardInput(config));
+  const dashboard = platformDashboard(INPUT);
   const exprs = dashboardExpressions(dashboard).map(asPrometheusSees);
 
   it("is JSON Grafana can load, with a stable uid and a data source variable", () => {
     const json = JSON.parse(JSON.stringify(dashboard)) as typeof dashboard;
     expect(json).toEqual(dashboard);
-    expect(json.uid).toBe(DASHBOARD_UID);
+    expect(json.uid).toBe("gpushare-platform");
     expect(json.templating.list).toEqual([
       expect.objectContaining({ name: "datasource", type: "datasource", query: "prometheus" }),
     ]);
@@ -84,13 +102,16 @@ describe("the platform dashboard", () => {
   });
 
   it("shows the HPA metric with the adapter's own query", () => {
-    const rule = queueTimeRule(config.raw.metricsAdapter.metricName, config.raw.metricsAdapter.window);
     const hpa = dashboard.panels.find((p) => p.title.startsWith("HPA metric"));
-    expect(hpa?.targets.map((t) => t.expr)).toEqual([
-      rule.metricsQuery
-        .replaceAll("<<.LabelMatchers>>", 'namespace="inference"')
-        .replaceAll("<<.GroupBy>>", "namespace, pod"),
-    ]);
+    const expr =
+      'sum by (namespace, pod) (increase(nv_inference_queue_duration_us{namespace="inference"}[30s]))' +
+      ' / clamp_min(sum by (namespace, pod) (increase(nv_inference_request_success{namespace="inference"}[30s])), 1)';
+    expect(hpa?.targets.map((t) => t.expr)).toEqual([expr]);
+    // The same query the adapter runs for the HPAs, with the adapter's templates filled in as it fills them.
+    const adapterQuery = queueTimeRule("avg_time_queue_us", "30s")
+      .metricsQuery.replaceAll("<<.LabelMatchers>>", 'namespace="inference"')
+      .replaceAll("<<.GroupBy>>", "namespace, pod");
+    expect(adapterQuery).toBe(expr);
   });
 
   it("counts each MIG slice resource of a pool on the pool's nodes", () => {
@@ -122,7 +143,7 @@ describe("the platform dashboard", () => {
   });
 
   it("filters Triton and HPA series to the inference namespace", () => {
-    const custom = platformDashboard({ ...dashboardInput(config), inferenceNamespace: "serving" });
+    const custom = platformDashboard({ ...INPUT, inferenceNamespace: "serving" });
     const serving = dashboardExpressions(custom).slice(0, 5);
     for (const expr of serving) {
       expect(expr).toContain('namespace="serving"');

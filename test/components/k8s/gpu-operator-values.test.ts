@@ -3,49 +3,74 @@ import { parse } from "yaml";
 import {
   danglingConfigNames,
   devicePluginConfigData,
+  type GpuOperatorPool,
+  type GpuOperatorSettings,
   gpuOperatorValues,
   migManagerConfigData,
   nodeFeatureRuleSpec,
   poolLabelConflicts,
   poolNodeLabels,
   poolsLabelledByNodeGroup,
-  retainedConfigs,
-  sharingState,
 } from "../../../components/k8s/gpu-operator-values";
-import type { PoolConfig, StackConfig } from "../../../stacks/config";
+import type { GpuModel } from "../../../gpu/catalog";
+import { findGpuModel } from "../../../gpu/catalog";
+import { gpuOperatorSettings } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config";
 import { minimalConfig, stackFileConfig } from "../../helpers";
 
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
 const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
 
-function configWith(overrides: Record<string, unknown>): StackConfig {
-  return parseStackConfig(minimalConfig(overrides));
+/** The GPU operator's settings of a committed stack file, as the platform passes them. */
+function stackSettings(stack: string): GpuOperatorSettings {
+  return gpuOperatorSettings(stackFileConfig(stack));
 }
 
-/**
- * A config whose pools parseStackConfig accepts whatever their labels: in OpenStack mode every pool's nodes
- * are named after their node group. Lets the tests ask poolLabelConflicts about other situations directly.
- */
-function openstackConfigWith(pools: Record<string, Record<string, unknown>>): StackConfig {
-  return parseStackConfig({
-    cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
-    modelStore: { manila: { sizeGiB: 10 } },
-    gpuPools: Object.fromEntries(Object.entries(pools).map(([n, p]) => [n, { flavor: "gpu", ...p }])),
-  });
+/** The GPU operator's settings of a minimal stack with `overrides`. */
+function settingsWith(overrides: Record<string, unknown>): GpuOperatorSettings {
+  return gpuOperatorSettings(parseStackConfig(minimalConfig(overrides)));
 }
 
-function pool(config: StackConfig, name: string): PoolConfig {
-  const found = config.pools.find((p) => p.name === name);
+function pool(settings: GpuOperatorSettings, name: string): GpuOperatorPool {
+  const found = settings.pools.find((p) => p.name === name);
   if (found === undefined) throw new Error(`no pool ${name}`);
   return found;
+}
+
+function gpu(name: string): GpuModel {
+  const model = findGpuModel(name);
+  if (model === undefined) throw new Error(`no GPU model ${name}`);
+  return model;
+}
+
+/** A pool of whole, unshared GPUs, written by hand: what poolLabelConflicts looks at. */
+function wholeGpuPool(name: string, model: string, nodeSelector?: Record<string, string>): GpuOperatorPool {
+  return {
+    name,
+    sharing: { gpu: gpu(model), gpusPerNode: 1 },
+    devicePluginConfig: `${name}-00000000`,
+    ...(nodeSelector === undefined ? {} : { nodeSelector }),
+    atMaxNodes: { "nvidia.com/gpu": 1 },
+  };
 }
 
 const noPatterns = (): boolean => false;
 
 describe("gpuOperatorValues", () => {
+  it("sets only what it owns when given only the strategy and the pools", () => {
+    expect(gpuOperatorValues({ migStrategy: "single", pools: [] })).toEqual({
+      mig: { strategy: "single" },
+      migManager: { config: { name: "gpushare-mig-configs", default: "all-disabled" } },
+      devicePlugin: { config: { name: "gpushare-device-plugin-configs", default: "default" } },
+      driver: { enabled: true },
+      dcgmExporter: { serviceMonitor: { enabled: true } },
+      nfd: { enabled: true },
+      "node-feature-discovery": { master: { config: { extraLabelNs: ["nvidia.com", "gpushare.io"] } } },
+    });
+  });
+
   it("sets every value gpushare owns for staging (single, no reboot)", () => {
-    const values = gpuOperatorValues(stackFileConfig("staging"));
+    const values = gpuOperatorValues(stackSettings("staging"));
     expect(values).toEqual({
       mig: { strategy: "single" },
       migManager: { config: { name: "gpushare-mig-configs", default: "all-disabled" } },
@@ -58,7 +83,7 @@ describe("gpuOperatorValues", () => {
   });
 
   it("asks mig-manager to reboot when rebootOnMigChange is set (prod)", () => {
-    const values = gpuOperatorValues(stackFileConfig("prod"));
+    const values = gpuOperatorValues(stackSettings("prod"));
     expect(values.mig).toEqual({ strategy: "mixed" });
     expect(values.migManager).toEqual({
       config: { name: "gpushare-mig-configs", default: "all-disabled" },
@@ -67,7 +92,7 @@ describe("gpuOperatorValues", () => {
   });
 
   it("labels the DCGM ServiceMonitor for the cluster's Prometheus", () => {
-    const values = gpuOperatorValues(stackFileConfig("dev"), { serviceMonitorLabels: { release: "monitoring" } });
+    const values = gpuOperatorValues({ ...stackSettings("dev"), serviceMonitorLabels: { release: "monitoring" } });
     expect(values.dcgmExporter).toEqual({
       serviceMonitor: { enabled: true, additionalLabels: { release: "monitoring" } },
     });
@@ -75,15 +100,15 @@ describe("gpuOperatorValues", () => {
 
   it("follows driverEnabled and dcgmServiceMonitor", () => {
     const values = gpuOperatorValues(
-      configWith({ gpuPools: { t4: t4() }, gpuOperator: { driverEnabled: false, dcgmServiceMonitor: false } }),
+      settingsWith({ gpuPools: { t4: t4() }, gpuOperator: { driverEnabled: false, dcgmServiceMonitor: false } }),
     );
     expect(values.driver).toEqual({ enabled: false });
     expect(values.dcgmExporter).toEqual({ serviceMonitor: { enabled: false } });
   });
 
-  it("merges gpuOperator.values last: objects key by key, arrays replaced", () => {
+  it("merges the extra values last: objects key by key, arrays replaced", () => {
     const values = gpuOperatorValues(
-      configWith({
+      settingsWith({
         gpuPools: { t4: t4() },
         gpuOperator: {
           values: {
@@ -103,7 +128,7 @@ describe("gpuOperatorValues", () => {
 
 describe("devicePluginConfigData", () => {
   it("writes staging: default, A100 all-1g.5gb without sharing, T4 time-sliced 14", () => {
-    const data = devicePluginConfigData(stackFileConfig("staging"));
+    const data = devicePluginConfigData(stackSettings("staging"));
     // Each key is the pool and the first 8 hex digits of the SHA-256 of its YAML, checked with sha256sum:
     // printf 'version: v1\nflags:\n  migStrategy: single\n' | sha256sum  ->  f678f195...
     expect(Object.keys(data).sort()).toEqual(["a100-f678f195", "default", "t4-5c3fa4b5"]);
@@ -127,7 +152,7 @@ describe("devicePluginConfigData", () => {
   });
 
   it("writes prod's A100 with one time-slicing resource per MIG profile", () => {
-    const a100Config = parse(devicePluginConfigData(stackFileConfig("prod"))["a100-5b97f72f"]);
+    const a100Config = parse(devicePluginConfigData(stackSettings("prod"))["a100-5b97f72f"]);
     expect(a100Config.version).toBe("v1");
     expect(a100Config.flags).toEqual({ migStrategy: "mixed" });
     expect(Object.keys(a100Config.sharing)).toEqual(["timeSlicing"]);
@@ -141,7 +166,7 @@ describe("devicePluginConfigData", () => {
   });
 
   it("writes an MPS section for an MPS pool", () => {
-    const data = devicePluginConfigData(configWith({ gpuPools: { t4: t4({ mps: { replicas: 4 } }) } }));
+    const data = devicePluginConfigData(settingsWith({ gpuPools: { t4: t4({ mps: { replicas: 4 } }) } }));
     expect(Object.keys(data).sort()).toEqual(["default", "t4-33109ec3"]);
     expect(parse(data["t4-33109ec3"]).sharing).toEqual({
       mps: {
@@ -155,7 +180,7 @@ describe("devicePluginConfigData", () => {
 
 describe("migManagerConfigData", () => {
   it("writes staging's all-1g.5gb and all-disabled, nothing else", () => {
-    const data = migManagerConfigData(stackFileConfig("staging"));
+    const data = migManagerConfigData(stackSettings("staging").pools);
     expect(Object.keys(data)).toEqual(["config.yaml"]);
     expect(parse(data["config.yaml"])).toEqual({
       version: "v1",
@@ -167,7 +192,7 @@ describe("migManagerConfigData", () => {
   });
 
   it("writes prod's all-balanced as 2 × 1g.5gb, 1 × 2g.10gb, 1 × 3g.20gb", () => {
-    const parsed = parse(migManagerConfigData(stackFileConfig("prod"))["config.yaml"]);
+    const parsed = parse(migManagerConfigData(stackSettings("prod").pools)["config.yaml"]);
     expect(parsed.version).toBe("v1");
     expect(Object.keys(parsed["mig-configs"]).sort()).toEqual(["all-balanced", "all-disabled"]);
     expect(parsed["mig-configs"]["all-balanced"]).toEqual([
@@ -177,21 +202,21 @@ describe("migManagerConfigData", () => {
   });
 
   it("writes only all-disabled for dev, which has no MIG pool", () => {
-    expect(parse(migManagerConfigData(stackFileConfig("dev"))["config.yaml"])).toEqual({
+    expect(parse(migManagerConfigData(stackSettings("dev").pools)["config.yaml"])).toEqual({
       version: "v1",
       "mig-configs": { "all-disabled": [{ devices: "all", "mig-enabled": false }] },
     });
   });
 
   it("keeps PCI device filters as strings for one name used by two GPU models", () => {
-    const config = configWith({
+    const settings = settingsWith({
       cluster: { migStrategy: "mixed" },
       gpuPools: {
         small: a100({ mig: { layout: "all-balanced" } }),
         big: { gpu: "A100-80GB", nodes: { min: 1, max: 1 }, mig: { layout: "all-balanced" } },
       },
     });
-    const entries = parse(migManagerConfigData(config)["config.yaml"])["mig-configs"]["all-balanced"];
+    const entries = parse(migManagerConfigData(settings.pools)["config.yaml"])["mig-configs"]["all-balanced"];
     expect(entries).toEqual([
       {
         devices: "all",
@@ -211,7 +236,7 @@ describe("migManagerConfigData", () => {
 
 describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
   it("labels prod's A100 with its pool, device-plugin key and layout", () => {
-    expect(poolNodeLabels(pool(stackFileConfig("prod"), "a100"))).toEqual({
+    expect(poolNodeLabels(pool(stackSettings("prod"), "a100"))).toEqual({
       "gpushare.io/pool": "a100",
       "nvidia.com/device-plugin.config": "a100-5b97f72f",
       "nvidia.com/mig.config": "all-balanced",
@@ -219,28 +244,28 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
   });
 
   it("gives a T4 pool no MIG label", () => {
-    expect(poolNodeLabels(pool(stackFileConfig("dev"), "t4"))).toEqual({
+    expect(poolNodeLabels(pool(stackSettings("dev"), "t4"))).toEqual({
       "gpushare.io/pool": "t4",
       "nvidia.com/device-plugin.config": "t4-5c3fa4b5",
     });
   });
 
   it("turns MIG off explicitly on a MIG GPU pool without a mig section", () => {
-    const config = configWith({ gpuPools: { whole: a100({ timeSlicing: { replicas: 2 } }) } });
-    expect(poolNodeLabels(pool(config, "whole"))["nvidia.com/mig.config"]).toBe("all-disabled");
+    const settings = settingsWith({ gpuPools: { whole: a100({ timeSlicing: { replicas: 2 } }) } });
+    expect(poolNodeLabels(pool(settings, "whole"))["nvidia.com/mig.config"]).toBe("all-disabled");
   });
 
   it("names an explicit layout gpushare-<pool>-<hash of model and instances>", () => {
-    const config = configWith({ gpuPools: { custom: a100({ mig: { profiles: { "3g.20gb": 2 } } }) } });
+    const settings = settingsWith({ gpuPools: { custom: a100({ mig: { profiles: { "3g.20gb": 2 } } }) } });
     // printf 'gpu: A100-SXM4-40GB\nmigDevices:\n  3g.20gb: 2\n' | sha256sum  ->  56807bc4...
-    expect(poolNodeLabels(pool(config, "custom"))["nvidia.com/mig.config"]).toBe("gpushare-custom-56807bc4");
-    expect(parse(migManagerConfigData(config)["config.yaml"])["mig-configs"]["gpushare-custom-56807bc4"]).toEqual([
-      { devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } },
-    ]);
+    expect(poolNodeLabels(pool(settings, "custom"))["nvidia.com/mig.config"]).toBe("gpushare-custom-56807bc4");
+    expect(
+      parse(migManagerConfigData(settings.pools)["config.yaml"])["mig-configs"]["gpushare-custom-56807bc4"],
+    ).toEqual([{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }]);
   });
 
   it("matches by NVIDIA vendor and the model's PCI ids, without a name term when there is no pattern", () => {
-    expect(nodeFeatureRuleSpec(pool(stackFileConfig("staging"), "a100"))).toEqual({
+    expect(nodeFeatureRuleSpec(pool(stackSettings("staging"), "a100"))).toEqual({
       rules: [
         {
           name: "gpushare-pool-a100",
@@ -264,7 +289,7 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
   });
 
   it("adds a system.name term for a node-name pattern", () => {
-    const spec = nodeFeatureRuleSpec(pool(stackFileConfig("dev"), "t4"), "^gpushare-t4-.*$");
+    const spec = nodeFeatureRuleSpec(pool(stackSettings("dev"), "t4"), "^gpushare-t4-.*$");
     expect(spec.rules[0].matchFeatures).toEqual([
       {
         feature: "pci.device",
@@ -277,126 +302,66 @@ describe("poolNodeLabels and nodeFeatureRuleSpec", () => {
 
 describe("poolLabelConflicts", () => {
   it.each(["dev", "staging", "prod"])("finds none in %s", (stack) => {
-    expect(poolLabelConflicts(stackFileConfig(stack), noPatterns)).toEqual([]);
+    expect(poolLabelConflicts(stackSettings(stack).pools, noPatterns)).toEqual([]);
   });
 
   it("accepts two pools of one model told apart by node-name patterns", () => {
-    const config = openstackConfigWith({ a: a100(), b: a100() });
-    expect(poolLabelConflicts(config, () => true)).toEqual([]);
-    expect(poolsLabelledByNodeGroup(config, () => true)).toEqual([]);
+    const pools = [wholeGpuPool("a", "A100-SXM4-40GB"), wholeGpuPool("b", "A100-SXM4-40GB")];
+    expect(poolLabelConflicts(pools, () => true)).toEqual([]);
+    expect(poolsLabelledByNodeGroup(pools, () => true)).toEqual([]);
   });
 
   it("accepts two pools of one model whose nodeSelectors exclude each other, and leaves their labels to the node groups", () => {
-    const config = openstackConfigWith({
-      a: a100({ nodeSelector: { group: "gpu-a" } }),
-      b: a100({ nodeSelector: { group: "gpu-b" } }),
-      t4: t4(),
-    });
-    expect(poolLabelConflicts(config, noPatterns)).toEqual([]);
-    expect(poolsLabelledByNodeGroup(config, noPatterns)).toEqual(["a", "b"]);
+    const pools = [
+      wholeGpuPool("a", "A100-SXM4-40GB", { group: "gpu-a" }),
+      wholeGpuPool("b", "A100-SXM4-40GB", { group: "gpu-b" }),
+      wholeGpuPool("t4", "T4"),
+    ];
+    expect(poolLabelConflicts(pools, noPatterns)).toEqual([]);
+    expect(poolsLabelledByNodeGroup(pools, noPatterns)).toEqual(["a", "b"]);
   });
 
   it("fails when two pools of one model have neither a pattern nor a nodeSelector", () => {
-    const config = openstackConfigWith({ a: a100(), b: a100() });
-    expect(poolLabelConflicts(config, noPatterns)).toEqual([
-      "gpuPools.a.nodeSelector: missing, but pool b runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
-      "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+    const pools = [wholeGpuPool("a", "A100-SXM4-40GB"), wholeGpuPool("b", "A100-SXM4-40GB")];
+    expect(poolLabelConflicts(pools, noPatterns)).toEqual([
+      "pools.a.nodeSelector: missing, but pool b runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      "pools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
     ]);
   });
 
-  it("fails when only one of two pools of one model has a nodeSelector", () => {
-    const config = openstackConfigWith({ a: a100({ nodeSelector: { group: "gpu-a" } }), b: a100(), c: a100() });
-    expect(poolLabelConflicts(config, noPatterns)).toEqual([
-      "gpuPools.b.nodeSelector: missing, but pools a, c run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
-      "gpuPools.c.nodeSelector: missing, but pools a, b run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.c.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+  it("fails when only one of three pools of one model has a nodeSelector", () => {
+    const pools = [
+      wholeGpuPool("a", "A100-SXM4-40GB", { group: "gpu-a" }),
+      wholeGpuPool("b", "A100-SXM4-40GB"),
+      wholeGpuPool("c", "A100-SXM4-40GB"),
+    ];
+    expect(poolLabelConflicts(pools, noPatterns)).toEqual([
+      "pools.b.nodeSelector: missing, but pools a, c run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+      "pools.c.nodeSelector: missing, but pools a, b run the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.c.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
     ]);
   });
 
   it("fails when two pools of one model have nodeSelectors that can match one node", () => {
-    const config = openstackConfigWith({
-      a: a100({ nodeSelector: { gpu: "a100" } }),
-      b: a100({ nodeSelector: { gpu: "a100", zone: "b" } }),
-    });
-    expect(poolLabelConflicts(config, noPatterns)).toEqual([
-      'gpuPools.b.nodeSelector: {"gpu":"a100","zone":"b"} and gpuPools.a.nodeSelector {"gpu":"a100"} can both match one node, and both pools run A100-SXM4-40GB; give both a label key with different values (e.g. the node group\'s name label) so that each node belongs to one pool',
+    const pools = [
+      wholeGpuPool("a", "A100-SXM4-40GB", { gpu: "a100" }),
+      wholeGpuPool("b", "A100-SXM4-40GB", { gpu: "a100", zone: "b" }),
+    ];
+    expect(poolLabelConflicts(pools, noPatterns)).toEqual([
+      'pools.b.nodeSelector: {"gpu":"a100","zone":"b"} and pools.a.nodeSelector {"gpu":"a100"} can both match one node, and both pools run A100-SXM4-40GB; give both a label key with different values (e.g. the node group\'s name label) so that each node belongs to one pool',
     ]);
   });
 
-  it("fails when a pool without a pattern shares PCI ids with patterned pools", () => {
-    const config = openstackConfigWith({ a: a100(), b: a100() });
-    expect(poolLabelConflicts(config, (p) => p.name === "a")).toEqual([
+  it("fails when a pool without a pattern shares PCI ids with patterned pools, at the caller's path", () => {
+    const pools = [wholeGpuPool("a", "A100-SXM4-40GB"), wholeGpuPool("b", "A100-SXM4-40GB")];
+    expect(
+      poolLabelConflicts(
+        pools,
+        (p) => p === "a",
+        (p) => `gpuPools.${p}`,
+      ),
+    ).toEqual([
       "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (A100-SXM4-40GB) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
     ]);
-  });
-});
-
-describe("a sharing change, generation by generation", () => {
-  const t4With = (replicas: number): StackConfig => configWith({ gpuPools: { t4: t4({ timeSlicing: { replicas } }) } });
-
-  it("moves the pool's label to a new key that its ConfigMap holds", () => {
-    const before = t4With(14);
-    const after = t4With(7);
-    const labelBefore = poolNodeLabels(pool(before, "t4"))["nvidia.com/device-plugin.config"];
-    const labelAfter = poolNodeLabels(pool(after, "t4"))["nvidia.com/device-plugin.config"];
-    expect(labelBefore).toBe("t4-5c3fa4b5");
-    expect(labelAfter).not.toBe(labelBefore);
-    const data = devicePluginConfigData(after);
-    expect(parse(data[labelAfter]).sharing.timeSlicing.resources).toEqual([{ name: "nvidia.com/gpu", replicas: 7 }]);
-  });
-
-  it("keeps the previous generation's key while the labels move, and drops it the update after", () => {
-    const before = t4With(14);
-    const after = t4With(7);
-    const retained = retainedConfigs(after, sharingState(before));
-    expect(retained.devicePlugin).toEqual({ "t4-5c3fa4b5": devicePluginConfigData(before)["t4-5c3fa4b5"] });
-    expect(retained.mig).toEqual({});
-    const data = devicePluginConfigData(after, retained.devicePlugin);
-    expect(Object.keys(data).sort()).toEqual(
-      ["default", "t4-5c3fa4b5", poolNodeLabels(pool(after, "t4"))["nvidia.com/device-plugin.config"]].sort(),
-    );
-    // The next update's previous generation is this one: nothing left to keep.
-    expect(retainedConfigs(after, sharingState(after))).toEqual({ devicePlugin: {}, mig: {} });
-  });
-
-  it("keeps a previous MIG layout, named or explicit, in mig-manager's config", () => {
-    const mixed = (mig: Record<string, unknown>) =>
-      configWith({ cluster: { migStrategy: "mixed" }, gpuPools: { a100: a100({ mig }) } });
-    const before = mixed({ profiles: { "3g.20gb": 2 } });
-    const after = mixed({ layout: "all-balanced" });
-    const retained = retainedConfigs(after, sharingState(before));
-    expect(retained.mig).toEqual({
-      "gpushare-a100-56807bc4": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }],
-    });
-    const layouts = parse(migManagerConfigData(after, retained.mig)["config.yaml"])["mig-configs"];
-    expect(Object.keys(layouts).sort()).toEqual(["all-balanced", "all-disabled", "gpushare-a100-56807bc4"]);
-    // And back: all-balanced stays while the label moves off it.
-    expect(Object.keys(retainedConfigs(before, sharingState(after)).mig)).toEqual(["all-balanced"]);
-  });
-
-  it("keeps the names a deployment made before content hashes used (pool name, gpushare-<pool>)", () => {
-    const config = configWith({
-      cluster: { migStrategy: "mixed" },
-      gpuPools: { a100: a100({ mig: { profiles: { "3g.20gb": 2 } } }), t4: t4({ timeSlicing: { replicas: 4 } }) },
-    });
-    const retained = retainedConfigs(config, undefined, ["a100", "t4"]);
-    expect(Object.keys(retained.devicePlugin).sort()).toEqual(["a100", "t4"]);
-    expect(parse(retained.devicePlugin.t4).sharing.timeSlicing.resources).toEqual([
-      { name: "nvidia.com/gpu", replicas: 4 },
-    ]);
-    expect(retained.mig).toEqual({
-      "gpushare-a100": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }],
-    });
-  });
-
-  it("records the strategy, each pool's labels and capacity, and every config a label can name", () => {
-    const state = sharingState(stackFileConfig("prod"));
-    expect(state.migStrategy).toBe("mixed");
-    expect(state.pools.t4).toEqual({
-      labels: { "gpushare.io/pool": "t4", "nvidia.com/device-plugin.config": "t4-b108b941" },
-      atMaxNodes: { "nvidia.com/gpu": 14 },
-    });
-    expect(Object.keys(state.devicePluginConfigs).sort()).toEqual(["a100-5b97f72f", "t4-b108b941"]);
-    expect(Object.keys(state.migConfigs)).toEqual(["all-balanced"]);
   });
 });
 
@@ -411,8 +376,8 @@ describe("danglingConfigNames", () => {
   it("fails when a node would point at a device-plugin key or a layout that is missing", () => {
     const labels = { t4: { "nvidia.com/device-plugin.config": "t4-2", "nvidia.com/mig.config": "gone" } };
     expect(danglingConfigNames(labels, { default: "", "t4-1": "" }, migConfig)).toEqual([
-      "gpuPools.t4: its nodes would carry nvidia.com/device-plugin.config=t4-2, but gpushare-device-plugin-configs has no key t4-2 (keys: default, t4-1)",
-      "gpuPools.t4: its nodes would carry nvidia.com/mig.config=gone, but gpushare-mig-configs defines no layout gone (layouts: all-disabled)",
+      "pools.t4: its nodes would carry nvidia.com/device-plugin.config=t4-2, but gpushare-device-plugin-configs has no key t4-2 (keys: default, t4-1)",
+      "pools.t4: its nodes would carry nvidia.com/mig.config=gone, but gpushare-mig-configs defines no layout gone (layouts: all-disabled)",
     ]);
   });
 });

@@ -2,12 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { GpuOperator } from "../../../components/k8s/gpu-operator";
-import type { RetainedConfigs } from "../../../components/k8s/gpu-operator-values";
-import type { StackConfig } from "../../../stacks/config";
+import type {
+  GpuOperatorPool,
+  GpuOperatorSettings,
+  RetainedConfigs,
+} from "../../../components/k8s/gpu-operator-values";
+import { findGpuModel } from "../../../gpu/catalog";
+import { gpuOperatorSettings } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config";
-import { DEFAULT_GPU_OPERATOR_REPOSITORY } from "../../../stacks/defaults";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { minimalConfig, ofType, one, resolve, runProgram, stackFileConfig } from "../../helpers";
+import { minimalConfig, ofType, one, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -20,8 +24,29 @@ interface Rule {
   matchFeatures: { feature: string; matchExpressions: Record<string, { op: string; value: string[] }> }[];
 }
 
+/** The GPU operator's settings of a committed stack file, as the platform passes them. */
+function stackSettings(stack: string): GpuOperatorSettings {
+  return gpuOperatorSettings(stackFileConfig(stack));
+}
+
+function settingsWith(overrides: Record<string, unknown>): GpuOperatorSettings {
+  return gpuOperatorSettings(parseStackConfig(minimalConfig(overrides)));
+}
+
+/** A T4 pool of whole GPUs, written by hand. */
+function t4Pool(name: string): GpuOperatorPool {
+  const gpu = findGpuModel("T4");
+  if (gpu === undefined) throw new Error("no T4 in the catalog");
+  return {
+    name,
+    sharing: { gpu, gpusPerNode: 1 },
+    devicePluginConfig: `${name}-00000000`,
+    atMaxNodes: { "nvidia.com/gpu": 1 },
+  };
+}
+
 async function render(
-  config: StackConfig,
+  settings: GpuOperatorSettings,
   extra: {
     nodeNamePatterns?: Record<string, pulumi.Input<string>>;
     serviceMonitorLabels?: Record<string, string>;
@@ -30,7 +55,7 @@ async function render(
 ): Promise<{ resources: RecordedResource[]; operator: GpuOperator }> {
   let operator: GpuOperator | undefined;
   const resources = await runProgram(() => {
-    operator = new GpuOperator("gpu", { config, ...extra });
+    operator = new GpuOperator("gpu", { ...settings, ...extra });
   });
   if (operator === undefined) throw new Error("GpuOperator was not constructed");
   return { resources, operator };
@@ -58,7 +83,7 @@ const pciTerm = (ids: string[]) => ({
 
 describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 time-sliced 14)", () => {
   it("creates its own namespace, two ConfigMaps, the release and one rule per pool", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const ns = one(resources, NAMESPACE);
     expect(ns.name).toBe("gpu-namespace");
     expect(ns.inputs.metadata).toEqual({
@@ -94,12 +119,12 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("installs the pinned chart, waiting for it, with the values field by field", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const release = one(resources, RELEASE);
     expect(release.name).toBe("gpu-release");
     expect(release.inputs.chart).toBe("gpu-operator");
     expect(release.inputs.version).toBe("v26.7.0");
-    expect(release.inputs.repositoryOpts).toEqual({ repo: DEFAULT_GPU_OPERATOR_REPOSITORY });
+    expect(release.inputs.repositoryOpts).toEqual({ repo: "https://helm.ngc.nvidia.com/nvidia" });
     expect(release.inputs.namespace).toBe("gpu-operator");
     expect(release.inputs.name).toBe("gpu-operator");
     expect(release.inputs.createNamespace).toBe(false);
@@ -121,7 +146,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("orders the release after both ConfigMaps and every rule after the release", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const release = one(resources, RELEASE);
     expect(release.dependencies).toEqual(
       expect.arrayContaining([
@@ -133,7 +158,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("writes both ConfigMaps before any rule moves a node's label to a new name", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const rules = ofType(resources, RULE);
     expect(rules).toHaveLength(2);
     for (const rule of rules) {
@@ -147,7 +172,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("adds the retained keys of the previous generation to the ConfigMaps", async () => {
-    const { resources } = await render(stackFileConfig("staging"), {
+    const { resources } = await render(stackSettings("staging"), {
       retained: {
         devicePlugin: { "t4-00000000": "version: v1\n" },
         mig: { "gpushare-a100-00000000": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }] },
@@ -164,7 +189,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("writes the device-plugin configs: default, a100 (no sharing), t4 (time-slicing 14)", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const d = data(resources, "device-plugin");
     // <pool>-<first 8 hex digits of sha256 of the YAML>, as in gpu-operator-values.test.ts.
     expect(Object.keys(d).sort()).toEqual(["a100-f678f195", "default", "t4-5c3fa4b5"]);
@@ -180,7 +205,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("writes mig-manager's config with all-1g.5gb × 7 and all-disabled", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const d = data(resources, "mig-configs");
     expect(Object.keys(d)).toEqual(["config.yaml"]);
     const config = parse(d["config.yaml"]);
@@ -193,7 +218,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("labels each pool's nodes by PCI id alone, there being no node-name patterns", async () => {
-    const { resources } = await render(stackFileConfig("staging"));
+    const { resources } = await render(stackSettings("staging"));
     const rule = one(resources, RULE, "a100");
     expect(rule.inputs.apiVersion).toBe("nfd.k8s-sigs.io/v1alpha1");
     expect(rule.inputs.kind).toBe("NodeFeatureRule");
@@ -216,7 +241,7 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
   });
 
   it("outputs the ConfigMap names, the namespace and the labels per pool", async () => {
-    const { operator } = await render(stackFileConfig("staging"));
+    const { operator } = await render(stackSettings("staging"));
     expect(await resolve(operator.namespace)).toBe("gpu-operator");
     expect(await resolve(operator.devicePluginConfigMap)).toBe("gpushare-device-plugin-configs");
     expect(await resolve(operator.migConfigMap)).toBe("gpushare-mig-configs");
@@ -233,7 +258,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
   const patterns = { a100: "^gpushare-prod-a100-.*$", t4: "^gpushare-prod-t4-.*$" };
 
   it("sets the mixed strategy and WITH_REBOOT", async () => {
-    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const { resources } = await render(stackSettings("prod"), { nodeNamePatterns: patterns });
     const v = values(resources);
     expect(v.mig).toEqual({ strategy: "mixed" });
     expect(v.migManager).toEqual({
@@ -243,7 +268,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
   });
 
   it("time-slices each MIG profile of the A100 as configured", async () => {
-    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const { resources } = await render(stackSettings("prod"), { nodeNamePatterns: patterns });
     const a100 = parse(data(resources, "device-plugin")["a100-5b97f72f"]);
     expect(a100.version).toBe("v1");
     expect(a100.flags.migStrategy).toBe("mixed");
@@ -259,7 +284,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
   });
 
   it("defines all-balanced and all-disabled for mig-manager", async () => {
-    const { resources } = await render(stackFileConfig("prod"), { nodeNamePatterns: patterns });
+    const { resources } = await render(stackSettings("prod"), { nodeNamePatterns: patterns });
     const config = parse(data(resources, "mig-configs")["config.yaml"]);
     expect(config.version).toBe("v1");
     expect(config["mig-configs"]).toEqual({
@@ -271,7 +296,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
   });
 
   it("matches each pool's nodes by PCI id and node name", async () => {
-    const { resources } = await render(stackFileConfig("prod"), {
+    const { resources } = await render(stackSettings("prod"), {
       nodeNamePatterns: { a100: pulumi.output(patterns.a100), t4: patterns.t4 },
     });
     expect(ruleOf(resources, "a100")).toEqual({
@@ -298,7 +323,7 @@ describe("GpuOperator on prod (OpenStack, A100 all-balanced mixed with time-slic
 
 describe("GpuOperator on dev (T4 time-sliced 14)", () => {
   it("writes one pool config, an all-disabled-only MIG config and one rule", async () => {
-    const { resources } = await render(stackFileConfig("dev"), { nodeNamePatterns: { t4: "^gpushare-dev-t4-.*$" } });
+    const { resources } = await render(stackSettings("dev"), { nodeNamePatterns: { t4: "^gpushare-dev-t4-.*$" } });
     const d = data(resources, "device-plugin");
     expect(Object.keys(d).sort()).toEqual(["default", "t4-5c3fa4b5"]);
     expect(parse(d["t4-5c3fa4b5"])).toEqual({
@@ -328,7 +353,7 @@ describe("GpuOperator on dev (T4 time-sliced 14)", () => {
   });
 
   it("labels the DCGM ServiceMonitor when given the Prometheus's labels", async () => {
-    const { resources } = await render(stackFileConfig("dev"), {
+    const { resources } = await render(stackSettings("dev"), {
       serviceMonitorLabels: { release: "gpushare-monitoring" },
     });
     expect(values(resources).dcgmExporter).toEqual({
@@ -339,13 +364,11 @@ describe("GpuOperator on dev (T4 time-sliced 14)", () => {
 
 describe("GpuOperator with an operator installed outside gpushare", () => {
   const installed = () =>
-    parseStackConfig(
-      minimalConfig({
-        cluster: { migStrategy: "single" },
-        gpuPools: { a100: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 2 }, mig: { layout: "all-1g.5gb" } } },
-        gpuOperator: { installed: true, namespace: "nvidia-gpu-operator" },
-      }),
-    );
+    settingsWith({
+      cluster: { migStrategy: "single" },
+      gpuPools: { a100: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 2 }, mig: { layout: "all-1g.5gb" } } },
+      gpuOperator: { installed: true, namespace: "nvidia-gpu-operator" },
+    });
 
   it("creates only the two ConfigMaps and the rules, in the given namespace", async () => {
     const { resources, operator } = await render(installed());
@@ -364,14 +387,12 @@ describe("GpuOperator with an operator installed outside gpushare", () => {
 });
 
 describe("GpuOperator values and labels", () => {
-  it("merges gpuOperator.values over gpushare's values", async () => {
-    const config = parseStackConfig(
-      minimalConfig({
-        gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: 4 } } },
-        gpuOperator: { values: { dcgmExporter: { serviceMonitor: { interval: "30s" } }, toolkit: { enabled: false } } },
-      }),
-    );
-    const { resources } = await render(config);
+  it("merges the extra values over gpushare's values", async () => {
+    const { resources } = await render({
+      migStrategy: "single",
+      pools: [t4Pool("t4")],
+      values: { dcgmExporter: { serviceMonitor: { interval: "30s" } }, toolkit: { enabled: false } },
+    });
     const v = values(resources);
     expect(v.dcgmExporter).toEqual({ serviceMonitor: { enabled: true, interval: "30s" } });
     expect(v.toolkit).toEqual({ enabled: false });
@@ -379,27 +400,25 @@ describe("GpuOperator values and labels", () => {
   });
 
   it("leaves pools of one model told apart by nodeSelector to their node groups", async () => {
-    const config = parseStackConfig(
-      minimalConfig({
-        cluster: { migStrategy: "mixed" },
-        gpuPools: {
-          small: {
-            gpu: "A100-SXM4-40GB",
-            nodes: { min: 1, max: 1 },
-            nodeSelector: { group: "small" },
-            mig: { layout: "all-1g.5gb" },
-          },
-          big: {
-            gpu: "A100-SXM4-40GB",
-            nodes: { min: 1, max: 1 },
-            nodeSelector: { group: "big" },
-            mig: { layout: "all-3g.20gb" },
-          },
-          t4: { gpu: "T4", nodes: { min: 1, max: 1 }, nodeSelector: { group: "t4" } },
+    const settings = settingsWith({
+      cluster: { migStrategy: "mixed" },
+      gpuPools: {
+        small: {
+          gpu: "A100-SXM4-40GB",
+          nodes: { min: 1, max: 1 },
+          nodeSelector: { group: "small" },
+          mig: { layout: "all-1g.5gb" },
         },
-      }),
-    );
-    const { resources, operator } = await render(config);
+        big: {
+          gpu: "A100-SXM4-40GB",
+          nodes: { min: 1, max: 1 },
+          nodeSelector: { group: "big" },
+          mig: { layout: "all-3g.20gb" },
+        },
+        t4: { gpu: "T4", nodes: { min: 1, max: 1 }, nodeSelector: { group: "t4" } },
+      },
+    });
+    const { resources, operator } = await render(settings);
     expect(ofType(resources, RULE).map((r) => r.name)).toEqual(["gpu-t4-labels"]);
     expect(ruleOf(resources, "t4").matchFeatures).toEqual([pciTerm(["1eb8"])]);
     expect(operator.poolsLabelledByNodeGroup).toEqual(["small", "big"]);
@@ -410,49 +429,80 @@ describe("GpuOperator values and labels", () => {
     });
   });
 
-  it("fails when two pools of one model cannot be told apart", () => {
-    // Valid as OpenStack config (node names tell the pools apart), but no name patterns reach the component.
-    const config = parseStackConfig({
-      cluster: { kind: "openstack", openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" } },
-      modelStore: { manila: { sizeGiB: 10 } },
-      gpuPools: {
-        a: { gpu: "T4", flavor: "gpu", nodes: { min: 1, max: 1 } },
-        b: { gpu: "T4", flavor: "gpu", nodes: { min: 1, max: 1 } },
-      },
-    });
-    let error: unknown;
-    try {
-      new GpuOperator("gpu", { config });
-    } catch (e) {
-      error = e;
-    }
+  it("installs with the defaults when given only the strategy and the pools", async () => {
+    const { resources } = await render({ migStrategy: "single", pools: [t4Pool("t4")] });
+    expect(one(resources, NAMESPACE).inputs.metadata).toMatchObject({ name: "gpu-operator" });
+    const release = one(resources, RELEASE);
+    expect(release.inputs.version).toBe("v26.7.0");
+    expect(release.inputs.repositoryOpts).toEqual({ repo: "https://helm.ngc.nvidia.com/nvidia" });
+    expect(values(resources).driver).toEqual({ enabled: true });
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const settings = { migStrategy: "single" as const, pools: [t4Pool("t4")], driverEnabled: false };
+    const { resources } = await render(settings);
+    const inputs = one(resources, "gpushare:k8s:GpuOperator").inputs;
+    expect(inputs.migStrategy).toBe("single");
+    expect(inputs.driverEnabled).toBe(false);
+    expect(
+      (inputs.pools as { name: string; devicePluginConfig: string }[]).map((p) => [p.name, p.devicePluginConfig]),
+    ).toEqual([["t4", "t4-00000000"]]);
+  });
+
+  it("fails when two pools of one model cannot be told apart, registering nothing", async () => {
+    const { error, resources } = await runFailing(
+      () => new GpuOperator("gpu", { migStrategy: "single", pools: [t4Pool("a"), t4Pool("b")] }),
+    );
+    expect(resources).toEqual([]);
     expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
     const e = error as pulumi.InputPropertiesError;
     expect(e.message).toBe("GpuOperator gpu: the pools' nodes cannot be labelled");
     expect(e.errors).toEqual([
       {
-        propertyPath: "config.gpuPools",
+        propertyPath: "pools",
         reason:
-          "gpuPools.a.nodeSelector: missing, but pool b runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+          "pools.a.nodeSelector: missing, but pool b runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.a.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
       },
       {
-        propertyPath: "config.gpuPools",
+        propertyPath: "pools",
         reason:
-          "gpuPools.b.nodeSelector: missing, but pool a runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set gpuPools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
+          "pools.b.nodeSelector: missing, but pool a runs the same GPU (T4) and node-feature-discovery cannot tell their nodes apart by PCI id, nor by node name in existing-cluster mode; set pools.b.nodeSelector to a label this pool's node group already carries with a value the other pools' nodes do not have, or merge the pools",
       },
     ]);
   });
 
-  it("fails when a node-name pattern names no pool", () => {
-    let error: unknown;
-    try {
-      new GpuOperator("gpu", { config: stackFileConfig("dev"), nodeNamePatterns: { t4: "^t4-", a100: "^a100-" } });
-    } catch (e) {
-      error = e;
-    }
+  it("fails when a node-name pattern names no pool", async () => {
+    const { error } = await runFailing(
+      () => new GpuOperator("gpu", { ...stackSettings("dev"), nodeNamePatterns: { t4: "^t4-", a100: "^a100-" } }),
+    );
     expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
-      { propertyPath: "nodeNamePatterns.a100", reason: '"a100" is not a pool of this stack; use one of t4' },
+      { propertyPath: "nodeNamePatterns.a100", reason: '"a100" is not one of the pools; use one of t4' },
+    ]);
+  });
+
+  it("fails when the extra values set what the component owns", async () => {
+    const { error, resources } = await runFailing(
+      () =>
+        new GpuOperator("gpu", {
+          migStrategy: "single",
+          pools: [t4Pool("t4")],
+          values: { driver: { enabled: false }, mig: { strategy: "mixed" } },
+        }),
+    );
+    expect(resources).toEqual([]);
+    expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    const e = error as pulumi.InputPropertiesError;
+    expect(e.message).toBe("GpuOperator gpu: values sets values the component owns");
+    expect(e.errors).toEqual([
+      {
+        propertyPath: "values.mig.strategy",
+        reason: "gpushare sets this value itself; remove it and use the migStrategy argument",
+      },
+      {
+        propertyPath: "values.driver.enabled",
+        reason: "gpushare sets this value itself; remove it and use the driverEnabled argument",
+      },
     ]);
   });
 });

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ADAPTER_RULES_CONFIG_MAP, queueTimeRule } from "../../../components/k8s/adapter-rules";
-import { ADAPTER_RELEASE_NAME } from "../../../components/k8s/adapter-values";
+import { ADAPTER_RULES_CONFIG_MAP } from "../../../components/k8s/adapter-rules";
+import { ADAPTER_RELEASE_NAME, type MetricsAdapterSettings } from "../../../components/k8s/adapter-values";
 import {
   CA_EARLY_RENEWAL_HOURS,
   CA_VALIDITY_HOURS,
@@ -12,7 +12,6 @@ import {
   SERVING_CERT_VALIDITY_HOURS,
 } from "../../../components/k8s/metrics-adapter";
 import { MOCK_AUTONAME_SUFFIX, mockPem, type RecordedResource } from "../../../scripts/mock-runtime";
-import { parseStackConfig, type StackConfig } from "../../../stacks/config";
 import { GpuInferencePlatform } from "../../../stacks/platform";
 import {
   helmValues,
@@ -25,7 +24,6 @@ import {
   runFailing,
   runProgram,
   stackFileConfig,
-  withUncheckedSettings,
 } from "../../helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -44,13 +42,17 @@ interface Rendered {
   readonly adapter: MetricsAdapter;
 }
 
-async function render(config: StackConfig, prometheusUrl = PROMETHEUS_URL): Promise<Rendered> {
+/**
+ * The adapter with `settings`, querying `prometheusUrl`. Unless `settings` names a namespace of its own, it shares
+ * the monitoring namespace, which another component creates (`namespaceReady`), as on the platform.
+ */
+async function render(settings: MetricsAdapterSettings, prometheusUrl = PROMETHEUS_URL): Promise<Rendered> {
   let adapter: MetricsAdapter | undefined;
   const resources = await runProgram(() => {
     adapter = new MetricsAdapter("adapter", {
-      config,
+      ...settings,
       prometheusUrl: pulumi.output(prometheusUrl),
-      namespaceReady: pulumi.output(config.raw.monitoring.namespace),
+      ...(settings.namespace === undefined ? { namespaceReady: pulumi.output("monitoring") } : {}),
     });
   });
   if (adapter === undefined) throw new Error("MetricsAdapter was not constructed");
@@ -58,11 +60,21 @@ async function render(config: StackConfig, prometheusUrl = PROMETHEUS_URL): Prom
 }
 
 /** The error constructing the adapter throws, and what was registered before it (nothing, if validated first). */
-function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
+function renderFailure(settings: MetricsAdapterSettings): Promise<{ error: unknown; resources: RecordedResource[] }> {
   return runFailing(
-    () => new MetricsAdapter("adapter", { config, prometheusUrl: PROMETHEUS_URL, namespaceReady: "monitoring" }),
+    () => new MetricsAdapter("adapter", { ...settings, prometheusUrl: PROMETHEUS_URL, namespaceReady: "monitoring" }),
   );
 }
+
+/** gpushare's adapter rule for the article's metric over 30 s, written out as prometheus-adapter's config.md writes rules. */
+const RULE_30S = {
+  seriesQuery: 'nv_inference_queue_duration_us{namespace!="",pod!=""}',
+  resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+  name: { matches: "^nv_inference_queue_duration_us$", as: "avg_time_queue_us" },
+  metricsQuery:
+    "sum by (<<.GroupBy>>) (increase(nv_inference_queue_duration_us{<<.LabelMatchers>>}[30s]))" +
+    " / clamp_min(sum by (<<.GroupBy>>) (increase(nv_inference_request_success{<<.LabelMatchers>>}[30s])), 1)",
+};
 
 /**
  * The APIServices prometheus-adapter 5.3.0 renders from its values, as its templates decide:
@@ -88,7 +100,8 @@ function chartApiServiceSpecs(values: Record<string, unknown>): Record<string, u
   }));
 }
 
-const config = parseStackConfig(minimalConfig());
+/** Every default: the article's metric over 30 s, in the monitoring namespace. */
+const config: MetricsAdapterSettings = {};
 
 describe("MetricsAdapter", () => {
   it("pins prometheus-adapter in the monitoring namespace under a fixed release name", async () => {
@@ -112,9 +125,7 @@ describe("MetricsAdapter", () => {
       labels: { "app.kubernetes.io/part-of": "gpushare" },
     });
     // The chart mounts the ConfigMap at /etc/adapter/ and runs the adapter with --config=/etc/adapter/config.yaml.
-    expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({
-      rules: [queueTimeRule("avg_time_queue_us", "30s")],
-    });
+    expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({ rules: [RULE_30S] });
     const values = helmValues(resources);
     expect(values.rules).toEqual({ default: false, custom: [], existing: `${cm.name}-${MOCK_AUTONAME_SUFFIX}` });
     expect(values.prometheus).toEqual({
@@ -130,12 +141,22 @@ describe("MetricsAdapter", () => {
   });
 
   it("uses the configured metric name and window", async () => {
-    const custom = parseStackConfig(minimalConfig({ metricsAdapter: { metricName: "triton_queue_us", window: "1m" } }));
-    const { resources, adapter } = await render(custom);
+    const { resources, adapter } = await render({ metricName: "triton_queue_us", window: "1m" });
     expect(adapter.metricName).toBe("triton_queue_us");
     expect(parse((one(resources, CONFIG_MAP, "rules").inputs.data as Record<string, string>)["config.yaml"])).toEqual({
-      rules: [queueTimeRule("triton_queue_us", "1m")],
+      rules: [
+        {
+          ...RULE_30S,
+          name: { matches: "^nv_inference_queue_duration_us$", as: "triton_queue_us" },
+          metricsQuery:
+            "sum by (<<.GroupBy>>) (increase(nv_inference_queue_duration_us{<<.LabelMatchers>>}[1m]))" +
+            " / clamp_min(sum by (<<.GroupBy>>) (increase(nv_inference_request_success{<<.LabelMatchers>>}[1m])), 1)",
+        },
+      ],
     });
+    expect(one(resources, CLUSTER_ROLE, "hpa-metrics-reader").inputs.rules).toEqual([
+      { apiGroups: ["custom.metrics.k8s.io"], resources: ["pods/triton_queue_us"], verbs: ["get", "list"] },
+    ]);
   });
 
   describe("least privilege", () => {
@@ -330,7 +351,7 @@ describe("MetricsAdapter", () => {
   });
 
   it("creates its own namespace when it does not share the monitoring one", async () => {
-    const { resources } = await render(parseStackConfig(minimalConfig({ metricsAdapter: { namespace: "metrics" } })));
+    const { resources } = await render({ namespace: "metrics" });
     expect(one(resources, "kubernetes:core/v1:Namespace").inputs.metadata).toEqual({ name: "metrics" });
     expect(one(resources, RELEASE).inputs.namespace).toBe("metrics");
     expect(one(resources, "tls:index/certRequest:CertRequest").inputs.dnsNames).toContain(
@@ -343,44 +364,73 @@ describe("MetricsAdapter", () => {
     });
   });
 
-  it("fails when metricsAdapter.values sets values gpushare owns", async () => {
-    const bad = withUncheckedSettings(config, "metricsAdapter", {
-      values: { rbac: { create: true }, rules: { default: true } },
+  it("shares a namespace another component creates, and creates none", async () => {
+    const { resources } = await render(config);
+    expect(ofType(resources, "kubernetes:core/v1:Namespace")).toEqual([]);
+    expect(one(resources, RELEASE).inputs.namespace).toBe("monitoring");
+  });
+
+  it("installs the given chart version from the given repository", async () => {
+    const { resources } = await render({ chartVersion: "5.4.0", repository: "https://charts.example.org" });
+    expect(one(resources, RELEASE).inputs).toMatchObject({
+      version: "5.4.0",
+      repositoryOpts: { repo: "https://charts.example.org" },
     });
+  });
+
+  it("merges the extra values over its own", async () => {
+    const { resources } = await render({ values: { resources: { requests: { cpu: "50m" } } } });
+    expect(helmValues(resources).resources).toEqual({ requests: { cpu: "50m" } });
+    expect(helmValues(resources).rbac).toEqual({ create: false });
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const { resources } = await render({ metricName: "triton_queue_us", window: "1m" });
+    expect(one(resources, "gpushare:k8s:MetricsAdapter").inputs).toEqual({
+      metricName: "triton_queue_us",
+      window: "1m",
+      prometheusUrl: PROMETHEUS_URL,
+      namespaceReady: "monitoring",
+    });
+  });
+
+  it("fails when the extra values set values gpushare owns", async () => {
+    const bad: MetricsAdapterSettings = { values: { rbac: { create: true }, rules: { default: true } } };
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
+    expect((error as pulumi.InputPropertiesError).message).toBe("MetricsAdapter adapter: values sets values it owns");
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
-        propertyPath: "metricsAdapter.values.rules.default",
+        propertyPath: "values.rules.default",
         reason: "gpushare sets this value itself; remove it and use nothing: gpushare serves its own rule only",
       },
       {
-        propertyPath: "metricsAdapter.values.rbac",
+        propertyPath: "values.rbac",
         reason:
           "gpushare sets this value itself; remove it and use nothing: gpushare creates the adapter's least-privilege RBAC itself",
       },
     ]);
   });
 
-  it("fails when metricsAdapter.values would bring back the chart's APIService or move the certificate", async () => {
-    const bad = withUncheckedSettings(config, "metricsAdapter", {
+  it("fails when the extra values would bring back the chart's APIService or move the certificate", async () => {
+    const bad: MetricsAdapterSettings = {
       values: { service: { port: 8443 }, rules: { external: [{}] }, extraVolumes: [] },
-    });
+    };
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
-        propertyPath: "metricsAdapter.values.service.port",
+        propertyPath: "values.service.port",
         reason: "gpushare sets this value itself; remove it and use port 443 (the APIService's backend)",
       },
       {
-        propertyPath: "metricsAdapter.values.rules.external",
+        propertyPath: "values.rules.external",
         reason:
           "gpushare sets this value itself; remove it and use nothing: the chart's APIService would skip TLS verification; gpushare serves its own",
       },
       {
-        propertyPath: "metricsAdapter.values.extraVolumes",
+        propertyPath: "values.extraVolumes",
         reason:
           "gpushare sets this value itself; remove it and use nothing: gpushare mounts its serving certificate Secret with it",
       },
@@ -388,17 +438,13 @@ describe("MetricsAdapter", () => {
   });
 
   describe("with an adapter already installed", () => {
-    const installed = parseStackConfig(
-      minimalConfig({ metricsAdapter: { installed: true, namespace: "custom-metrics" } }),
-    );
+    const installed: MetricsAdapterSettings = { installed: true, namespace: "custom-metrics" };
 
     it("only publishes its rule, as an adapter config file in a ConfigMap", async () => {
       const { resources, adapter } = await render(installed);
       const cm = one(resources, "kubernetes:core/v1:ConfigMap");
       expect(cm.inputs.metadata).toMatchObject({ name: ADAPTER_RULES_CONFIG_MAP, namespace: "custom-metrics" });
-      expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({
-        rules: [queueTimeRule("avg_time_queue_us", "30s")],
-      });
+      expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({ rules: [RULE_30S] });
       expect(resources.filter((r) => r.custom).map((r) => r.type)).toEqual(["kubernetes:core/v1:ConfigMap"]);
       expect(adapter.metricName).toBe("avg_time_queue_us");
     });

@@ -3,8 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
+import * as pulumi from "@pulumi/pulumi";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ModelStore } from "../../../components/k8s/model-store";
+import { ModelStore, type ModelStoreArgs } from "../../../components/k8s/model-store";
 import {
   buildSeedScript,
   contentHash,
@@ -13,11 +14,15 @@ import {
   seedScriptProblems,
   shellQuote,
 } from "../../../components/k8s/seed-script";
-import { parseStackConfig, type StackConfig } from "../../../stacks/config";
+import { DEFAULT_SEED_MODELS } from "../../../stacks/defaults";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { at, minimalConfig, one, ofType, resolve, runProgram, stackFileConfig } from "../../helpers";
+import { at, one, ofType, PROJECT_DIR, resolve, runFailing, runProgram } from "../../helpers";
 
 type Obj = Record<string, unknown>;
+type StoreSettings = Omit<ModelStoreArgs, "nfsServer" | "nfsPath">;
+
+/** The seed script for MODELS under subPath "repo", on a share mounted at /share, as the builder writes it. */
+const SEED_SCRIPT_REPO = fs.readFileSync(path.join(PROJECT_DIR, "test", "fixtures", "seed-script-repo.sh"), "utf8");
 
 interface Built {
   readonly resources: RecordedResource[];
@@ -25,19 +30,13 @@ interface Built {
   readonly claimName: string;
 }
 
-async function build(config: StackConfig, nfsServer = "10.0.0.5", nfsPath = "/export"): Promise<Built> {
+async function build(settings: StoreSettings, nfsServer = "10.0.0.5", nfsPath = "/export"): Promise<Built> {
   let store: ModelStore | undefined;
   const resources = await runProgram(() => {
-    store = new ModelStore("store", { config, nfsServer, nfsPath });
+    store = new ModelStore("store", { ...settings, nfsServer, nfsPath });
   });
   if (store === undefined) throw new Error("ModelStore was not constructed");
   return { resources, namespace: await resolve(store.namespace), claimName: await resolve(store.claimName) };
-}
-
-function withStore(modelStore: Obj, extra: Obj = {}): StackConfig {
-  return parseStackConfig(
-    minimalConfig({ modelStore: { nfs: { server: "10.0.0.5", path: "/export" }, ...modelStore }, ...extra }),
-  );
 }
 
 const MODELS: SeedModel[] = [
@@ -51,8 +50,8 @@ const MODELS: SeedModel[] = [
 ];
 
 describe("ModelStore", () => {
-  it("creates the inference namespace from config, restricted by Pod Security, and resolves it", async () => {
-    const { resources, namespace } = await build(stackFileConfig("staging"));
+  it("creates the inference namespace, restricted by Pod Security, and resolves it", async () => {
+    const { resources, namespace } = await build({});
     const ns = one(resources, "kubernetes:core/v1:Namespace");
     expect(at(ns.inputs, "metadata", "name")).toBe("inference");
     expect(at(ns.inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce")).toBe("restricted");
@@ -60,8 +59,7 @@ describe("ModelStore", () => {
   });
 
   it("exposes a read-only claim of the repository, pre-bound both ways to a Retain NFS volume", async () => {
-    const config = withStore({ subPath: "triton//repo/" }, { inference: { namespace: "serving" } });
-    const { resources, claimName } = await build(config);
+    const { resources, claimName } = await build({ subPath: "triton//repo/", namespace: "serving" });
     const pv = one(resources, "kubernetes:core/v1:PersistentVolume", "-models-pv");
     const pvc = one(resources, "kubernetes:core/v1:PersistentVolumeClaim", "-models-pvc");
     expect(claimName).toBe("models");
@@ -81,29 +79,46 @@ describe("ModelStore", () => {
     );
   });
 
-  it("sizes the volumes after the Manila share it creates", async () => {
-    const { resources } = await build(stackFileConfig("dev"), "192.0.2.21", "/shares/share-x");
+  it("sizes the volumes and their claims as given", async () => {
+    const { resources } = await build({ capacity: "20Gi", seed: { models: MODELS } }, "192.0.2.21", "/shares/x");
     for (const pv of ofType(resources, "kubernetes:core/v1:PersistentVolume")) {
       expect(at(pv.inputs, "spec", "capacity", "storage")).toBe("20Gi");
     }
+    for (const pvc of ofType(resources, "kubernetes:core/v1:PersistentVolumeClaim")) {
+      expect(at(pvc.inputs, "spec", "resources", "requests", "storage")).toBe("20Gi");
+    }
+  });
+
+  it("sizes the volumes of an export of unknown size 1Gi", async () => {
+    const { resources } = await build({});
+    expect(at(one(resources, "kubernetes:core/v1:PersistentVolume").inputs, "spec", "capacity", "storage")).toBe("1Gi");
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const { resources } = await build({ subPath: "repo", namespace: "serving", seed: { models: MODELS } });
+    expect(one(resources, "gpushare:k8s:ModelStore").inputs).toEqual({
+      subPath: "repo",
+      namespace: "serving",
+      seed: { models: MODELS },
+      nfsServer: "10.0.0.5",
+      nfsPath: "/export",
+    });
   });
 
   it("names the volumes after the NFS location, so that moving the store replaces them", async () => {
-    const config = withStore({});
     const pvName = async (server: string, p: string): Promise<unknown> =>
       at(
-        one((await build(config, server, p)).resources, "kubernetes:core/v1:PersistentVolume", "-models-pv").inputs,
+        one((await build({}, server, p)).resources, "kubernetes:core/v1:PersistentVolume", "-models-pv").inputs,
         "metadata",
         "name",
       );
-    const first = await pvName("10.0.0.5", "/export");
-    expect(first).toMatch(/^inference-models-[0-9a-f]{10}$/);
-    expect(await pvName("10.0.0.5", "/export")).toBe(first);
-    expect(await pvName("10.0.0.6", "/export")).not.toBe(first);
+    // <namespace>-<claim>-<contentHash(server, path)>: printf '8:10.0.0.57:/export' | sha256sum | cut -c1-10
+    expect(await pvName("10.0.0.5", "/export")).toBe("inference-models-2c402351e8");
+    expect(await pvName("10.0.0.6", "/export")).not.toBe("inference-models-2c402351e8");
   });
 
   it("gives the seed Job its own read-write claim of the export root", async () => {
-    const { resources } = await build(withStore({ subPath: "repo", seed: { models: MODELS } }));
+    const { resources } = await build({ subPath: "repo", seed: { models: MODELS } });
     const pv = one(resources, "kubernetes:core/v1:PersistentVolume", "-seed-pv");
     const pvc = one(resources, "kubernetes:core/v1:PersistentVolumeClaim", "-seed-pvc");
     expect(at(pv.inputs, "spec")).toMatchObject({
@@ -127,7 +142,7 @@ describe("ModelStore", () => {
   });
 
   it("runs the seed Job non-root on a read-only root filesystem, with the script built from the model list", async () => {
-    const { resources } = await build(withStore({ subPath: "repo", seed: { models: MODELS } }));
+    const { resources } = await build({ subPath: "repo", seed: { models: MODELS } });
     const job = one(resources, "kubernetes:batch/v1:Job");
     expect(at(job.inputs, "spec", "ttlSecondsAfterFinished")).toBeUndefined();
     const pod = at(job.inputs, "spec", "template", "spec") as Obj;
@@ -149,29 +164,29 @@ describe("ModelStore", () => {
       runAsGroup: 1000,
       seccompProfile: { type: "RuntimeDefault" },
     });
-    expect(container.command).toEqual([
-      "/bin/sh",
-      "-c",
-      buildSeedScript({ shareMountPath: "/share", subPath: "repo", models: MODELS }),
-    ]);
+    expect(container.command).toEqual(["/bin/sh", "-c", SEED_SCRIPT_REPO]);
   });
 
   it("keeps the seed Job's name while the model list stays, and changes it when the list or image changes", async () => {
-    const jobName = async (modelStore: Obj): Promise<unknown> =>
-      at(one((await build(withStore(modelStore))).resources, "kubernetes:batch/v1:Job").inputs, "metadata", "name");
-    const base = await jobName({ seed: { models: MODELS } });
-    expect(base).toMatch(/^seed-models-[0-9a-f]{10}$/);
-    expect(await jobName({ seed: { models: structuredClone(MODELS) } })).toBe(base);
+    const jobName = async (settings: StoreSettings): Promise<unknown> =>
+      at(one((await build(settings)).resources, "kubernetes:batch/v1:Job").inputs, "metadata", "name");
+    // seed-models-<contentHash(script, image)>:
+    // { printf '%s:' "$(wc -c < seed-script-repo.sh)"; cat seed-script-repo.sh; printf '22:curlimages/curl:8.11.1'; } | sha256sum
+    const base = await jobName({ subPath: "repo", seed: { models: MODELS } });
+    expect(base).toBe("seed-models-935c37de64");
+    expect(await jobName({ subPath: "repo", seed: { models: structuredClone(MODELS) } })).toBe(base);
     const more = [
       ...MODELS,
       { name: "resnet", files: [{ path: "config.pbtxt", url: "https://models.example/resnet" }] },
     ];
-    expect(await jobName({ seed: { models: more } })).not.toBe(base);
-    expect(await jobName({ seed: { models: MODELS, image: "curlimages/curl:8.12.0" } })).not.toBe(base);
+    expect(await jobName({ subPath: "repo", seed: { models: more } })).not.toBe(base);
+    expect(await jobName({ subPath: "repo", seed: { models: MODELS, image: "curlimages/curl:8.12.0" } })).not.toBe(
+      base,
+    );
   });
 
-  it("creates neither the seed Job nor its read-write claim when seeding is off", async () => {
-    const { resources } = await build(withStore({ seed: { enabled: false } }));
+  it("creates neither the seed Job nor its read-write claim without seed models", async () => {
+    const { resources } = await build({});
     expect(ofType(resources, "kubernetes:batch/v1:Job")).toEqual([]);
     expect(ofType(resources, "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.name)).toEqual([
       "store-models-pvc",
@@ -180,21 +195,29 @@ describe("ModelStore", () => {
   });
 
   it("fails when subPath leaves the export, before any resource exists", async () => {
-    const store = (): ModelStore =>
-      new ModelStore("store", {
-        config: withStore({ subPath: "../other" }),
-        nfsServer: "10.0.0.5",
-        nfsPath: "/export",
-      });
-    // Thrown by the constructor before it registers itself.
-    await runProgram(() => {
-      expect(store).toThrow(
-        'modelStore.subPath: "../other" contains "." or ".." segments; give a relative directory inside the model repository',
-      );
-    }).then((resources) => expect(resources).toEqual([]));
+    const { error, resources } = await runFailing(
+      () => new ModelStore("store", { subPath: "../other", nfsServer: "10.0.0.5", nfsPath: "/export" }),
+    );
+    expect(resources).toEqual([]);
+    expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      {
+        propertyPath: "subPath",
+        reason: '"../other" contains "." or ".." segments; give a relative directory inside the model repository',
+      },
+    ]);
   });
 
-  it("fails when a seed model has an unusable name or file, listing every problem", () => {
+  it("fails when subPath is absolute", async () => {
+    const { error } = await runFailing(
+      () => new ModelStore("store", { subPath: "/abs", nfsServer: "10.0.0.5", nfsPath: "/export" }),
+    );
+    expect((error as Error).message).toBe(
+      'ModelStore store: 1 problem:\n  - subPath: "/abs" is absolute; give it relative to the export (nfsPath)',
+    );
+  });
+
+  it("fails when a seed model has an unusable name or file, listing every problem", async () => {
     const models = [
       { name: "a/b", files: [{ path: "/etc/passwd", url: "ftp://x" }] },
       {
@@ -205,16 +228,29 @@ describe("ModelStore", () => {
         ],
       },
     ];
-    // The stack config refuses them before the component could; the component repeats the check for direct callers.
-    expect(() => withStore({ seed: { models } })).toThrow(
-      [
-        "gpushare stack config has 4 problems:",
-        '  - modelStore.seed.models[0].name: "a/b" is not a model directory name; use a name without "/", NUL or newline that does not start with "."',
-        '  - modelStore.seed.models[0].files[0].path: "/etc/passwd" is not a relative file path; write it like "1/model.onnx"',
-        '  - modelStore.seed.models[0].files[0].url: "ftp://x" is not an http(s) URL without spaces; give the https:// address of the file',
-        '  - modelStore.seed.models[1].files: "1" is a file and also the directory of "1/model.onnx"; rename one of them',
-      ].join("\n"),
+    const { error, resources } = await runFailing(
+      () => new ModelStore("store", { seed: { models }, nfsServer: "10.0.0.5", nfsPath: "/export" }),
     );
+    expect(resources).toEqual([]);
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      {
+        propertyPath: "seed.models[0].name",
+        reason:
+          '"a/b" is not a model directory name; use a name without "/", NUL or newline that does not start with "."',
+      },
+      {
+        propertyPath: "seed.models[0].files[0].path",
+        reason: '"/etc/passwd" is not a relative file path; write it like "1/model.onnx"',
+      },
+      {
+        propertyPath: "seed.models[0].files[0].url",
+        reason: '"ftp://x" is not an http(s) URL without spaces; give the https:// address of the file',
+      },
+      {
+        propertyPath: "seed.models[1].files",
+        reason: '"1" is a file and also the directory of "1/model.onnx"; rename one of them',
+      },
+    ]);
   });
 });
 
@@ -229,9 +265,9 @@ describe("seed script builders", () => {
   });
 
   it("hashes content stably and without ambiguity between parts", () => {
-    expect(contentHash("a", "b")).toBe(contentHash("a", "b"));
-    expect(contentHash("ab", "")).not.toBe(contentHash("a", "b"));
-    expect(contentHash("x")).toMatch(/^[0-9a-f]{10}$/);
+    // The first 10 hex digits of the SHA-256 of each part as <length>:<part>: printf '1:a1:b' | sha256sum
+    expect(contentHash("a", "b")).toBe("facdde7abf");
+    expect(contentHash("ab", "")).not.toBe("facdde7abf");
   });
 
   it("quotes any string so that sh reads it back unchanged", () => {
@@ -246,6 +282,10 @@ describe("seed script builders", () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it("writes the script for a model list, line for line", () => {
+    expect(buildSeedScript({ shareMountPath: "/share", subPath: "repo", models: MODELS })).toBe(SEED_SCRIPT_REPO);
   });
 
   it("downloads only to a temporary file on the share and moves files and new models into place by rename", () => {
@@ -265,7 +305,26 @@ describe("seed script builders", () => {
   });
 
   it("reports no problems for the default seed models", () => {
-    expect(seedScriptProblems(stackFileConfig("staging").raw.modelStore.seed.models, "")).toEqual([]);
+    expect(seedScriptProblems(DEFAULT_SEED_MODELS, "")).toEqual([]);
+  });
+
+  it("names the problems by the builder's own fields, or by the caller's paths", () => {
+    const models = [{ name: ".hidden", files: [{ path: "a", url: "https://x/a" }] }];
+    expect(seedScriptProblems(models, "a/../b")).toEqual([
+      'subPath: "a/../b" contains "." or ".." segments; give a relative directory inside the model repository',
+      'models[0].name: ".hidden" is not a model directory name; use a name without "/", NUL or newline that does not start with "."',
+    ]);
+    expect(seedScriptProblems(models, "", { models: "modelStore.seed.models", subPath: "modelStore.subPath" })).toEqual(
+      [
+        'modelStore.seed.models[0].name: ".hidden" is not a model directory name; use a name without "/", NUL or newline that does not start with "."',
+      ],
+    );
+  });
+
+  it("fails to build a script for a bad model list, with every problem", () => {
+    expect(() => buildSeedScript({ shareMountPath: "/share", subPath: "", models: [], attempts: 0 })).toThrow(
+      "the model seed cannot be built:\n  - attempts: 0 is not a whole number ≥ 1",
+    );
   });
 });
 

@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, type StackConfig } from "../../../stacks/config";
 import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../../scripts/mock-runtime";
-import { GRAFANA_DASHBOARD_LABEL, platformDashboard, dashboardInput } from "../../../components/k8s/dashboard";
-import { KUBE_PROMETHEUS_STACK_CHART, Monitoring } from "../../../components/k8s/monitoring";
+import { type DashboardInput, GRAFANA_DASHBOARD_LABEL } from "../../../components/k8s/dashboard";
+import { KUBE_PROMETHEUS_STACK_CHART, Monitoring, type MonitoringArgs } from "../../../components/k8s/monitoring";
 import {
   MONITORING_RELEASE_NAME,
   monitorLabelsFor,
@@ -13,15 +12,12 @@ import {
   isSecret,
   helmValues,
   isSecretInput,
-  minimalConfig,
   ofType,
   one,
   resolve,
   reveal,
   runFailing,
   runProgram,
-  stackFileConfig,
-  withUncheckedSettings,
 } from "../../helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -35,26 +31,33 @@ interface Rendered {
   readonly monitoring: Monitoring;
 }
 
-async function render(config: StackConfig): Promise<Rendered> {
+/** One time-sliced T4 pool, serving in `inference`, scaled on the article's metric. */
+const DASHBOARD: DashboardInput = {
+  inferenceNamespace: "inference",
+  metricName: "avg_time_queue_us",
+  metricWindow: "30s",
+  pools: [{ name: "t4", nodeSelector: { "gpushare.io/pool": "t4" }, resources: ["nvidia.com/gpu"], mig: false }],
+};
+
+/** Monitoring with every default: kube-prometheus-stack and Grafana installed by gpushare. */
+const config: MonitoringArgs = { dashboard: DASHBOARD };
+
+async function render(args: MonitoringArgs): Promise<Rendered> {
   let monitoring: Monitoring | undefined;
   const resources = await runProgram(() => {
-    monitoring = new Monitoring("mon", { config });
+    monitoring = new Monitoring("mon", args);
   });
   if (monitoring === undefined) throw new Error("Monitoring was not constructed");
   return { resources, monitoring };
 }
 
 /** The error constructing Monitoring throws, and what was registered before it (nothing, if validated first). */
-function renderFailure(config: StackConfig): Promise<{ error: unknown; resources: RecordedResource[] }> {
-  return runFailing(() => new Monitoring("mon", { config }));
+function renderFailure(args: MonitoringArgs): Promise<{ error: unknown; resources: RecordedResource[] }> {
+  return runFailing(() => new Monitoring("mon", args));
 }
 
 describe("Monitoring, installed by gpushare", () => {
-  const config = parseStackConfig(
-    minimalConfig({ gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 2 }, timeSlicing: { replicas: 4 } } } }),
-  );
-
-  it("creates its namespace under the configured name", async () => {
+  it("creates its namespace, monitoring unless told otherwise", async () => {
     const { resources, monitoring } = await render(config);
     expect(one(resources, NAMESPACE).inputs.metadata).toEqual({ name: "monitoring" });
     expect(await resolve(monitoring.namespace)).toBe("monitoring");
@@ -81,8 +84,8 @@ describe("Monitoring, installed by gpushare", () => {
     const spec = (helmValues(resources).prometheus as { prometheusSpec: Record<string, unknown> }).prometheusSpec;
     // With NilUsesHelmValues the chart renders podMonitorSelector: {matchLabels: {release: <release name>}}.
     expect(spec).toEqual({ podMonitorSelectorNilUsesHelmValues: true, serviceMonitorSelectorNilUsesHelmValues: true });
-    expect(monitoring.monitorLabels).toEqual({ release: release.inputs.name });
-    expect(monitorLabelsFor(config)).toEqual(monitoring.monitorLabels);
+    expect(release.inputs.name).toBe("gpushare-monitoring");
+    expect(monitoring.monitorLabels).toEqual({ release: "gpushare-monitoring" });
   });
 
   it("points at the chart's Prometheus Service: <fullname>-prometheus in its namespace", async () => {
@@ -143,13 +146,33 @@ describe("Monitoring, installed by gpushare", () => {
     });
   });
 
-  it("ships the dashboard as a ConfigMap in the monitoring namespace", async () => {
+  it("ships the dashboard of its pools as a ConfigMap in the monitoring namespace", async () => {
     const { resources } = await render(config);
     const cm = one(resources, CONFIG_MAP, "dashboard");
     expect(cm.inputs.metadata).toMatchObject({ namespace: "monitoring", labels: { [GRAFANA_DASHBOARD_LABEL]: "1" } });
     const data = cm.inputs.data as Record<string, string>;
     expect(Object.keys(data)).toEqual(["gpushare-platform.json"]);
-    expect(JSON.parse(data["gpushare-platform.json"])).toEqual(platformDashboard(dashboardInput(config)));
+    const dashboard = JSON.parse(data["gpushare-platform.json"]) as {
+      uid: string;
+      title: string;
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    expect(dashboard.uid).toBe("gpushare-platform");
+    expect(dashboard.title).toBe("gpushare — GPU inference platform");
+    expect(dashboard.panels.map((p) => p.title)).toEqual([
+      "Requests/s by model",
+      "Queue time per request by model",
+      "Compute time per request by model",
+      "HPA metric avg_time_queue_us by pod",
+      "Replicas per server",
+      "GPU devices allocated vs allocatable — pool t4",
+      "GPU utilisation — pool t4",
+    ]);
+    expect(dashboard.panels[6].targets.map((t) => t.expr)).toEqual([
+      'avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL * on (Hostname) group_left() label_replace(max by (node) (kube_node_labels{label_gpushare_io_pool="t4"}), "Hostname", "$1", "node", "(.*)"))',
+    ]);
+    // Pretty-printed, so that a diff of the ConfigMap in a preview reads line by line.
+    expect(data["gpushare-platform.json"]).toContain('\n  "uid": "gpushare-platform",\n');
   });
 
   it("has kube-state-metrics export the pool label of nodes", async () => {
@@ -159,12 +182,32 @@ describe("Monitoring, installed by gpushare", () => {
     });
   });
 
-  it("merges monitoring.values over its own", async () => {
-    const custom = parseStackConfig(
-      minimalConfig({
-        monitoring: { values: { grafana: { persistence: { enabled: true } }, alertmanager: { enabled: false } } },
-      }),
-    );
+  it("records its arguments as the component's inputs", async () => {
+    const { resources } = await render(config);
+    expect(one(resources, "gpushare:k8s:Monitoring").inputs).toEqual({ dashboard: DASHBOARD });
+  });
+
+  it("installs the given chart version from the given repository into the given namespace", async () => {
+    const { resources, monitoring } = await render({
+      ...config,
+      namespace: "obs",
+      chartVersion: "90.0.0",
+      repository: "https://charts.example.org",
+    });
+    expect(one(resources, NAMESPACE).inputs.metadata).toEqual({ name: "obs" });
+    expect(one(resources, RELEASE).inputs).toMatchObject({
+      version: "90.0.0",
+      repositoryOpts: { repo: "https://charts.example.org" },
+      namespace: "obs",
+    });
+    expect(await resolve(monitoring.prometheusUrl)).toBe("http://gpushare-monitoring-prometheus.obs.svc:9090");
+  });
+
+  it("merges the extra values over its own", async () => {
+    const custom: MonitoringArgs = {
+      ...config,
+      values: { grafana: { persistence: { enabled: true } }, alertmanager: { enabled: false } },
+    };
     const values = helmValues((await render(custom)).resources);
     expect(values.alertmanager).toEqual({ enabled: false });
     expect(values.grafana).toMatchObject({
@@ -174,10 +217,8 @@ describe("Monitoring, installed by gpushare", () => {
     });
   });
 
-  it("installs no Grafana, password or dashboard when grafana.enabled is false", async () => {
-    const { resources, monitoring } = await render(
-      parseStackConfig(minimalConfig({ monitoring: { grafana: { enabled: false } } })),
-    );
+  it("installs no Grafana, password or dashboard when grafanaEnabled is false", async () => {
+    const { resources, monitoring } = await render({ ...config, grafanaEnabled: false });
     expect(helmValues(resources).grafana).toEqual({ enabled: false });
     expect(ofType(resources, PASSWORD)).toEqual([]);
     expect(ofType(resources, SECRET)).toEqual([]);
@@ -185,55 +226,65 @@ describe("Monitoring, installed by gpushare", () => {
     expect(monitoring.grafanaAdminPassword).toBeUndefined();
   });
 
-  it("fails when monitoring.values sets values gpushare owns", async () => {
-    const bad = withUncheckedSettings(parseStackConfig(minimalConfig()), "monitoring", {
+  it("fails when the extra values set values gpushare owns", async () => {
+    const bad: MonitoringArgs = {
+      ...config,
       values: {
         fullnameOverride: "kps",
         prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } },
+        grafana: { enabled: false },
       },
-    });
+    };
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
+    expect((error as pulumi.InputPropertiesError).message).toBe("Monitoring mon: cannot install monitoring as given");
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
-        propertyPath: "monitoring.values.fullnameOverride",
+        propertyPath: "values.fullnameOverride",
         reason:
           "gpushare sets this value itself; remove it and use the release name gpushare-monitoring (the prometheusUrl contract)",
       },
       {
-        propertyPath: "monitoring.values.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues",
+        propertyPath: "values.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues",
         reason:
           "gpushare sets this value itself; remove it and use the release label (monitorLabels) every gpushare monitor carries",
       },
+      {
+        propertyPath: "values.grafana.enabled",
+        reason: "gpushare sets this value itself; remove it and use the grafanaEnabled argument",
+      },
     ]);
   });
-  it("fails when monitoring.values sets Grafana's admin credentials", async () => {
-    const bad = withUncheckedSettings(parseStackConfig(minimalConfig()), "monitoring", {
+
+  it("fails when the extra values set Grafana's admin credentials", async () => {
+    const bad: MonitoringArgs = {
+      ...config,
       values: { grafana: { adminUser: "root", admin: { existingSecret: "mine", passwordKey: "pw" } } },
-    });
+    };
     const { error, resources } = await renderFailure(bad);
     expect(resources).toEqual([]);
     const reason =
-      "gpushare sets this value itself; remove it and use the user admin and the generated password (stack output grafanaAdminPassword)";
+      "gpushare sets this value itself; remove it and use the user admin and the generated password (the component's grafanaAdminPassword)";
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
-      { propertyPath: "monitoring.values.grafana.adminUser", reason },
-      { propertyPath: "monitoring.values.grafana.admin.existingSecret", reason },
-      { propertyPath: "monitoring.values.grafana.admin.passwordKey", reason },
+      { propertyPath: "values.grafana.adminUser", reason },
+      { propertyPath: "values.grafana.admin.existingSecret", reason },
+      { propertyPath: "values.grafana.admin.passwordKey", reason },
     ]);
   });
 });
 
 describe("Monitoring, already installed", () => {
-  const installed = {
+  const installed: MonitoringArgs = {
     installed: true,
     namespace: "observability",
     prometheusUrl: "http://prometheus-operated.observability.svc:9090",
     monitorLabels: { prometheus: "main" },
+    dashboard: DASHBOARD,
   };
 
   it("creates no namespace, release or password, and passes the configured URL and labels on", async () => {
-    const { resources, monitoring } = await render(parseStackConfig(minimalConfig({ monitoring: installed })));
+    const { resources, monitoring } = await render(installed);
     expect(ofType(resources, NAMESPACE)).toEqual([]);
     expect(ofType(resources, RELEASE)).toEqual([]);
     expect(ofType(resources, PASSWORD)).toEqual([]);
@@ -245,7 +296,7 @@ describe("Monitoring, already installed", () => {
   });
 
   it("still ships the dashboard to the installed Grafana's sidecar", async () => {
-    const { resources } = await render(parseStackConfig(minimalConfig({ monitoring: installed })));
+    const { resources } = await render(installed);
     expect(one(resources, CONFIG_MAP, "dashboard").inputs.metadata).toMatchObject({
       namespace: "observability",
       labels: { grafana_dashboard: "1" },
@@ -253,20 +304,16 @@ describe("Monitoring, already installed", () => {
   });
 
   it("ships no dashboard when the installed stack has no Grafana", async () => {
-    const config = parseStackConfig(minimalConfig({ monitoring: { ...installed, grafana: { enabled: false } } }));
-    expect(ofType((await render(config)).resources, CONFIG_MAP)).toEqual([]);
+    expect(ofType((await render({ ...installed, grafanaEnabled: false })).resources, CONFIG_MAP)).toEqual([]);
   });
 
   it("fails when the installed Prometheus's URL is not an http(s) URL", async () => {
-    const config = withUncheckedSettings(parseStackConfig(minimalConfig({ monitoring: installed })), "monitoring", {
-      prometheusUrl: "prometheus:9090",
-    });
-    const { error, resources } = await renderFailure(config);
+    const { error, resources } = await renderFailure({ ...installed, prometheusUrl: "prometheus:9090" });
     expect(resources).toEqual([]);
     expect(error).toBeInstanceOf(pulumi.InputPropertiesError);
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
-        propertyPath: "monitoring.prometheusUrl",
+        propertyPath: "prometheusUrl",
         reason:
           '"prometheus:9090" is not an http(s) URL; give Prometheus\'s address, e.g. http://prometheus-operated.monitoring.svc:9090',
       },
@@ -274,23 +321,28 @@ describe("Monitoring, already installed", () => {
   });
 
   it("fails when the installed Prometheus has no URL", async () => {
-    const config = withUncheckedSettings(parseStackConfig(minimalConfig({ monitoring: installed })), "monitoring", {
-      prometheusUrl: undefined,
-    });
-    const { error, resources } = await renderFailure(config);
+    const { error, resources } = await renderFailure({ installed: true, dashboard: DASHBOARD });
     expect(resources).toEqual([]);
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
-        propertyPath: "monitoring.prometheusUrl",
+        propertyPath: "prometheusUrl",
         reason:
-          "missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
+          "missing; with installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
       },
     ]);
   });
 });
 
-describe("Monitoring in the prod stack", () => {
-  it("selects the monitors of the prod platform with its release label", () => {
-    expect(monitorLabelsFor(stackFileConfig("prod"))).toEqual({ release: "gpushare-monitoring" });
+describe("monitorLabelsFor", () => {
+  it("selects with the release label of the Prometheus gpushare installs", () => {
+    expect(monitorLabelsFor({})).toEqual({ release: "gpushare-monitoring" });
+    expect(monitorLabelsFor({ monitorLabels: { prometheus: "main" } })).toEqual({ release: "gpushare-monitoring" });
+  });
+
+  it("selects with the installed Prometheus's labels, or none", () => {
+    expect(monitorLabelsFor({ installed: true, monitorLabels: { prometheus: "main" } })).toEqual({
+      prometheus: "main",
+    });
+    expect(monitorLabelsFor({ installed: true })).toEqual({});
   });
 });

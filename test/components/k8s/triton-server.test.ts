@@ -1,18 +1,39 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { TritonServer } from "../../../components/k8s/triton-server";
-import { gpuMetricsAllowed, toQuantity, tritonArgs } from "../../../components/k8s/triton-spec";
-import { parseStackConfig, type ServerConfig } from "../../../stacks/config";
-import type { RecordedResource } from "../../../scripts/mock-runtime";
-import { at, minimalConfig, one, ofType, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
+import {
+  gpuMetricsAllowed,
+  initialReplicas,
+  maxReplicas,
+  toQuantity,
+  tritonArgs,
+  tritonEndpoint,
+  tritonRolloutStrategy,
+  type TritonServerSpec,
+} from "../../../components/k8s/triton-spec";
+import type { AdvertisedDevice } from "../../../gpu/capacity";
+import { MOCK_LOAD_BALANCER_IP, type RecordedResource } from "../../../scripts/mock-runtime";
+import { tritonServerSpec } from "../../../stacks/args";
+import { at, one, ofType, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
 
 type Obj = Record<string, unknown>;
 
-function serverOf(stack: string, name: string): ServerConfig {
+/** A server of a committed stack file, as the platform passes it. */
+function serverOf(stack: string, name: string): TritonServerSpec {
   const server = stackFileConfig(stack).servers.find((s) => s.name === name);
   if (server === undefined) throw new Error(`stack ${stack} has no server ${name}`);
-  return server;
+  return tritonServerSpec(server);
 }
+
+/** One whole, unshared T4 per pod. */
+const WHOLE_T4: AdvertisedDevice = {
+  baseResource: "nvidia.com/gpu",
+  resource: "nvidia.com/gpu",
+  physicalPerNode: 1,
+  replicas: 1,
+  memoryGiB: 16,
+  sharing: "none",
+};
 
 const MONITOR_LABELS = { release: "kube-prometheus-stack" };
 const METRIC = "avg_time_queue_us";
@@ -23,11 +44,11 @@ interface Built {
   readonly clusterEndpoint: string;
 }
 
-async function build(server: ServerConfig, monitorLabels: Record<string, string> = MONITOR_LABELS): Promise<Built> {
+async function build(server: TritonServerSpec, monitorLabels: Record<string, string> = MONITOR_LABELS): Promise<Built> {
   let triton: TritonServer | undefined;
   const resources = await runProgram(() => {
-    triton = new TritonServer(`gpushare-${server.name}`, {
-      server,
+    triton = new TritonServer(`gpushare-${server.serverName}`, {
+      ...server,
       namespace: "inference",
       claimName: "models",
       monitorLabels,
@@ -90,16 +111,54 @@ const SHAPES = [
 describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
   const built = (): Promise<Built> => build(serverOf(shape.stack, shape.server));
 
-  it(`requests and limits exactly one ${shape.resource}, with CPU and memory requests`, async () => {
+  it(`requests and limits exactly one ${shape.resource}, requests CPU and requests and limits memory`, async () => {
     const { resources } = await built();
     const res = container(one(resources, "kubernetes:apps/v1:Deployment")).resources as Obj;
     const gpuKeys = (o: unknown): string[] => Object.keys(o as Obj).filter((k) => GPU_LIKE.test(k));
     expect(gpuKeys(res.limits)).toEqual([shape.resource]);
     expect(gpuKeys(res.requests)).toEqual([shape.resource]);
-    expect(at(res, "limits", shape.resource)).toBe("1");
-    expect(at(res, "requests", shape.resource)).toBe("1");
-    expect(res.requests).toMatchObject({ cpu: "1", memory: "4Gi" });
-    expect(at(res, "limits", "cpu")).toBeUndefined();
+    // No CPU limit: it would throttle the request path.
+    expect(res).toEqual({
+      requests: { cpu: "1", memory: "4Gi", [shape.resource]: "1" },
+      limits: { memory: "4Gi", [shape.resource]: "1" },
+    });
+  });
+
+  it("names its objects after the server, and its resources after the component: names are a contract", async () => {
+    const { resources } = await built();
+    const component = `gpushare-${shape.server}`;
+    const children = resources
+      .filter((r) => r.custom)
+      .map((r) => `${r.type} ${r.name}`)
+      .sort();
+    expect(children).toEqual(
+      [
+        `kubernetes:apps/v1:Deployment ${component}-deployment`,
+        `kubernetes:core/v1:Service ${component}-service`,
+        `kubernetes:policy/v1:PodDisruptionBudget ${component}-pdb`,
+        `kubernetes:monitoring.coreos.com/v1:PodMonitor ${component}-podmonitor`,
+        ...(shape.hpa === undefined ? [] : [`kubernetes:autoscaling/v2:HorizontalPodAutoscaler ${component}-hpa`]),
+      ].sort(),
+    );
+    const parent = one(resources, "gpushare:k8s:TritonServer").urn;
+    for (const r of resources.filter((x) => x.custom)) {
+      expect(r.parent).toBe(parent);
+      expect(at(r.inputs, "metadata", "name")).toBe(shape.server);
+      expect(at(r.inputs, "metadata", "namespace")).toBe("inference");
+    }
+    expect(at(one(resources, "kubernetes:apps/v1:Deployment").inputs, "metadata", "labels")).toEqual({
+      "app.kubernetes.io/name": "triton",
+      "app.kubernetes.io/instance": shape.server,
+      "gpushare.io/pool": shape.pool,
+      "app.kubernetes.io/part-of": "gpushare",
+    });
+  });
+
+  it("gives a rollout 20 minutes, past the startup probe's 10", async () => {
+    const { resources } = await built();
+    const deployment = one(resources, "kubernetes:apps/v1:Deployment");
+    expect(at(deployment.inputs, "spec", "progressDeadlineSeconds")).toBe(900);
+    expect(deployment.customTimeouts).toEqual({ create: "20m", update: "20m", delete: "" });
   });
 
   it("lands on its pool's nodes, tolerating the GPU taint", async () => {
@@ -127,13 +186,25 @@ describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
   it("probes Triton's health API: startup and readiness on ready, liveness on live", async () => {
     const { resources } = await built();
     const c = container(one(resources, "kubernetes:apps/v1:Deployment"));
-    expect(at(c, "startupProbe", "httpGet")).toEqual({ path: "/v2/health/ready", port: "http" });
-    expect(at(c, "readinessProbe", "httpGet")).toEqual({ path: "/v2/health/ready", port: "http" });
-    expect(at(c, "livenessProbe", "httpGet")).toEqual({ path: "/v2/health/live", port: "http" });
-    // 10 minutes to load models over NFS before the kubelet gives up.
-    expect(Number(at(c, "startupProbe", "periodSeconds")) * Number(at(c, "startupProbe", "failureThreshold"))).toBe(
-      600,
-    );
+    // 10 minutes (60 × 10 s) to load models over NFS before the kubelet gives up.
+    expect(c.startupProbe).toEqual({
+      httpGet: { path: "/v2/health/ready", port: "http" },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 60,
+    });
+    expect(c.readinessProbe).toEqual({
+      httpGet: { path: "/v2/health/ready", port: "http" },
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
+    expect(c.livenessProbe).toEqual({
+      httpGet: { path: "/v2/health/live", port: "http" },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
     expect(c.ports).toEqual([
       { name: "http", containerPort: 8000, protocol: "TCP" },
       { name: "grpc", containerPort: 8001, protocol: "TCP" },
@@ -161,8 +232,14 @@ describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
       runAsGroup: 1000,
       seccompProfile: { type: "RuntimeDefault" },
     });
-    expect(podSpec(deployment).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(podSpec(deployment).securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
+    expect(podSpec(deployment).enableServiceLinks).toBe(false);
   });
 
   it("starts tritonserver on the repository with metrics on 8002 and GPU metrics only where they work", async () => {
@@ -200,7 +277,9 @@ describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
       "app.kubernetes.io/name": "triton",
       "app.kubernetes.io/instance": shape.server,
     });
-    // The mock cloud gives every LoadBalancer Service the address 192.0.2.30.
+    expect(at(svc.inputs, "metadata", "annotations")).toEqual({});
+    // The mock cloud gives every LoadBalancer Service this address.
+    expect(MOCK_LOAD_BALANCER_IP).toBe("192.0.2.30");
     expect(endpoint).toBe("http://192.0.2.30:8000");
   });
 
@@ -276,15 +355,9 @@ describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
   }
 });
 
-/** A pool with room to spare: two whole T4s per pool at max, one unshared replica. */
-function roomyServer(server: Obj = {}): ServerConfig {
-  const config = parseStackConfig(
-    minimalConfig({
-      gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 2 } } },
-      servers: { solo: { pool: "t4", replicas: 1, ...server } },
-    }),
-  );
-  return config.servers[0];
+/** A pool with room to spare: two whole T4s at max nodes, for one replica of a whole T4. */
+function roomyServer(spec: Partial<TritonServerSpec> = {}): TritonServerSpec {
+  return { serverName: "solo", pool: { name: "t4" }, device: WHOLE_T4, poolCapacity: 2, replicas: 1, ...spec };
 }
 
 describe("TritonServer choices", () => {
@@ -296,11 +369,108 @@ describe("TritonServer choices", () => {
     });
   });
 
-  it("reports GPU metrics from a whole unshared GPU only", () => {
-    expect(gpuMetricsAllowed(roomyServer().device)).toBe(true);
+  it("replaces one pod at a time when the pool's capacity is not given", async () => {
+    const spec: TritonServerSpec = { ...roomyServer(), poolCapacity: undefined };
+    expect(tritonRolloutStrategy(spec)).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
+    });
+  });
+
+  it.each([
+    [
+      { replicas: 2, poolCapacity: 3 },
+      { maxUnavailable: 0, maxSurge: 1 },
+    ],
+    [
+      { replicas: 2, poolCapacity: 2 },
+      { maxUnavailable: 1, maxSurge: 0 },
+    ],
+    [
+      { replicas: 1, autoscaling: { maxReplicas: 3 }, poolCapacity: 3 },
+      { maxUnavailable: 1, maxSurge: 0 },
+    ],
+    [
+      { replicas: 1, autoscaling: { maxReplicas: 3 }, poolCapacity: 4 },
+      { maxUnavailable: 0, maxSurge: 1 },
+    ],
+  ])("rolls %j out with %j", (spec, rollingUpdate) => {
+    expect(tritonRolloutStrategy(roomyServer(spec))).toEqual({ type: "RollingUpdate", rollingUpdate });
+  });
+
+  it.each([
+    [{}, 1, 1],
+    [{ replicas: 3 }, 3, 3],
+    [{ replicas: 0 }, 0, 0],
+    [{ replicas: 1, autoscaling: { minReplicas: 2, maxReplicas: 5 } }, 2, 5],
+    [{ replicas: 4, autoscaling: { minReplicas: 2, maxReplicas: 5 } }, 4, 5],
+    [{ replicas: 9, autoscaling: { minReplicas: 2, maxReplicas: 5 } }, 5, 9],
+    [{ replicas: 1, autoscaling: { maxReplicas: 5 } }, 1, 5],
+  ])("with %j starts at %d replicas and may run %d", (spec, initial, max) => {
+    const server: TritonServerSpec = { ...roomyServer(), replicas: undefined, ...spec };
+    expect(initialReplicas(server)).toBe(initial);
+    expect(maxReplicas(server)).toBe(max);
+  });
+
+  it.each([
+    [WHOLE_T4, true],
+    [{ ...WHOLE_T4, sharing: "timeSlicing" as const, replicas: 4 }, false],
+    [{ ...WHOLE_T4, sharing: "mps" as const, replicas: 2 }, false],
+    [{ ...WHOLE_T4, replicas: 2 }, false],
+    [{ ...WHOLE_T4, sharing: "mps" as const }, false],
+    [{ ...WHOLE_T4, resource: "nvidia.com/mig-1g.5gb", migProfile: "1g.5gb" }, false],
+  ])("reports GPU metrics from %j: %s", (device, allowed) => {
+    expect(gpuMetricsAllowed(device)).toBe(allowed);
+  });
+
+  it("reports GPU metrics from the stack files' devices never: they are all shared or sliced", () => {
     expect(gpuMetricsAllowed(serverOf("staging", "triton-t4").device)).toBe(false);
     expect(gpuMetricsAllowed(serverOf("prod", "triton-mig").device)).toBe(false);
     expect(gpuMetricsAllowed(serverOf("staging", "triton-a100").device)).toBe(false);
+  });
+
+  it("runs the default image, requests and Service when the spec leaves them out", async () => {
+    const { resources, endpoint } = await build(roomyServer());
+    const deployment = one(resources, "kubernetes:apps/v1:Deployment");
+    expect(container(deployment).name).toBe("triton");
+    expect(container(deployment).image).toBe("nvcr.io/nvidia/tritonserver:24.08-py3");
+    expect(container(deployment).resources).toEqual({
+      requests: { cpu: "1", memory: "4Gi", "nvidia.com/gpu": "1" },
+      limits: { memory: "4Gi", "nvidia.com/gpu": "1" },
+    });
+    expect(podSpec(deployment).nodeSelector).toEqual({ "gpushare.io/pool": "t4" });
+    expect(at(one(resources, "kubernetes:core/v1:Service").inputs, "spec", "type")).toBe("LoadBalancer");
+    expect(endpoint).toBe("http://192.0.2.30:8000");
+  });
+
+  it("selects the pool's nodes by the pool's own selector when given one", async () => {
+    const { resources } = await build(roomyServer({ pool: { name: "t4", nodeSelector: { group: "gpu-t4" } } }));
+    const deployment = one(resources, "kubernetes:apps/v1:Deployment");
+    expect(podSpec(deployment).nodeSelector).toEqual({ group: "gpu-t4" });
+    expect(at(deployment.inputs, "spec", "template", "metadata", "labels")).toMatchObject({ "gpushare.io/pool": "t4" });
+  });
+
+  it("requests and limits the CPU and memory it is given, and limits no CPU", async () => {
+    const { resources } = await build(roomyServer({ resources: { cpu: "500m", memory: "2Gi" } }));
+    expect(container(one(resources, "kubernetes:apps/v1:Deployment")).resources).toEqual({
+      requests: { cpu: "500m", memory: "2Gi", "nvidia.com/gpu": "1" },
+      limits: { memory: "2Gi", "nvidia.com/gpu": "1" },
+    });
+  });
+
+  it("records its arguments as the component's inputs", async () => {
+    const { resources } = await build(roomyServer());
+    expect(one(resources, "gpushare:k8s:TritonServer").inputs).toEqual({
+      serverName: "solo",
+      pool: { name: "t4" },
+      device: WHOLE_T4,
+      poolCapacity: 2,
+      replicas: 1,
+      namespace: "inference",
+      claimName: "models",
+      monitorLabels: MONITOR_LABELS,
+      metricName: METRIC,
+    });
   });
 
   it("loads the listed models explicitly", () => {
@@ -329,28 +499,38 @@ describe("TritonServer choices", () => {
     const internal = await build(roomyServer({ service: { type: "ClusterIP" } }));
     expect(internal.endpoint).toBe("http://solo.inference.svc.cluster.local:8000");
     expect(internal.clusterEndpoint).toBe("http://solo.inference.svc.cluster.local:8000");
+    // The mock cloud gives no ClusterIP Service a load balancer, as a cluster would not.
+    const svc = one(internal.resources, "kubernetes:core/v1:Service");
+    expect(at(svc.inputs, "spec", "type")).toBe("ClusterIP");
+  });
+
+  it.each([
+    ["LoadBalancer", { ip: "203.0.113.7" }, "http://203.0.113.7:8000"],
+    ["LoadBalancer", { ip: "2001:db8::7" }, "http://[2001:db8::7]:8000"],
+    ["LoadBalancer", { hostname: "lb.example.org" }, "http://lb.example.org:8000"],
+    ["LoadBalancer", { ip: "", hostname: "" }, "http://in.cluster:8000"],
+    ["LoadBalancer", undefined, "http://in.cluster:8000"],
+    ["ClusterIP", { ip: "203.0.113.7" }, "http://in.cluster:8000"],
+    ["NodePort", undefined, "http://in.cluster:8000"],
+  ])("answers a %s Service with ingress %j at %s", (type, ingress, endpoint) => {
+    expect(tritonEndpoint(type, ingress, "http://in.cluster:8000")).toBe(endpoint);
   });
 
   it("exposes the metrics port through a ClusterIP Service when asked", async () => {
     const { resources } = await build(roomyServer({ service: { type: "ClusterIP", exposeMetrics: true } }));
-    const ports = at(one(resources, "kubernetes:core/v1:Service").inputs, "spec", "ports") as Obj[];
-    expect(ports.map((p) => [p.name, p.port])).toEqual([
-      ["http", 8000],
-      ["grpc", 8001],
-      ["metrics", 8002],
+    expect(at(one(resources, "kubernetes:core/v1:Service").inputs, "spec", "ports")).toEqual([
+      { name: "http", port: 8000, targetPort: "http", protocol: "TCP" },
+      { name: "grpc", port: 8001, targetPort: "grpc", protocol: "TCP" },
+      { name: "metrics", port: 8002, targetPort: "metrics", protocol: "TCP" },
     ]);
   });
 
   it("fails when metrics would go through a LoadBalancer", async () => {
-    const base = roomyServer();
-    const server: ServerConfig = {
-      ...base,
-      raw: { ...base.raw, service: { ...base.raw.service, exposeMetrics: true } },
-    };
+    const server = roomyServer({ service: { exposeMetrics: true } });
     const { error, resources } = await runFailing(
       () =>
         new TritonServer("t", {
-          server,
+          ...server,
           namespace: "inference",
           claimName: "models",
           monitorLabels: {},
@@ -359,8 +539,14 @@ describe("TritonServer choices", () => {
     );
     expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
     expect((error as Error).message).toBe(
-      "servers.solo.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP",
+      "TritonServer t: service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP",
     );
+    expect((error as pulumi.InputPropertiesError).errors).toEqual([
+      {
+        propertyPath: "service.exposeMetrics",
+        reason: "the metrics port is never exposed through a LoadBalancer; Prometheus scrapes the pods directly",
+      },
+    ]);
     expect(resources).toEqual([]);
   });
 
@@ -371,6 +557,14 @@ describe("TritonServer choices", () => {
     });
     const labels = at(one(resources, "kubernetes:monitoring.coreos.com/v1:PodMonitor").inputs, "metadata", "labels");
     expect(labels).toMatchObject({ release: "kps", "app.kubernetes.io/part-of": "monitoring-stack" });
+  });
+
+  it("scales from one pod on the article's 50 µs target when autoscaling gives only a maximum", async () => {
+    const { resources } = await build(roomyServer({ autoscaling: { maxReplicas: 2 } }));
+    const spec = at(one(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs, "spec") as Obj;
+    expect(spec.minReplicas).toBe(1);
+    expect(spec.maxReplicas).toBe(2);
+    expect(at(spec, "metrics", 0, "pods", "target")).toEqual({ type: "AverageValue", averageValue: "50" });
   });
 
   it("writes the HPA target as a Kubernetes quantity", async () => {
@@ -396,5 +590,9 @@ describe("TritonServer choices", () => {
     [0.0001, "1m"],
   ])("writes %d as the quantity %s", (value, quantity) => {
     expect(toQuantity(value)).toBe(quantity);
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])("refuses %d as a quantity", (value) => {
+    expect(() => toQuantity(value)).toThrow(new RangeError(`${value} is not a positive quantity`));
   });
 });

@@ -1,0 +1,16 @@
+/**
+ * The one error a user's stack config ends in. Every rule of `parseStackConfig` and of the stack file reports a
+ * problem of the form `<config path>: <value> is not allowed ...; <fix>`; they are collected and thrown together,
+ * before any resource exists. The commands (`capacity`, `render`) print its message and exit 1; the program turns
+ * it into Pulumi's `RunError`, which `pulumi preview` prints without a stack trace. Anything else that is thrown is
+ * a bug and keeps its stack.
+ */
+export class StackConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `gpushare stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "StackConfigError";
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { cidrProblem } from "../../stacks/rules/cidr";
+import { imageReferenceProblem } from "../../stacks/rules/image-reference";
+
+describe("image references", () => {
+  it.each([
+    "nvcr.io/nvidia/tritonserver:24.08-py3",
+    "curlimages/curl:8.11.1",
+    "ubuntu:24.04",
+    "localhost:5000/triton:dev",
+    "registry.example.com:443/a/b/c:1",
+    "team/triton__server.v2-x:Tag_1.0",
+    "nvcr.io/nvidia/tritonserver@sha256:" + "0123456789abcdef".repeat(4),
+    "nvcr.io/nvidia/tritonserver:24.08@sha256:" + "f".repeat(64),
+    "nvcr.io/nvidia/tritonserver@sha512:" + "e".repeat(128),
+    "r.io/" + "a".repeat(250) + ":1",
+  ])("accepts %s", (image) => {
+    expect(imageReferenceProblem("x.image", image)).toBeUndefined();
+  });
+
+  const grammar =
+    '([registry[:port]/]repository[:tag][@sha256:digest], the repository in lowercase letters, digits, ".", "_" and "-"); use e.g. nvcr.io/nvidia/tritonserver:24.08-py3';
+  it.each([
+    [
+      "NVCR.io/NVIDIA/Triton:latest",
+      'is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton:latest"',
+    ],
+    [
+      "nvcr.io/NVIDIA/triton@sha256:" + "a".repeat(64),
+      `is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton@sha256:${"a".repeat(64)}"`,
+    ],
+    [
+      "Localhost:5000/X:1",
+      'is not an image reference: the registry and repository must be lowercase; use "localhost:5000/x:1"',
+    ],
+    [
+      "NVCR.IO/NVIDIA/TRITON:1",
+      'is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton:1"',
+    ],
+    [
+      "NVCR.io/NVIDIA/TritoN",
+      'is not an image reference: the registry and repository must be lowercase; use "nvcr.io/nvidia/triton"',
+    ],
+    ["nvcr.io/nvidia/triton", "has no tag or digest; pin it, e.g. nvcr.io/nvidia/tritonserver:24.08-py3"],
+    [
+      "r.io/" + "a".repeat(251) + ":1",
+      "has a 256-character repository name; registries take at most 255, so shorten it",
+    ],
+    ["nvcr.io/nvidia/triton:", `is not an image reference ${grammar}`],
+    ["nvcr.io/nvidia/triton:.tag", `is not an image reference ${grammar}`],
+    ["nvcr.io/nvidia/triton:" + "t".repeat(129), `is not an image reference ${grammar}`],
+    ["nvcr.io//triton:1", `is not an image reference ${grammar}`],
+    ["nvcr.io/-triton:1", `is not an image reference ${grammar}`],
+    ["nvcr.io/triton-:1", `is not an image reference ${grammar}`],
+    ["nvcr.io/tri___ton:1", `is not an image reference ${grammar}`],
+    ["-nvcr.io/triton:1", `is not an image reference ${grammar}`],
+    ["nvcr.io/triton@sha256:" + "a".repeat(63), `is not an image reference ${grammar}`],
+    ["nvcr.io/triton@sha256:" + "A".repeat(64), `is not an image reference ${grammar}`],
+    ["nvcr.io/triton@md5:" + "a".repeat(32), `is not an image reference ${grammar}`],
+    [" nvcr.io/triton:1", `is not an image reference ${grammar}`],
+    ["nvcr.io/TRITON SERVER:1", `is not an image reference ${grammar}`],
+  ])("fails when the image is %j", (image, reason) => {
+    expect(imageReferenceProblem("servers.s.image", image)).toBe(`servers.s.image: "${image}" ${reason}`);
+  });
+});
+
+describe("network ranges", () => {
+  it.each([
+    ["10.0.0.0/24", true],
+    ["10.0.0.0/8", true],
+    ["192.168.1.128/25", true],
+    ["10.1.2.3/32", true],
+    ["128.0.0.0/1", true],
+    ["fd00::/64", true],
+    ["fd00:0:0:1::/64", true],
+    ["::ffff:10.0.0.0/120", true],
+    ["::ffff:10.0.0.0/104", true],
+    ["::ffff:10.20.30.64/122", true],
+    ["fd00:1:2:3:4:5:6:0/112", true],
+    ["10.0.0.5", false],
+    ["fd00::5", false],
+  ])("accepts %s", (value, prefixRequired) => {
+    expect(cidrProblem("x", value, prefixRequired)).toBeUndefined();
+  });
+
+  const example = "e.g. 10.0.0.0/24";
+  it.each([
+    ["not-a-cidr", false, `is not an IP address or CIDR; give the nodes' subnet, ${example}`],
+    ["not-a-cidr", true, `is not a CIDR (address/prefix length); give the nodes' subnet, ${example}`],
+    ["10.0.0.5", true, `is not a CIDR (address/prefix length); give the nodes' subnet, ${example}`],
+    ["256.0.0.0/8", true, `is not a CIDR (address/prefix length); give the nodes' subnet, ${example}`],
+    ["10.0.0.0/33", true, `has no valid prefix length; use /1 to /32 for an IPv4 address, ${example}`],
+    ["10.0.0.0/", true, `has no valid prefix length; use /1 to /32 for an IPv4 address, ${example}`],
+    ["10.0.0.0/2a", true, `has no valid prefix length; use /1 to /32 for an IPv4 address, ${example}`],
+    ["10.0.0.0/-1", true, `has no valid prefix length; use /1 to /32 for an IPv4 address, ${example}`],
+    ["10.0.0.0/0024", true, `has no valid prefix length; use /1 to /32 for an IPv4 address, ${example}`],
+    ["fd00::/129", true, `has no valid prefix length; use /1 to /128 for an IPv6 address, ${example}`],
+    ["0.0.0.0/0", true, `admits every address; give the nodes' subnet, ${example}`],
+    ["10.0.0.0/0", false, `admits every address; give the nodes' subnet, ${example}`],
+    ["::/0", true, `admits every address; give the nodes' subnet, ${example}`],
+    ["10.0.0.5/24", true, "has host bits set below its /24 prefix, which Manila refuses; use 10.0.0.0/24"],
+    ["10.0.0.1/31", true, "has host bits set below its /31 prefix, which Manila refuses; use 10.0.0.0/31"],
+    ["172.16.255.255/12", true, "has host bits set below its /12 prefix, which Manila refuses; use 172.16.0.0/12"],
+    [
+      "fd00::1/64",
+      true,
+      "has host bits set below its /64 prefix, which Manila refuses; clear the bits below the prefix",
+    ],
+    [
+      "fd00:0:0:1::/48",
+      true,
+      "has host bits set below its /48 prefix, which Manila refuses; clear the bits below the prefix",
+    ],
+    [
+      "::ffff:10.0.0.1/120",
+      true,
+      "has host bits set below its /120 prefix, which Manila refuses; clear the bits below the prefix",
+    ],
+    [
+      "fd00:1:2:3:4:5:6:1/112",
+      true,
+      "has host bits set below its /112 prefix, which Manila refuses; clear the bits below the prefix",
+    ],
+    [
+      "fd00:0:1::0/32",
+      true,
+      "has host bits set below its /32 prefix, which Manila refuses; clear the bits below the prefix",
+    ],
+  ])("fails when the range is %j (prefix required: %s)", (value, prefixRequired, reason) => {
+    expect(cidrProblem("modelStore.manila.accessCidr", value, prefixRequired)).toBe(
+      `modelStore.manila.accessCidr: "${value}" ${reason}`,
+    );
+  });
+});
