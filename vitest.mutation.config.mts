@@ -7,7 +7,10 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    include: ["test/gpu/{capacity,catalog,config-names}.test.ts", "test/stacks/{config,credentials,rules}.test.ts"],
+    include: [
+      "test/gpu/{capacity,catalog,config-names,placement}.test.ts",
+      "test/stacks/{config,credentials,rules}.test.ts",
+    ],
     pool: "forks",
     testTimeout: 60_000,
   },
