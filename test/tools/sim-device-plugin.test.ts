@@ -478,7 +478,7 @@ current-context: local
     let out = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     cleanups.push(() => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
@@ -488,7 +488,10 @@ current-context: local
     await until("the first config", () => node().metadata.annotations["sim.gpushare.io/applied-config"] === "t4-a");
     expect(node().status.capacity).toEqual({ cpu: "8", memory: "32Gi", pods: "110", "nvidia.com/gpu": "4" });
     expect(node().status.allocatable).toEqual({ cpu: "8", memory: "32Gi", pods: "110", "nvidia.com/gpu": "4" });
-    expect(out).toContain("node gpu-t4-0: label nvidia.com/device-plugin.config=t4-a: advertising nvidia.com/gpu=4");
+    // The log line is written after the patch returns and reaches the pipe a moment later.
+    await until("the first config's log line", () =>
+      out.includes("node gpu-t4-0: label nvidia.com/device-plugin.config=t4-a: advertising nvidia.com/gpu=4"),
+    );
     // No label and no default config: the plugin never starts there.
     const a100 = () => api.nodes.get("gpu-a100-0") as FakeNode;
     await until("the A100's crash", () => "sim.gpushare.io/config-manager-error" in a100().metadata.annotations);
