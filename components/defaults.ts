@@ -23,6 +23,13 @@ export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
 export const DEFAULT_INFERENCE_NAMESPACE = "inference";
 /** @default - the article's HPA target: 50 µs of queue time per request, averaged over pods. */
 export const DEFAULT_TARGET_QUEUE_TIME_US = 50;
+/**
+ * @default - the HPA scales down on the highest recommendation of the last 5 minutes (Kubernetes' own default),
+ * so a short lull does not give back pods the next burst needs.
+ */
+export const DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS = 300;
+/** @default - then one pod per minute. */
+export const DEFAULT_SCALE_DOWN_PERIOD_SECONDS = 60;
 /** @default - what each Triton pod requests (and, for memory, is limited to) besides its GPU device. */
 export const DEFAULT_TRITON_CPU = "1";
 export const DEFAULT_TRITON_MEMORY = "4Gi";

@@ -328,6 +328,10 @@ function wholeNumberIn(path: string, n: number, min: number, max: number, why: s
   return false;
 }
 
+/** The HPA API's bounds (autoscaling/v2 HPAScalingRules): a stabilization window ≤ 3600 s, a policy period ≤ 1800 s. */
+const MAX_STABILIZATION_WINDOW_SECONDS = 3600;
+const MAX_SCALING_POLICY_PERIOD_SECONDS = 1800;
+
 const PODS_WHY = ` (Kubernetes supports at most ${MAX_CLUSTER_PODS} pods per cluster)`;
 
 /**
@@ -388,6 +392,22 @@ function checkServer(
         `${at}.autoscaling.targetAverageValue: ${show(auto.targetAverageValue)} is not allowed; use a number > 0 (µs)`,
       );
     }
+    wholeNumberIn(
+      `${at}.autoscaling.scaleDown.stabilizationWindowSeconds`,
+      auto.scaleDown.stabilizationWindowSeconds,
+      0,
+      MAX_STABILIZATION_WINDOW_SECONDS,
+      " (the HPA API's limit: one hour)",
+      problems,
+    );
+    wholeNumberIn(
+      `${at}.autoscaling.scaleDown.periodSeconds`,
+      auto.scaleDown.periodSeconds,
+      1,
+      MAX_SCALING_POLICY_PERIOD_SECONDS,
+      " (the HPA API's limit for a scaling policy's period: 30 minutes)",
+      problems,
+    );
   }
   const seed = stack.modelStore.seed;
   if (server.models !== undefined && seed.enabled && stack.modelStore.manila !== undefined) {

@@ -12,6 +12,8 @@ import {
   DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
   DEFAULT_SEED_IMAGE,
   DEFAULT_SEED_MODELS,
+  DEFAULT_SCALE_DOWN_PERIOD_SECONDS,
+  DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS,
   DEFAULT_TARGET_QUEUE_TIME_US,
   DEFAULT_TRITON_IMAGE,
 } from "./defaults";
@@ -202,6 +204,15 @@ const serverSchema = z.strictObject({
       maxReplicas: z.number(),
       /** Target of the custom metric per pod (µs of queue time per request). */
       targetAverageValue: z.number().default(DEFAULT_TARGET_QUEUE_TIME_US),
+      /** How fast the HPA gives pods back when the load drops (its `behavior.scaleDown`). */
+      scaleDown: z
+        .strictObject({
+          /** Seconds the HPA looks back for the highest recommendation before it scales down. */
+          stabilizationWindowSeconds: z.number().default(DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS),
+          /** One pod is removed per this many seconds. */
+          periodSeconds: z.number().default(DEFAULT_SCALE_DOWN_PERIOD_SECONDS),
+        })
+        .prefault({}),
     })
     .optional(),
   /** GPU memory one model instance needs, GiB; checked against the device it shares. */

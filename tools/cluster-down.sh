@@ -18,11 +18,11 @@ done
 STATE="${GPUSHARE_CLUSTER_DIR:-$GPUSHARE_CACHE/cluster}"
 PIDS="$STATE/pids"
 
-# pid_of NAME: the recorded pid of NAME if it is alive and still runs the NAME binary (for sim-device-plugin: node
-# running its main.ts).
+# pid_of NAME: the recorded pid of NAME if it is alive and still runs the NAME binary (for our TypeScript programs,
+# sim-* and local-monitoring: node running their main.ts).
 pid_of() {
   local name=$1 bin=$1 pid exe
-  [ "$name" = sim-device-plugin ] && bin=node
+  case "$name" in sim-* | local-monitoring) bin=node ;; esac
   [ -f "$PIDS/$name.pid" ] || return 1
   pid="$(cat "$PIDS/$name.pid")"
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
@@ -60,6 +60,7 @@ if [ -d "$STATE" ]; then
   exec 8>"$STATE/cluster.lock"
   # Stopping is safe without the lock; don't wait forever on a stale holder.
   flock -w 30 8 || gp_log "cluster: $STATE/cluster.lock is busy; stopping anyway"
+  stop sim-triton local-monitoring prometheus prometheus-operator
   stop sim-device-plugin nfd-master kwok kube-scheduler kube-controller-manager
   stop kube-apiserver
   stop etcd

@@ -3,7 +3,13 @@
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok,
 #   nfd-master (the real node-feature-discovery master: evaluates NodeFeatureRules against NodeFeature objects and
 #     labels nodes; its CRDs are generated from its API types by tools/toolchain.sh),
-#   sim-device-plugin (ours, a SIMULATION of NVIDIA's device plugin and its config-manager: tools/sim-device-plugin/)
+#   sim-device-plugin (ours, a SIMULATION of NVIDIA's device plugin and its config-manager: tools/sim-device-plugin/),
+#   the monitoring loop of an "installed" kube-prometheus-stack and prometheus-adapter, real: prometheus-operator (its
+#     CRDs generated from its API types), Prometheus (configured by the operator from a Prometheus resource that
+#     selects monitors by release: kube-prometheus-stack, as the chart's does), prometheus-adapter (serving
+#     v1beta1.custom.metrics.k8s.io behind the API server's aggregation layer, TLS verified with its CA bundle);
+#     tools/local-monitoring/ plays the kubelet for them (config files from the Secret and ConfigMap, reload/restart),
+#   sim-triton (ours, a SIMULATION of Triton's metrics endpoint on each Triton pod's loopback address: tools/sim-triton/)
 # Binaries come from tools/toolchain.sh --cluster (PATH -> cache -> build). Certificates and keys are made with
 # openssl. State (pki, etcd data, logs, pid files, kubeconfig) lives in ${GPUSHARE_CACHE:-~/.cache/gpushare}/cluster/.
 # Idempotent: components already running (by pid file) are left alone. Waits until everything is healthy, then
@@ -13,7 +19,10 @@
 # pods become Ready/Running).
 # Ports (127.0.0.1), overridable: GPUSHARE_APISERVER_PORT (16443), GPUSHARE_ETCD_PORT (23790, peer +10),
 # GPUSHARE_KCM_PORT (20257), GPUSHARE_SCHEDULER_PORT (20259), GPUSHARE_KWOK_PORT (20247), GPUSHARE_NFD_PORT (20280;
-# nfd-master's metrics/health server, which binds every interface: nfd-master has no bind-address flag).
+# nfd-master's metrics/health server, which binds every interface: nfd-master has no bind-address flag),
+# GPUSHARE_PROMETHEUS_PORT (19090), GPUSHARE_OPERATOR_PORT (20281), GPUSHARE_ADAPTER_PORT (20443),
+# GPUSHARE_SIM_TRITON_PORT (20291, the simulation's control API). Pods get addresses from GPUSHARE_POD_CIDR
+# (127.244.0.1/16: loopback, so the simulated Triton metrics are served, and scraped, on loopback only).
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -26,6 +35,15 @@ KCM_PORT="${GPUSHARE_KCM_PORT:-20257}"
 SCHEDULER_PORT="${GPUSHARE_SCHEDULER_PORT:-20259}"
 KWOK_PORT="${GPUSHARE_KWOK_PORT:-20247}"
 NFD_PORT="${GPUSHARE_NFD_PORT:-20280}"
+PROMETHEUS_PORT="${GPUSHARE_PROMETHEUS_PORT:-19090}"
+OPERATOR_PORT="${GPUSHARE_OPERATOR_PORT:-20281}"
+ADAPTER_PORT="${GPUSHARE_ADAPTER_PORT:-20443}"
+SIM_TRITON_PORT="${GPUSHARE_SIM_TRITON_PORT:-20291}"
+POD_CIDR="${GPUSHARE_POD_CIDR:-127.244.0.1/16}"
+case "$POD_CIDR" in 127.*) ;; *) gp_die "cluster-up: GPUSHARE_POD_CIDR=$POD_CIDR is not in 127.0.0.0/8 (loopback only)" ;; esac
+# The "installed" monitoring stack: its namespace and the Prometheus resource that plays kube-prometheus-stack's.
+MONITORING_NAMESPACE=monitoring
+PROMETHEUS_NAME=kube-prometheus-stack-prometheus
 # Where NodeFeature objects (what nfd-worker would publish per node) live; nfd-master reads every namespace.
 NFD_NAMESPACE=node-feature-discovery
 CONTROL_PLANE_NODE=gpushare-control-plane
@@ -46,7 +64,8 @@ flock -w 300 8 || gp_die "cluster-up: another cluster-up/cluster-down holds $STA
 
 # Binaries.
 eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh" --cluster)"
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok nfd-master node openssl curl; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok nfd-master prometheus \
+  prometheus-operator prometheus-adapter node openssl curl; do
   command -v "$b" >/dev/null || gp_die "cluster-up: $b not found"
 done
 
@@ -83,6 +102,40 @@ EOF
     openssl x509 -req -in "$PKI/admin.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
       -days 3650 -extfile "$tmp" -out "$PKI/admin.crt" 2>/dev/null
     rm -f "$tmp" "$PKI/admin.csr"
+  }
+  # The aggregation layer: the API server proxies custom-metrics requests to the adapter as front-proxy-client,
+  # which the adapter trusts through the front-proxy CA (published in kube-system/extension-apiserver-authentication).
+  [ -f "$PKI/front-proxy-ca.crt" ] || {
+    gp_log "cluster: generating front-proxy CA and client certificate"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=gpushare-front-proxy-ca" \
+      -keyout "$PKI/front-proxy-ca.key" -out "$PKI/front-proxy-ca.crt" 2>/dev/null
+    tmp="$(mktemp)"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$tmp"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" \
+      -keyout "$PKI/front-proxy-client.key" -out "$PKI/front-proxy-client.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" -CAkey "$PKI/front-proxy-ca.key" \
+      -CAcreateserial -days 3650 -extfile "$tmp" -out "$PKI/front-proxy-client.crt" 2>/dev/null
+    rm -f "$tmp" "$PKI/front-proxy-client.csr"
+  }
+  # prometheus-adapter's own CA and serving certificate: the APIService trusts that CA alone (caBundle), and the API
+  # server verifies the name <service>.<namespace>.svc.
+  [ -f "$PKI/adapter-ca.crt" ] || {
+    gp_log "cluster: generating prometheus-adapter CA and serving certificate"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=gpushare-local-adapter-ca" -keyout "$PKI/adapter-ca.key" -out "$PKI/adapter-ca.crt" 2>/dev/null
+    tmp="$(mktemp)"
+    cat >"$tmp" <<EOF
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:prometheus-adapter.$MONITORING_NAMESPACE.svc,DNS:prometheus-adapter.$MONITORING_NAMESPACE.svc.cluster.local
+EOF
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=prometheus-adapter.$MONITORING_NAMESPACE.svc" \
+      -keyout "$PKI/adapter.key" -out "$PKI/adapter.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/adapter.csr" -CA "$PKI/adapter-ca.crt" -CAkey "$PKI/adapter-ca.key" \
+      -CAcreateserial -days 3650 -extfile "$tmp" -out "$PKI/adapter.crt" 2>/dev/null
+    rm -f "$tmp" "$PKI/adapter.csr"
   }
   [ -f "$PKI/sa.key" ] || {
     gp_log "cluster: generating service-account signing key"
@@ -180,7 +233,8 @@ kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
 # A cluster already running from this state directory must have been started with the same ports.
 PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT nfd=$NFD_PORT"
-for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok nfd-master; do
+PORTS+=" prometheus=$PROMETHEUS_PORT operator=$OPERATOR_PORT adapter=$ADAPTER_PORT sim-triton=$SIM_TRITON_PORT pods=$POD_CIDR"
+for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok nfd-master prometheus prometheus-operator; do
   if running "$name" && [ "$(cat "$STATE/ports" 2>/dev/null)" != "$PORTS" ]; then
     gp_die "cluster: $STATE already has a running cluster with other ports ($(cat "$STATE/ports" 2>/dev/null ||
       echo unknown)); use the same GPUSHARE_*_PORT values, another GPUSHARE_CACHE, or tools/cluster-down.sh first"
@@ -208,7 +262,11 @@ start kube-apiserver "$APISERVER_PORT" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range "$SERVICE_CIDR" \
   --authorization-mode RBAC --allow-privileged=true \
-  --endpoint-reconciler-type none
+  --endpoint-reconciler-type none \
+  --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key"
 wait_for kube-apiserver 120 http_ok --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
   "https://127.0.0.1:$APISERVER_PORT/readyz"
 
@@ -218,7 +276,7 @@ start kube-controller-manager "$KCM_PORT" \
   --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
   --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
   --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-  --service-cluster-ip-range "$SERVICE_CIDR" --use-service-account-credentials=false
+  --service-cluster-ip-range "$SERVICE_CIDR" --use-service-account-credentials=true
 start kube-scheduler "$SCHEDULER_PORT" \
   --kubeconfig "$KUBECONFIG_FILE" \
   --authentication-kubeconfig "$KUBECONFIG_FILE" --authorization-kubeconfig "$KUBECONFIG_FILE" \
@@ -229,7 +287,7 @@ start kwok "$KWOK_PORT" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom \
-  --cidr=10.244.0.1/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
+  --cidr="$POD_CIDR" --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
   --server-address "127.0.0.1:$KWOK_PORT"
 
 wait_for kube-controller-manager 90 http_ok -k "https://127.0.0.1:$KCM_PORT/healthz"
@@ -262,21 +320,87 @@ NODE_NAME="$CONTROL_PLANE_NODE" KUBERNETES_NAMESPACE="$NFD_NAMESPACE" start nfd-
   -kubeconfig "$KUBECONFIG_FILE" -port "$NFD_PORT" -config /dev/null -extra-label-ns nvidia.com,gpushare.io
 wait_for nfd-master 60 curl -fsS --max-time 3 "http://127.0.0.1:$NFD_PORT/healthz"
 
-# The simulated device plugin (see tools/sim-device-plugin/README.md): node, tsx from the project's node_modules.
-if running sim-device-plugin node; then
-  gp_log "cluster: sim-device-plugin already running (pid $(cat "$PIDS/sim-device-plugin.pid"))"
-else
-  [ -x "$ROOT/node_modules/.bin/tsx" ] || gp_die "cluster-up: the simulated device plugin needs node_modules; run npm ci first"
-  gp_log "cluster: starting sim-device-plugin (log: $LOGS/sim-device-plugin.log)"
-  setsid node --import tsx "$ROOT/tools/sim-device-plugin/main.ts" --kubeconfig "$KUBECONFIG_FILE" \
-    </dev/null >>"$LOGS/sim-device-plugin.log" 2>&1 8>&- 9>&- &
-  echo "$!" >"$PIDS/sim-device-plugin.pid"
+# start_node NAME SCRIPT ARGS...: one of our TypeScript programs (node, tsx from the project's node_modules).
+start_node() {
+  local name=$1 script=$2
+  shift 2
+  if running "$name" node; then
+    gp_log "cluster: $name already running (pid $(cat "$PIDS/$name.pid"))"
+    return
+  fi
+  [ -x "$ROOT/node_modules/.bin/tsx" ] || gp_die "cluster-up: $name needs node_modules; run npm ci first"
+  gp_log "cluster: starting $name (log: $LOGS/$name.log)"
+  setsid node --import tsx "$ROOT/$script" "$@" </dev/null >>"$LOGS/$name.log" 2>&1 8>&- 9>&- &
+  echo "$!" >"$PIDS/$name.pid"
   sleep 1
-  running sim-device-plugin node || {
-    tail -n 30 "$LOGS/sim-device-plugin.log" >&2
-    gp_die "cluster: sim-device-plugin exited (log: $LOGS/sim-device-plugin.log)"
+  running "$name" node || {
+    tail -n 30 "$LOGS/$name.log" >&2
+    gp_die "cluster: $name exited (log: $LOGS/$name.log)"
   }
-fi
+}
+
+# The simulated device plugin (see tools/sim-device-plugin/README.md).
+start_node sim-device-plugin tools/sim-device-plugin/main.ts --kubeconfig "$KUBECONFIG_FILE"
+
+# ---------------------------------------------------------------------------------------------------------------
+# The monitoring loop of an "installed" kube-prometheus-stack and prometheus-adapter (what gpushare's `installed`
+# mode expects to find): the operator's CRDs, generated from its API types; the objects those charts would have
+# created (service accounts and their RBAC, the Prometheus resource, the adapter's Service and APIService); then the
+# operator, Prometheus, the adapter (through tools/local-monitoring) and the simulated Triton metrics.
+MON="$STATE/monitoring"
+mkdir -p "$MON"
+[ -s "${GPUSHARE_PROMETHEUS_OPERATOR_CRDS:-}" ] ||
+  gp_die "cluster-up: prometheus-operator CRDs missing (toolchain.sh --cluster makes them)"
+kctl apply --server-side --force-conflicts -f "$GPUSHARE_PROMETHEUS_OPERATOR_CRDS" >/dev/null
+kctl wait --for=condition=Established --timeout=60s crd/prometheuses.monitoring.coreos.com \
+  crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >/dev/null
+sed -e "s|@NAMESPACE@|$MONITORING_NAMESPACE|g" -e "s|@PROMETHEUS@|$PROMETHEUS_NAME|g" \
+  -e "s|@APISERVER@|https://127.0.0.1:$APISERVER_PORT|g" -e "s|@CA_FILE@|$PKI/ca.crt|g" \
+  -e "s|@TOKEN_FILE@|$MON/prometheus.token|g" -e "s|@CONTROL_PLANE_NODE@|$CONTROL_PLANE_NODE|g" \
+  -e "s|\"@ADAPTER_PORT@\"|$ADAPTER_PORT|g" -e "s|@ADAPTER_CA_BUNDLE@|$(base64 -w0 <"$PKI/adapter-ca.crt")|g" \
+  "$ROOT/tools/local-monitoring/installation.yaml" | kctl apply --server-side --force-conflicts -f - >/dev/null
+# Service-account tokens for Prometheus' service discovery and for the adapter (a year: the cluster is throwaway).
+kctl -n "$MONITORING_NAMESPACE" create token prometheus --duration 8760h >"$MON/prometheus.token"
+kctl -n "$MONITORING_NAMESPACE" create token prometheus-adapter --duration 8760h >"$MON/adapter.token"
+chmod 600 "$MON"/*.token
+cat >"$MON/adapter.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{ name: local, cluster: { server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$PKI/ca.crt" } }]
+users: [{ name: prometheus-adapter, user: { tokenFile: "$MON/adapter.token" } }]
+contexts: [{ name: local, context: { cluster: local, user: prometheus-adapter } }]
+current-context: local
+EOF
+# The HPA controller (its own identity: --use-service-account-credentials) may read only the custom metrics it is
+# granted: Kubernetes' bootstrap role would let it read any, so its custom-metrics rule is dropped here (and the
+# API server told not to restore it). The grant then comes from the program alone (gpushare's hpa-metrics-reader).
+node "$ROOT/tools/local-monitoring/hpa-role.mjs" "$KUBECONFIG_FILE"
+
+start prometheus-operator "$OPERATOR_PORT" \
+  --apiserver "https://127.0.0.1:$APISERVER_PORT" --ca-file "$PKI/ca.crt" \
+  --cert-file "$PKI/admin.crt" --key-file "$PKI/admin.key" \
+  --web.listen-address "127.0.0.1:$OPERATOR_PORT" --log-level warn
+[ -f "$MON/prometheus.yaml" ] || printf 'global:\n  scrape_interval: 30s\n' >"$MON/prometheus.yaml"
+start prometheus "$PROMETHEUS_PORT" \
+  --config.file "$MON/prometheus.yaml" --storage.tsdb.path "$MON/data" --storage.tsdb.retention.time 1d \
+  --web.listen-address "127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle --log.level warn
+wait_for prometheus-operator 60 curl -fsS --max-time 3 "http://127.0.0.1:$OPERATOR_PORT/healthz"
+wait_for prometheus 60 curl -fsS --max-time 3 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+start_node local-monitoring tools/local-monitoring/main.ts --kubeconfig "$KUBECONFIG_FILE" \
+  --prometheus-secret "$MONITORING_NAMESPACE/prometheus-$PROMETHEUS_NAME" --prometheus-config "$MON/prometheus.yaml" \
+  --prometheus-url "http://127.0.0.1:$PROMETHEUS_PORT" \
+  --adapter-configmap "$MONITORING_NAMESPACE/gpushare-adapter-rules" --adapter-config "$MON/adapter-rules.yaml" -- \
+  prometheus-adapter --config "$MON/adapter-rules.yaml" --prometheus-url "http://127.0.0.1:$PROMETHEUS_PORT" \
+  --metrics-relist-interval 15s \
+  --bind-address 127.0.0.1 --secure-port "$ADAPTER_PORT" \
+  --tls-cert-file "$PKI/adapter.crt" --tls-private-key-file "$PKI/adapter.key" \
+  --lister-kubeconfig "$MON/adapter.kubeconfig" \
+  --authentication-kubeconfig "$MON/adapter.kubeconfig" --authorization-kubeconfig "$MON/adapter.kubeconfig" \
+  --v 1
+kctl wait --for=condition=Available --timeout=90s apiservice/v1beta1.custom.metrics.k8s.io >/dev/null ||
+  gp_die "cluster: the custom metrics APIService is not Available (logs: $LOGS/local-monitoring.log)"
+gp_log "cluster: custom metrics API available"
+start_node sim-triton tools/sim-triton/main.ts --kubeconfig "$KUBECONFIG_FILE" --control-port "$SIM_TRITON_PORT"
 
 gp_log "cluster: ready (kubeconfig: $KUBECONFIG_FILE)"
 printf '%s\n' "$KUBECONFIG_FILE"

@@ -88,8 +88,9 @@ function k8sRules(rules: readonly PolicyRule[]): k8s.types.input.rbac.v1.PolicyR
 
 /**
  * prometheus-adapter serving the custom metric the Triton HPAs scale on, with least-privilege RBAC and a
- * verified TLS connection from the API server; or, with `installed`, the rule alone as a
- * ConfigMap (`gpushare-adapter-rules`) that the adapter which already runs must be configured to load.
+ * verified TLS connection from the API server; or, with `installed`, the rule as a ConfigMap
+ * (`gpushare-adapter-rules`) that the adapter which already runs must be configured to load. Either way the HPA
+ * controller is granted the one metric (`<name>-hpa-metrics-reader`).
  */
 export class MetricsAdapter extends pulumi.ComponentResource {
   /** The custom metric HPAs scale on. */
@@ -121,6 +122,22 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       ).metadata.name;
     }
 
+    // The HPA controller may read the one metric the HPAs scale on, whoever runs the adapter. Kubernetes' bootstrap
+    // role of the HPA controller grants every custom metric today; this grant does not depend on it.
+    const hpaReader = new k8s.rbac.v1.ClusterRole(
+      `${name}-hpa-metrics-reader`,
+      { rules: k8sRules(hpaMetricsReaderRules(metricName)) },
+      { parent: this },
+    );
+    const hpaReaderBinding = new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-hpa-metrics-reader`,
+      {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: hpaReader.metadata.name },
+        subjects: [{ kind: "ServiceAccount", ...HPA_CONTROLLER_SERVICE_ACCOUNT }],
+      },
+      { parent: this },
+    );
+
     if (installed) {
       new k8s.core.v1.ConfigMap(
         `${name}-rules`,
@@ -140,7 +157,7 @@ export class MetricsAdapter extends pulumi.ComponentResource {
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { namespace } }, { parent: this });
     const subject = { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace };
-    const rbac: pulumi.Resource[] = [];
+    const rbac: pulumi.Resource[] = [hpaReader, hpaReaderBinding];
 
     const reader = new k8s.rbac.v1.ClusterRole(
       `${name}-resource-reader`,
@@ -183,25 +200,6 @@ export class MetricsAdapter extends pulumi.ComponentResource {
         { parent: this },
       ),
     );
-    // Kubernetes' own controller role already lets the HPA controller read custom metrics; this keeps the
-    // permission the adapter depends on explicit, narrowed to the one metric.
-    const hpaReader = new k8s.rbac.v1.ClusterRole(
-      `${name}-hpa-metrics-reader`,
-      { rules: k8sRules(hpaMetricsReaderRules(metricName)) },
-      { parent: this },
-    );
-    rbac.push(
-      hpaReader,
-      new k8s.rbac.v1.ClusterRoleBinding(
-        `${name}-hpa-metrics-reader`,
-        {
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: hpaReader.metadata.name },
-          subjects: [{ kind: "ServiceAccount", ...HPA_CONTROLLER_SERVICE_ACCOUNT }],
-        },
-        { parent: this },
-      ),
-    );
-
     // A CA of the adapter's own signs its serving certificate; the APIService trusts that CA alone. Nothing
     // here depends on the clock, so runs are stable until the early-renewal window.
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });

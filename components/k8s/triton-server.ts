@@ -157,7 +157,7 @@ export class TritonServer extends pulumi.ComponentResource {
                 },
               },
             ],
-            behavior: tritonHpaBehavior(),
+            behavior: tritonHpaBehavior(auto.scaleDown),
           },
         },
         { parent: this },

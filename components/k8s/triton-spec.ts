@@ -1,7 +1,13 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AdvertisedDevice } from "../../gpu/capacity";
-import { DEFAULT_TRITON_CPU, DEFAULT_TRITON_IMAGE, DEFAULT_TRITON_MEMORY } from "../defaults";
+import {
+  DEFAULT_SCALE_DOWN_PERIOD_SECONDS,
+  DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS,
+  DEFAULT_TRITON_CPU,
+  DEFAULT_TRITON_IMAGE,
+  DEFAULT_TRITON_MEMORY,
+} from "../defaults";
 import { POOL_LABEL } from "./gpu-operator-values";
 
 /**
@@ -88,6 +94,19 @@ export interface TritonServerSpec {
      * @default 50
      */
     readonly targetAverageValue?: number;
+    /** How fast pods are given back when the load drops (the HPA's `behavior.scaleDown`). */
+    readonly scaleDown?: {
+      /**
+       * Seconds the HPA looks back for the highest recommendation before it scales down (0-3600).
+       * @default 300
+       */
+      readonly stabilizationWindowSeconds?: number;
+      /**
+       * One pod is removed per this many seconds (1-1800).
+       * @default 60
+       */
+      readonly periodSeconds?: number;
+    };
   };
   /** The Service in front of the pods. */
   readonly service?: {
@@ -323,11 +342,14 @@ export const SCRAPE_INTERVAL_SECONDS = 10;
 
 /**
  * Scale up at once and fast, down slowly. Up: no stabilization, and within one 15 s HPA sync the larger of
- * 4 pods or doubling — a queue builds up in seconds. Down: the highest recommendation of the last 5 minutes, then
- * at most one pod a minute, so a lull between bursts does not shed capacity that is needed again (no flapping).
+ * 4 pods or doubling — a queue builds up in seconds. Down: by default the highest recommendation of the last 5
+ * minutes, then at most one pod a minute, so a lull between bursts does not shed capacity that is needed again (no
+ * flapping); `scaleDown` shortens or lengthens both.
  * @see https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#configurable-scaling-behavior
  */
-export function tritonHpaBehavior(): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerBehavior {
+export function tritonHpaBehavior(
+  scaleDown: NonNullable<TritonServerSpec["autoscaling"]>["scaleDown"] = {},
+): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerBehavior {
   return {
     scaleUp: {
       stabilizationWindowSeconds: 0,
@@ -338,9 +360,11 @@ export function tritonHpaBehavior(): k8s.types.input.autoscaling.v2.HorizontalPo
       ],
     },
     scaleDown: {
-      stabilizationWindowSeconds: 300,
+      stabilizationWindowSeconds: scaleDown.stabilizationWindowSeconds ?? DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS,
       selectPolicy: "Min",
-      policies: [{ type: "Pods", value: 1, periodSeconds: 60 }],
+      policies: [
+        { type: "Pods", value: 1, periodSeconds: scaleDown.periodSeconds ?? DEFAULT_SCALE_DOWN_PERIOD_SECONDS },
+      ],
     },
   };
 }

@@ -1062,6 +1062,31 @@ describe("every rule, one bad value at a time", () => {
       "servers.s.autoscaling.targetAverageValue: -5 is not allowed; use a number > 0 (µs)",
     ],
     [
+      "the scale-down window is longer than the HPA API allows",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, scaleDown: { stabilizationWindowSeconds: 3601 } } })),
+      "servers.s.autoscaling.scaleDown.stabilizationWindowSeconds: 3601 is not allowed; use a whole number from 0 to 3600 (the HPA API's limit: one hour)",
+    ],
+    [
+      "the scale-down window is negative",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, scaleDown: { stabilizationWindowSeconds: -1 } } })),
+      "servers.s.autoscaling.scaleDown.stabilizationWindowSeconds: -1 is not allowed; use a whole number from 0 to 3600 (the HPA API's limit: one hour)",
+    ],
+    [
+      "the scale-down period is 0",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, scaleDown: { periodSeconds: 0 } } })),
+      "servers.s.autoscaling.scaleDown.periodSeconds: 0 is not allowed; use a whole number from 1 to 1800 (the HPA API's limit for a scaling policy's period: 30 minutes)",
+    ],
+    [
+      "the scale-down period is longer than the HPA API allows",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, scaleDown: { periodSeconds: 1801 } } })),
+      "servers.s.autoscaling.scaleDown.periodSeconds: 1801 is not allowed; use a whole number from 1 to 1800 (the HPA API's limit for a scaling policy's period: 30 minutes)",
+    ],
+    [
+      "the scale-down period is a fraction",
+      minimalConfig(server({ autoscaling: { maxReplicas: 2, scaleDown: { periodSeconds: 7.5 } } })),
+      "servers.s.autoscaling.scaleDown.periodSeconds: 7.5 is not allowed; use a whole number from 1 to 1800 (the HPA API's limit for a scaling policy's period: 30 minutes)",
+    ],
+    [
       "a server does not name the resource of a pool that advertises several",
       minimalConfig({
         cluster: { migStrategy: "mixed" },
@@ -1407,7 +1432,12 @@ describe("what a stack leaves out", () => {
         a: {
           pool: "t4",
           ...triton,
-          autoscaling: { minReplicas: 1, maxReplicas: 2, targetAverageValue: 50 },
+          autoscaling: {
+            minReplicas: 1,
+            maxReplicas: 2,
+            targetAverageValue: 50,
+            scaleDown: { stabilizationWindowSeconds: 300, periodSeconds: 60 },
+          },
           service: { type: "ClusterIP", ...service },
         },
         b: { pool: "t4", ...triton, service: { type: "NodePort", ...service } },

@@ -440,12 +440,30 @@ describe("MetricsAdapter", () => {
   describe("with an adapter already installed", () => {
     const installed: MetricsAdapterSettings = { installed: true, namespace: "custom-metrics" };
 
-    it("only publishes its rule, as an adapter config file in a ConfigMap", async () => {
+    it("publishes its rule, as an adapter config file in a ConfigMap, and grants the HPA controller the metric", async () => {
       const { resources, adapter } = await render(installed);
       const cm = one(resources, "kubernetes:core/v1:ConfigMap");
       expect(cm.inputs.metadata).toMatchObject({ name: ADAPTER_RULES_CONFIG_MAP, namespace: "custom-metrics" });
       expect(parse((cm.inputs.data as Record<string, string>)["config.yaml"])).toEqual({ rules: [RULE_30S] });
-      expect(resources.filter((r) => r.custom).map((r) => r.type)).toEqual(["kubernetes:core/v1:ConfigMap"]);
+      expect(
+        resources
+          .filter((r) => r.custom)
+          .map((r) => r.type)
+          .sort(),
+      ).toEqual([
+        "kubernetes:core/v1:ConfigMap",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+      ]);
+      // The HPA controller is granted the one metric even though gpushare runs no adapter.
+      const role = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
+      expect(role.inputs.rules).toEqual([
+        { apiGroups: ["custom.metrics.k8s.io"], resources: ["pods/avg_time_queue_us"], verbs: ["get", "list"] },
+      ]);
+      const binding = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+      expect(binding.inputs.subjects).toEqual([
+        { kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" },
+      ]);
       expect(adapter.metricName).toBe("avg_time_queue_us");
     });
   });

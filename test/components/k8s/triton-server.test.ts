@@ -361,6 +361,29 @@ function roomyServer(spec: Partial<TritonServerSpec> = {}): TritonServerSpec {
 }
 
 describe("TritonServer choices", () => {
+  it("gives pods back as fast as autoscaling.scaleDown says, and scales up as always", async () => {
+    const spec = roomyServer({
+      autoscaling: { maxReplicas: 3, scaleDown: { stabilizationWindowSeconds: 30, periodSeconds: 15 } },
+    });
+    const { resources } = await build(spec);
+    const behavior = at(one(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs, "spec", "behavior");
+    expect(behavior).toEqual({
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        selectPolicy: "Max",
+        policies: [
+          { type: "Pods", value: 4, periodSeconds: 15 },
+          { type: "Percent", value: 100, periodSeconds: 15 },
+        ],
+      },
+      scaleDown: {
+        stabilizationWindowSeconds: 30,
+        selectPolicy: "Min",
+        policies: [{ type: "Pods", value: 1, periodSeconds: 15 }],
+      },
+    });
+  });
+
   it("surges one pod before removing one when the pool has a device to spare at max replicas", async () => {
     const { resources } = await build(roomyServer());
     expect(at(one(resources, "kubernetes:apps/v1:Deployment").inputs, "spec", "strategy")).toEqual({
