@@ -1,5 +1,5 @@
 /**
- * The API access the local cluster's simulations share (tools/sim-device-plugin, tools/sim-triton,
+ * The API access and daemon life the local cluster's programs share (tools/sim-device-plugin, tools/sim-triton,
  * tools/local-monitoring): the current context of a kubeconfig as cluster-up.sh writes it, refused unless its
  * server is https on loopback, and one JSON request at a time. No client library: these programs read a few
  * objects and patch one status.
@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "yaml";
 
 /** A command-line or kubeconfig mistake: the program prints it with its usage and exits 2. */
@@ -104,4 +105,88 @@ export function request(
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/** The `--kubeconfig` flag, or `$KUBECONFIG`; one of them is required. */
+export function kubeconfigFlag(value: string | undefined): string {
+  const kubeconfig = value ?? process.env.KUBECONFIG ?? "";
+  if (kubeconfig === "") throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
+  return kubeconfig;
+}
+
+/** The `--interval` flag: a positive number of seconds, returned in milliseconds. */
+export function intervalFlag(value: string): number {
+  const interval = Number(value);
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new UsageError(`--interval: "${value}" is not a positive number of seconds`);
+  }
+  return interval * 1000;
+}
+
+/** One timestamped line on stdout: what every daemon here logs. */
+export function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** What a polling daemon does: one `tick` per interval until stopped; `close` when it ends. */
+export interface Daemon {
+  /** The first line it logs. */
+  readonly banner: string;
+  readonly intervalMs: number;
+  tick(): Promise<void>;
+  close?(): Promise<void> | void;
+}
+
+/**
+ * The life of the daemons of the local cluster: parse the command line (usage errors exit 2, `--help` prints the
+ * usage), load the kubeconfig, start (a start that fails exits 1), then tick every interval - an error is logged
+ * and the next tick tries again - until SIGTERM or SIGINT, which end it with exit code 0.
+ */
+export async function runDaemon<O extends { readonly kubeconfig: string }>(
+  program: string,
+  usage: string,
+  parseOptions: (argv: string[]) => O | undefined,
+  start: (options: O, endpoint: Endpoint, signal: AbortSignal) => Promise<Daemon> | Daemon,
+): Promise<number> {
+  let options: O | undefined;
+  let endpoint: Endpoint;
+  try {
+    options = parseOptions(process.argv.slice(2));
+    if (options === undefined) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    endpoint = loadKubeconfig(options.kubeconfig);
+  } catch (e) {
+    process.stderr.write(`${program}: ${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      stop.abort();
+    });
+  }
+  let daemon: Daemon;
+  try {
+    daemon = await start(options, endpoint, stop.signal);
+  } catch (e) {
+    process.stderr.write(`${program}: ${(e as Error).message}\n`);
+    endpoint.agent.destroy();
+    return 1;
+  }
+  log(daemon.banner);
+  while (!stop.signal.aborted) {
+    try {
+      await daemon.tick();
+    } catch (e) {
+      if (!stop.signal.aborted) log(`error: ${(e as Error).message}`);
+    }
+    await sleep(daemon.intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
+  }
+  await daemon.close?.();
+  endpoint.agent.destroy();
+  log("stopped");
+  return 0;
 }

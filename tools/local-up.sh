@@ -16,8 +16,8 @@ eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh")"
 KUBECONFIG="$("$GPUSHARE_TOOLS_DIR/cluster-up.sh")"
 export KUBECONFIG
 
-gp_log "local: stand-in CRDs and simulated GPU nodes"
-kubectl apply --server-side --force-conflicts -f "$FIXTURE/stand-in-crds.yaml" >&2
+gp_log "local: the installed operator's namespace and simulated GPU nodes"
+kubectl apply --server-side --force-conflicts -f "$FIXTURE/installed-namespaces.yaml" >&2
 kubectl wait --for=condition=Established --timeout=60s \
   crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >&2
 kubectl apply --server-side --force-conflicts -f "$FIXTURE/gpu-nodes.yaml" >&2

@@ -56,8 +56,10 @@ export interface Engine {
 export interface EngineOptions {
   /**
    * Added to every control-plane port (apiserver 17443, etcd 24790 and its peer +10, controller-manager 21257,
-   * scheduler 21259, KWOK 21247, nfd-master 21280), so that test files on engines of their own never share a port.
-   * Default 0.
+   * scheduler 21259, KWOK 21247, nfd-master 21280, Prometheus 22090, prometheus-operator 22281, prometheus-adapter
+   * 22443, the simulated Triton's control API 22291), so that test files on engines of their own never share a
+   * port; a multiple of 100 also gives the cluster its own loopback pod range (127.(245 + offset/100).0.0/16), so
+   * pods of two clusters never share an address. Default 0.
    */
   readonly portOffset?: number;
 }
@@ -88,6 +90,11 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     GPUSHARE_SCHEDULER_PORT: port(21259),
     GPUSHARE_KWOK_PORT: port(21247),
     GPUSHARE_NFD_PORT: port(21280),
+    GPUSHARE_PROMETHEUS_PORT: port(22090),
+    GPUSHARE_OPERATOR_PORT: port(22281),
+    GPUSHARE_ADAPTER_PORT: port(22443),
+    GPUSHARE_SIM_TRITON_PORT: port(22291),
+    GPUSHARE_POD_CIDR: `127.${245 + Math.floor((opts.portOffset ?? 0) / 100)}.0.1/16`,
     PULUMI_BACKEND_URL: `file://${path.join(scratch, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "gpushare-local",
     PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -127,11 +134,11 @@ export function pulumi(engine: Engine, args: readonly string[]): Result {
 }
 
 /** Polls `check` until it returns a value, or fails after `seconds` with the last reason it gave. */
-export async function eventually<T>(seconds: number, check: () => T | string): Promise<T> {
+export async function eventually<T>(seconds: number, check: () => Promise<T | string> | T | string): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   let last = "";
   while (Date.now() < deadline) {
-    const r = check();
+    const r = await check();
     if (typeof r !== "string") return r;
     last = r;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -148,12 +155,12 @@ export function initStack(engine: Engine, stack: string, cwd = engine.project): 
 }
 
 /**
- * The local stack, ready to preview: the stand-in CRDs and the simulated GPU nodes of test/e2e/fixture applied,
+ * The local stack, ready to preview: the installed operator's namespace and the simulated GPU nodes of test/e2e/fixture applied,
  * the stack created, and its one secret set - the cluster's kubeconfig with its client key embedded, which it
  * returns.
  */
 export function prepareLocalStack(engine: Engine): string {
-  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
+  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "installed-namespaces.yaml")]);
   kubectl(engine, ["wait", "--for=condition=Established", "--timeout=60s", "crd/podmonitors.monitoring.coreos.com"]);
   kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
   kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
@@ -165,4 +172,15 @@ export function prepareLocalStack(engine: Engine): string {
     input: kubeconfig,
   });
   return kubeconfig;
+}
+
+/** The simulated Triton's control API (tools/sim-triton/README.md). */
+export async function simTriton(engine: Engine, method: string, apiPath: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${engine.env.GPUSHARE_SIM_TRITON_PORT}${apiPath}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as unknown;
+  if (!res.ok) throw new Error(`sim-triton ${method} ${apiPath}: HTTP ${res.status}: ${JSON.stringify(json)}`);
+  return json;
 }

@@ -14,6 +14,7 @@ import {
   prepareLocalStack,
   provideEngine,
   pulumi,
+  simTriton,
   stopEngine,
 } from "./engine";
 
@@ -199,15 +200,18 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     expect(node("gpu-a100-0").metadata.labels?.["nvidia.com/device-plugin.config"]).toBe(A100_KEY);
   });
 
-  it("schedules exactly the new capacity: 7 pods Running on the T4 node, the 8th Pending", async () => {
-    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=7"]);
-    await eventually(90, () => {
+  it("schedules exactly the new capacity: the HPA runs 7 pods on the T4 node, an 8th stays Pending", async () => {
+    // Queue time above the HPA's target on every triton-t4 pod (simulated Triton metrics): the HPA scales to its
+    // maximum, which the config change raised to the pool's new capacity.
+    await simTriton(engine, "PUT", "/servers/triton-t4/load", { requestsPerSecond: 20, queueUsPerRequest: 300 });
+    await eventually(240, () => {
       const running = podsOf("triton-t4").filter((p) => p.status.phase === "Running");
       return running.length === 7 ? true : `${running.length} of 7 Running`;
     });
     for (const p of podsOf("triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
-    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=8"]);
-    const pending = await eventually(60, () => {
+    // One past capacity: the program refuses it, so the live HPA is widened by hand.
+    kubectl(engine, ["patch", "hpa", "triton-t4", "-n", NS, "--type", "merge", "-p", '{"spec":{"maxReplicas":8}}']);
+    const pending = await eventually(120, () => {
       const unschedulable = podsOf("triton-t4").filter((p) =>
         (p.status.conditions ?? []).some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
       );
@@ -218,7 +222,9 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
       "Insufficient nvidia.com/gpu",
     );
     expect(podsOf("triton-t4").filter((p) => p.status.phase === "Running")).toHaveLength(7);
-    kubectl(engine, ["scale", "deployment/triton-t4", "-n", NS, "--replicas=2"]);
+    kubectl(engine, ["patch", "hpa", "triton-t4", "-n", NS, "--type", "merge", "-p", '{"spec":{"maxReplicas":7}}']);
+    await simTriton(engine, "PUT", "/servers/triton-t4/load", { requestsPerSecond: 0, queueUsPerRequest: 0 });
+    await eventually(300, () => (podsOf("triton-t4").length === 2 ? true : `${podsOf("triton-t4").length} pods`));
   });
 
   it("drops the previous generation's key on the next update, and then plans no changes", () => {

@@ -13,6 +13,7 @@ import {
   provideEngine,
   pulumi,
   run,
+  simTriton,
   stopEngine,
 } from "./engine";
 
@@ -57,7 +58,7 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
   beforeAll(() => {
     // Ports of its own: the other end-to-end files may run at the same time.
     engine = provideEngine({ portOffset: 200 });
-    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "stand-in-crds.yaml")]);
+    kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "installed-namespaces.yaml")]);
     kubectl(engine, ["wait", "--for=condition=Established", "--timeout=60s", "crd/podmonitors.monitoring.coreos.com"]);
     kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
     kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
@@ -119,10 +120,18 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
     const up = pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", "planned"]);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
 
+    // Each server at its peak: an autoscaled one through its HPA, driven by simulated queue time above the target
+    // (the HPA would undo a scale by hand), a fixed one by hand.
+    for (const [name, server] of Object.entries(fragment.config["gpushare:servers"])) {
+      if (server.autoscaling === undefined) {
+        kubectl(engine, ["scale", `deployment/${name}`, "-n", NS, "--replicas=1"]);
+      } else {
+        await simTriton(engine, "PUT", `/servers/${name}/load`, { requestsPerSecond: 20, queueUsPerRequest: 300 });
+      }
+    }
     for (const [name, server] of Object.entries(fragment.config["gpushare:servers"])) {
       const peak = server.autoscaling?.maxReplicas ?? 1;
-      kubectl(engine, ["scale", `deployment/${name}`, "-n", NS, `--replicas=${peak}`]);
-      await eventually(120, () => {
+      await eventually(240, () => {
         const running = podsOf(name).filter((p) => p.status.phase === "Running");
         return running.length === peak ? true : `${name}: ${running.length} of ${peak} Running`;
       });

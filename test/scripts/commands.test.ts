@@ -105,7 +105,7 @@ describe("npm run capacity", () => {
     const text = fs
       .readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")
       .replace("replicas: 4\n", "replicas: 7\n")
-      .replace("maxReplicas: 4 }", "maxReplicas: 7 }");
+      .replace("maxReplicas: 4\n", "maxReplicas: 7\n");
     fs.writeFileSync(file, text);
     const r = run("capacity.ts", ["--config", file, "--compare", "Pulumi.local.yaml", "--json"]);
     expect(r.stderr).toBe("");

@@ -2,12 +2,13 @@
  * The kubelet's part for the monitoring processes of the local cluster (tools/cluster-up.sh), which run on the
  * host, not in KWOK pods:
  * - Prometheus: the config prometheus-operator generates (Secret `prometheus-<name>`, key `prometheus.yaml.gz`) is
- *   written to Prometheus' config file whenever it changes, with `$(POD_NAME)` expanded, and Prometheus is told to
+ *   written to Prometheus' config file whenever it changes, with `$(VAR)` expanded from the config-reloader's
+ *   environment in the operator's StatefulSet (`POD_NAME`, `SHARD`), and Prometheus is told to
  *   reload (`POST /-/reload`) - what the Secret volume and prometheus-config-reloader do in a cluster.
  * - prometheus-adapter: the rule file gpushare writes (ConfigMap `gpushare-adapter-rules`, key `config.yaml`) is
  *   written to the adapter's `--config` file, and the adapter is (re)started when it changes - what a ConfigMap
- *   volume and the chart's config checksum do. Until the ConfigMap exists the adapter runs with no rules; when it
- *   is deleted the adapter keeps its last rules. It is restarted 5 s after it exits.
+ *   volume and the chart's config checksum do. Until the ConfigMap exists the adapter runs with a rule of the
+ *   installation's own; when it is deleted the adapter keeps its last rules. It is restarted 5 s after it exits.
  *
  *   node --import tsx tools/local-monitoring/main.ts --kubeconfig K --prometheus-secret monitoring/prometheus-x \
  *     --prometheus-config FILE --prometheus-url http://127.0.0.1:9090 --adapter-configmap monitoring/gpushare-adapter-rules \
@@ -15,11 +16,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import type { Endpoint } from "../kube-client";
-import { ApiError, loadKubeconfig, request, UsageError } from "../kube-client";
+import { ApiError, intervalFlag, kubeconfigFlag, log, request, runDaemon, UsageError } from "../kube-client";
 
 const USAGE = `usage: local-monitoring --prometheus-secret NS/NAME --prometheus-config FILE --prometheus-url URL
                         --adapter-configmap NS/NAME --adapter-config FILE [--kubeconfig PATH] [--pod-name NAME]
@@ -65,17 +65,13 @@ function parseOptions(argv: string[]): Options | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? "";
-  if (kubeconfig === "") throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
+  const kubeconfig = kubeconfigFlag(values.kubeconfig);
   const prometheusUrl = new URL(required("--prometheus-url", values["prometheus-url"]));
   if (prometheusUrl.hostname !== "127.0.0.1")
     throw new UsageError(`--prometheus-url: ${prometheusUrl.href} is not on 127.0.0.1`);
   const adapterCommand = dash < 0 ? [] : argv.slice(dash + 1);
   if (adapterCommand.length === 0) throw new UsageError("the adapter's command line is required after --");
-  const interval = Number(values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new UsageError(`--interval: "${values.interval}" is not a positive number of seconds`);
-  }
+  const intervalMs = intervalFlag(values.interval);
   const prometheusSecret = objectRef("--prometheus-secret", values["prometheus-secret"]);
   return {
     kubeconfig,
@@ -87,20 +83,44 @@ function parseOptions(argv: string[]): Options | undefined {
     adapterConfigMap: objectRef("--adapter-configmap", values["adapter-configmap"]),
     adapterConfig: required("--adapter-config", values["adapter-config"]),
     adapterCommand,
-    intervalMs: interval * 1000,
+    intervalMs,
   };
 }
 
-/** An adapter config without rules. */
-const NO_RULES = "rules: []\n";
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-}
+/**
+ * The adapter's config before gpushare's ConfigMap exists: a rule of the installation's own (whether Prometheus
+ * scrapes a pod, as `scrape_up`). prometheus-adapter serves no custom metrics API at all without a rule, and an
+ * APIService that is not available breaks API discovery for every client.
+ */
+export const INSTALLATION_RULES = `rules:
+  - seriesQuery: 'up{namespace!="",pod!=""}'
+    resources: { overrides: { namespace: { resource: namespace }, pod: { resource: pod } } }
+    name: { matches: "^up$", as: "scrape_up" }
+    metricsQuery: "max by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})"
+`;
 
 /** The config-reloader's expansion: `$(NAME)` becomes the variable's value; unknown names stay as they are. */
 export function expandEnv(text: string, env: Readonly<Record<string, string>>): string {
   return text.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
+}
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath?: string } };
+}
+interface StatefulSet {
+  spec?: { template?: { spec?: { containers?: { name: string; env?: EnvVar[] }[] } } };
+}
+
+/** A container's environment as the kubelet gives it: plain values, and the pod's name from `metadata.name`. */
+export function containerEnv(env: readonly EnvVar[], podName: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    if (e.value !== undefined) out[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") out[e.name] = podName;
+  }
+  return out;
 }
 
 /** Writes `content` to `file` (atomically) unless it already holds it; true when it wrote. */
@@ -140,10 +160,12 @@ class Kubelet {
     const [ns, name] = this.options.prometheusSecret;
     const secret = await this.get(`/api/v1/namespaces/${ns}/secrets/${name}`);
     const gz = secret?.data?.["prometheus.yaml.gz"];
-    if (gz !== undefined) {
-      const config = expandEnv(gunzipSync(Buffer.from(gz, "base64")).toString("utf8"), {
-        POD_NAME: this.options.podName,
-      });
+    // The reloader expands $(VAR) from its container's environment, which the operator's StatefulSet sets.
+    const sts = (await this.get(`/apis/apps/v1/namespaces/${ns}/statefulsets/${name}`)) as StatefulSet | undefined;
+    const reloader = sts?.spec?.template?.spec?.containers?.find((c) => c.name === "config-reloader");
+    if (gz !== undefined && reloader !== undefined) {
+      const env = containerEnv(reloader.env ?? [], this.options.podName);
+      const config = expandEnv(gunzipSync(Buffer.from(gz, "base64")).toString("utf8"), env);
       if (writeIfChanged(this.options.prometheusConfig, config)) {
         log(
           `prometheus: new config from Secret ${ns}/${name} (${config.length} bytes) written to ${this.options.prometheusConfig}`,
@@ -164,13 +186,14 @@ class Kubelet {
   private async syncAdapter(): Promise<void> {
     const [ns, name] = this.options.adapterConfigMap;
     const cm = await this.get(`/api/v1/namespaces/${ns}/configmaps/${name}`);
-    // Before the ConfigMap exists the adapter serves no rules (an installed adapter without gpushare's rule yet);
+    // Before the ConfigMap exists the adapter serves the installation's own rule (no gpushare rule yet);
     // once it is gone, the adapter keeps the rules it has, as a running pod keeps its mounted files.
-    const config = cm?.data?.["config.yaml"] ?? (fs.existsSync(this.options.adapterConfig) ? undefined : NO_RULES);
+    const config =
+      cm?.data?.["config.yaml"] ?? (fs.existsSync(this.options.adapterConfig) ? undefined : INSTALLATION_RULES);
     if (config !== undefined && writeIfChanged(this.options.adapterConfig, config)) {
       log(
-        config === NO_RULES
-          ? `adapter: no ConfigMap ${ns}/${name} yet; starting with no rules`
+        config === INSTALLATION_RULES
+          ? `adapter: no ConfigMap ${ns}/${name} yet; starting with the installation's own rule only`
           : `adapter: rules from ConfigMap ${ns}/${name} written to ${this.options.adapterConfig}`,
       );
       if (this.adapter !== undefined) {
@@ -213,48 +236,18 @@ class Kubelet {
   }
 }
 
-async function main(): Promise<number> {
-  let options: Options | undefined;
-  let endpoint: Endpoint;
-  try {
-    options = parseOptions(process.argv.slice(2));
-    if (options === undefined) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    endpoint = loadKubeconfig(options.kubeconfig);
-  } catch (e) {
-    process.stderr.write(`local-monitoring: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const stop = new AbortController();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping`);
-      stop.abort();
-    });
-  }
-  log(
-    `local monitoring: Prometheus config from Secret ${options.prometheusSecret.join("/")}, adapter rules from ` +
-      `ConfigMap ${options.adapterConfigMap.join("/")}`,
-  );
-  const kubelet = new Kubelet(options, endpoint, stop.signal);
-  while (!stop.signal.aborted) {
-    try {
-      await kubelet.tick();
-    } catch (e) {
-      if (!stop.signal.aborted) log(`error: ${(e as Error).message}`);
-    }
-    await sleep(options.intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-  }
-  await kubelet.stopAdapter();
-  endpoint.agent.destroy();
-  log("stopped");
-  return 0;
-}
-
 if (process.argv[1]?.endsWith("main.ts") === true) {
-  void main().then((code) => {
+  void runDaemon("local-monitoring", USAGE, parseOptions, (options, endpoint, signal) => {
+    const kubelet = new Kubelet(options, endpoint, signal);
+    return {
+      banner:
+        `local monitoring: Prometheus config from Secret ${options.prometheusSecret.join("/")}, adapter rules from ` +
+        `ConfigMap ${options.adapterConfigMap.join("/")}`,
+      intervalMs: options.intervalMs,
+      tick: () => kubelet.tick(),
+      close: () => kubelet.stopAdapter(),
+    };
+  }).then((code) => {
     process.exitCode = code;
   });
 }

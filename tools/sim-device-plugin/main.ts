@@ -5,10 +5,9 @@
  *
  *   node --import tsx tools/sim-device-plugin/main.ts --kubeconfig "$KUBECONFIG"
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Endpoint } from "../kube-client";
-import { ApiError, loadKubeconfig, request, UsageError } from "../kube-client";
+import { ApiError, intervalFlag, kubeconfigFlag, log, request, runDaemon, UsageError } from "../kube-client";
 import type { Action, MigStrategy, NodeState } from "./advertise";
 import {
   advertise,
@@ -58,12 +57,8 @@ function parseOptions(argv: string[]): Options | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? "";
-  if (kubeconfig === "") throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
-  const interval = Number(values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new UsageError(`--interval: "${values.interval}" is not a positive number of seconds`);
-  }
+  const kubeconfig = kubeconfigFlag(values.kubeconfig);
+  const intervalMs = intervalFlag(values.interval);
   const migStrategy = values["mig-strategy"];
   if (migStrategy !== undefined && !MIG_STRATEGIES.includes(migStrategy as MigStrategy)) {
     throw new UsageError(`--mig-strategy: "${migStrategy}" is not one of ${MIG_STRATEGIES.join(", ")}`);
@@ -74,7 +69,7 @@ function parseOptions(argv: string[]): Options | undefined {
     namespace: values.namespace,
     configMap: values.configmap,
     defaultConfig: values["default-config"],
-    intervalMs: interval * 1000,
+    intervalMs,
     migStrategy: migStrategy as MigStrategy | undefined,
   };
 }
@@ -86,10 +81,6 @@ interface Node {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The loop
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-}
 
 class Simulator {
   private readonly states = new Map<string, NodeState>();
@@ -214,46 +205,15 @@ class Simulator {
   }
 }
 
-async function main(): Promise<number> {
-  let options: Options | undefined;
-  let endpoint: Endpoint;
-  try {
-    options = parseOptions(process.argv.slice(2));
-    if (options === undefined) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    endpoint = loadKubeconfig(options.kubeconfig);
-  } catch (e) {
-    process.stderr.write(`sim-device-plugin: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-
-  const stop = new AbortController();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping`);
-      stop.abort();
-    });
-  }
-  log(
-    `simulated device plugin: polling ${endpoint.server.origin} every ${options.intervalMs / 1000} s; configs from ` +
+void runDaemon("sim-device-plugin", USAGE, parseOptions, (options, endpoint, signal) => {
+  const sim = new Simulator(options, endpoint, signal);
+  return {
+    banner:
+      `simulated device plugin: polling ${endpoint.server.origin} every ${options.intervalMs / 1000} s; configs from ` +
       `ConfigMap ${options.namespace}/${options.configMap}, default config ${options.defaultConfig}`,
-  );
-  const sim = new Simulator(options, endpoint, stop.signal);
-  while (!stop.signal.aborted) {
-    try {
-      await sim.tick();
-    } catch (e) {
-      if (!stop.signal.aborted) log(`error: ${(e as Error).message}`);
-    }
-    await sleep(options.intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-  }
-  endpoint.agent.destroy();
-  log("stopped");
-  return 0;
-}
-
-void main().then((code) => {
+    intervalMs: options.intervalMs,
+    tick: () => sim.tick(),
+  };
+}).then((code) => {
   process.exitCode = code;
 });

@@ -7,10 +7,9 @@
  *   node --import tsx tools/sim-triton/main.ts --kubeconfig "$KUBECONFIG" --control-port 20290
  */
 import * as http from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Endpoint } from "../kube-client";
-import { loadKubeconfig, request, UsageError } from "../kube-client";
+import { intervalFlag, kubeconfigFlag, log, request, runDaemon, UsageError } from "../kube-client";
 import type { Load } from "./metrics";
 import { IDLE, isLoopbackIPv4, modelsOf, parseLoad, TritonCounters } from "./metrics";
 
@@ -52,19 +51,15 @@ function parseOptions(argv: string[]): Options | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? "";
-  if (kubeconfig === "") throw new UsageError("--kubeconfig (or KUBECONFIG) is required");
-  const interval = Number(values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new UsageError(`--interval: "${values.interval}" is not a positive number of seconds`);
-  }
+  const kubeconfig = kubeconfigFlag(values.kubeconfig);
+  const intervalMs = intervalFlag(values.interval);
   return {
     kubeconfig,
     namespace: values.namespace,
     selector: values.selector,
     metricsPort: port("--metrics-port", values["metrics-port"]),
     controlPort: port("--control-port", values["control-port"]),
-    intervalMs: interval * 1000,
+    intervalMs,
   };
 }
 
@@ -84,10 +79,6 @@ interface SimPod {
   listening: boolean;
   /** A load set for this pod alone; otherwise its server's. */
   override?: Load;
-}
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 const SERVER_LABEL = "app.kubernetes.io/instance";
@@ -254,60 +245,27 @@ function controlServer(sim: Simulator): http.Server {
   });
 }
 
-async function main(): Promise<number> {
-  let options: Options | undefined;
-  let endpoint: Endpoint;
-  try {
-    options = parseOptions(process.argv.slice(2));
-    if (options === undefined) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    endpoint = loadKubeconfig(options.kubeconfig);
-  } catch (e) {
-    process.stderr.write(`sim-triton: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const stop = new AbortController();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping`);
-      stop.abort();
-    });
-  }
-  const sim = new Simulator(options, endpoint, stop.signal);
+void runDaemon("sim-triton", USAGE, parseOptions, async (options, endpoint, signal) => {
+  const sim = new Simulator(options, endpoint, signal);
   const control = controlServer(sim);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      control.once("error", reject);
-      control.listen(options.controlPort, "127.0.0.1", resolve);
-    });
-  } catch (e) {
-    process.stderr.write(
-      `sim-triton: control API: cannot listen on 127.0.0.1:${options.controlPort}: ${(e as Error).message}\n`,
+  await new Promise<void>((resolve, reject) => {
+    control.once("error", (e) =>
+      reject(new Error(`control API: cannot listen on 127.0.0.1:${options.controlPort}: ${e.message}`)),
     );
-    return 1;
-  }
-  log(
-    `simulated Triton metrics: pods ${options.selector} in ${options.namespace} from ${endpoint.server.origin}, ` +
+    control.listen(options.controlPort, "127.0.0.1", resolve);
+  });
+  return {
+    banner:
+      `simulated Triton metrics: pods ${options.selector} in ${options.namespace} from ${endpoint.server.origin}, ` +
       `/metrics on each pod's address :${options.metricsPort}; control API on 127.0.0.1:${options.controlPort}`,
-  );
-  while (!stop.signal.aborted) {
-    try {
-      await sim.tick();
-    } catch (e) {
-      if (!stop.signal.aborted) log(`error: ${(e as Error).message}`);
-    }
-    await sleep(options.intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-  }
-  sim.close();
-  control.closeAllConnections();
-  control.close();
-  endpoint.agent.destroy();
-  log("stopped");
-  return 0;
-}
-
-void main().then((code) => {
+    intervalMs: options.intervalMs,
+    tick: () => sim.tick(),
+    close: () => {
+      sim.close();
+      control.closeAllConnections();
+      control.close();
+    },
+  };
+}).then((code) => {
   process.exitCode = code;
 });

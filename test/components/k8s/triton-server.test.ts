@@ -366,22 +366,15 @@ describe("TritonServer choices", () => {
       autoscaling: { maxReplicas: 3, scaleDown: { stabilizationWindowSeconds: 30, periodSeconds: 15 } },
     });
     const { resources } = await build(spec);
-    const behavior = at(one(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs, "spec", "behavior");
-    expect(behavior).toEqual({
-      scaleUp: {
-        stabilizationWindowSeconds: 0,
-        selectPolicy: "Max",
-        policies: [
-          { type: "Pods", value: 4, periodSeconds: 15 },
-          { type: "Percent", value: 100, periodSeconds: 15 },
-        ],
-      },
-      scaleDown: {
-        stabilizationWindowSeconds: 30,
-        selectPolicy: "Min",
-        policies: [{ type: "Pods", value: 1, periodSeconds: 15 }],
-      },
+    const hpa = one(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    expect(at(hpa.inputs, "spec", "behavior", "scaleDown")).toEqual({
+      stabilizationWindowSeconds: 30,
+      selectPolicy: "Min",
+      policies: [{ type: "Pods", value: 1, periodSeconds: 15 }],
     });
+    const { resources: defaults } = await build(roomyServer({ autoscaling: { maxReplicas: 3 } }));
+    const defaultHpa = one(defaults, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    expect(at(hpa.inputs, "spec", "behavior", "scaleUp")).toEqual(at(defaultHpa.inputs, "spec", "behavior", "scaleUp"));
   });
 
   it("surges one pod before removing one when the pool has a device to spare at max replicas", async () => {
