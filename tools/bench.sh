@@ -3,6 +3,8 @@
 #   - warm end-to-end time of the local stack (pulumi up from nothing, then destroy)
 #   - `pulumi preview` and no-op `pulumi up` of the local stack, beside `kubectl diff --server-side` and
 #     `kubectl apply --server-side` of the very same objects (taken from the stack's state), as ratios
+#   - the autoscaling loop: seconds from a load step to the HPA's desired replicas and to the pods Running, and from
+#     the load's end back to minReplicas (tools/bench-loop.ts)
 #   - the cold build time of each tool of the toolchain, as recorded when it was built
 # Usage: tools/bench.sh [runs]   (default 5; medians are reported). Uses its own cluster state and ports.
 set -euo pipefail
@@ -15,7 +17,8 @@ RUNS="${1:-5}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpushare-bench-XXXXXX")"
 export GPUSHARE_CLUSTER_DIR="$WORK/cluster"
 export GPUSHARE_APISERVER_PORT=18443 GPUSHARE_ETCD_PORT=25790 GPUSHARE_KCM_PORT=22257 GPUSHARE_SCHEDULER_PORT=22259 \
-  GPUSHARE_KWOK_PORT=22247
+  GPUSHARE_KWOK_PORT=22247 GPUSHARE_NFD_PORT=23280 GPUSHARE_PROMETHEUS_PORT=23090 GPUSHARE_OPERATOR_PORT=23281 \
+  GPUSHARE_ADAPTER_PORT=23443 GPUSHARE_SIM_TRITON_PORT=23291 GPUSHARE_POD_CIDR=127.250.0.1/16
 export PULUMI_BACKEND_URL="file://$WORK/state" PULUMI_CONFIG_PASSPHRASE=gpushare-local \
   PULUMI_NODEJS_TRANSPILE_ONLY=true PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "$WORK/state" "$WORK/manifests"
@@ -25,7 +28,7 @@ trap cleanup EXIT
 eval "$("$GPUSHARE_TOOLS_DIR/toolchain.sh")"
 KUBECONFIG="$("$GPUSHARE_TOOLS_DIR/cluster-up.sh")"
 export KUBECONFIG
-kubectl apply --server-side -f "$ROOT/test/e2e/fixture/stand-in-crds.yaml" >/dev/null
+kubectl apply --server-side -f "$ROOT/test/e2e/fixture/installed-namespaces.yaml" >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/podmonitors.monitoring.coreos.com >/dev/null
 kubectl apply --server-side -f "$ROOT/test/e2e/fixture/gpu-nodes.yaml" >/dev/null
 
@@ -81,6 +84,12 @@ kdiff=$(measure kubectl diff --server-side -f "$WORK/manifests/objects.json")
 kapply=$(measure kubectl apply --server-side -f "$WORK/manifests/objects.json")
 kubectl delete -f "$WORK/manifests/objects.json" --wait=false >/dev/null 2>&1 || true
 
+# The autoscaling loop: the stack up again, load steps on triton-t4 through the simulated Triton metrics.
+kubectl wait --for=delete namespace/inference --timeout=120s >/dev/null 2>&1 || true
+pulumi up --yes --skip-preview --stack local --non-interactive >/dev/null
+gp_log "bench: autoscaling loop latencies, 3 runs"
+loop_table="$("$ROOT/node_modules/.bin/tsx" "$ROOT/tools/bench-loop.ts" 3)"
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 cat <<TABLE
 | measure (median of $RUNS, seconds, $(nproc) cores) | gpushare (Pulumi) | kubectl --server-side | ratio |
@@ -89,6 +98,8 @@ cat <<TABLE
 | no-op apply: \`pulumi up\` vs \`kubectl apply\` | $noop_up | $kapply | $(ratio "$noop_up" "$kapply")× |
 | warm end-to-end: \`pulumi up\` from nothing + \`pulumi destroy\` | $e2e | | |
 TABLE
+echo
+printf '%s\n' "$loop_table"
 echo
 echo "| tool (cold build from Go modules) | seconds |"
 echo "|---|---|"
