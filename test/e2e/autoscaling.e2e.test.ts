@@ -54,6 +54,8 @@ const T4_MIN = 2;
 const SCALE_DOWN_WINDOW_SECONDS = 30;
 
 let engine: Engine;
+/** When the busy triton-mig pod's load began. */
+let busySince = 0;
 
 function podsOf(server: string): Pod[] {
   return kubectlJson<List<Pod>>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`]).items;
@@ -145,7 +147,14 @@ describe.sequential("the autoscaling loop on the real engine", { timeout: 15 * 6
 
   it("serves each pod's queue time per request through the custom metrics API: 300 µs, an idle pod 0", async () => {
     const [busy, idle] = running("triton-mig").map((p) => p.metadata.name);
+    // The simulation serves a pod from its first poll after the pod runs.
+    await eventually(60, async () => {
+      const served = (await simTriton(engine, "GET", "/pods")) as { name: string; listening: boolean }[];
+      const listening = served.filter((p) => p.listening).map((p) => p.name);
+      return [busy, idle].every((p) => listening.includes(p)) ? true : `served: ${listening.join(", ")}`;
+    });
     await simTriton(engine, "PUT", `/pods/${busy}/load`, { requestsPerSecond: 20, queueUsPerRequest: 300 });
+    busySince = Date.now();
     await simTriton(engine, "PUT", `/pods/${idle}/load`, { requestsPerSecond: 0, queueUsPerRequest: 0 });
     const t4 = running("triton-t4").map((p) => p.metadata.name);
     const values = await eventually(180, () => {
@@ -163,6 +172,9 @@ describe.sequential("the autoscaling loop on the real engine", { timeout: 15 * 6
 
   it("does not spike on a counter reset (a restarted Triton)", async () => {
     const [busy] = running("triton-mig").map((p) => p.metadata.name);
+    // A Triton that has served for a minute restarts: for a whole rule window its counters then stay below what
+    // they were, which is what a rule taking delta() of a counter (the write-up's) reads as a huge negative value.
+    await new Promise((r) => setTimeout(r, Math.max(0, busySince + 60_000 - Date.now())));
     await simTriton(engine, "POST", `/pods/${busy}/reset`);
     // Over a whole rule window and then some, every reading stays at the load's queue time.
     const readings: number[] = [];
