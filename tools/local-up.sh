@@ -35,3 +35,6 @@ pulumi stack select --create --secrets-provider passphrase local >&2
 gp_log "local: pulumi up (stack local, backend $PULUMI_BACKEND_URL)"
 pulumi up --yes --stack local "$@"
 gp_log "local: up. KUBECONFIG=$KUBECONFIG; stop with tools/cluster-down.sh"
+gp_log "local: watch the autoscaling loop: kubectl get hpa -n inference -w; in another shell, load triton-t4 with"
+gp_log "  curl -X PUT 127.0.0.1:${GPUSHARE_SIM_TRITON_PORT:-20291}/servers/triton-t4/load \\"
+gp_log "    -d '{\"requestsPerSecond\": 20, \"queueUsPerRequest\": 300}'   (0 and 0 to stop; tools/sim-triton/README.md)"
