@@ -8,6 +8,45 @@ export type MigStrategy = "single" | "mixed";
 
 export const GPU_RESOURCE = "nvidia.com/gpu";
 
+/**
+ * Pods a node runs at most: the kubelet's default `maxPods`, and the per-node figure of Kubernetes' tested limits.
+ * @see https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/
+ * @see https://kubernetes.io/docs/setup/best-practices/cluster-large/
+ */
+export const DEFAULT_MAX_PODS_PER_NODE = 110;
+
+/**
+ * Pods a GPU node runs besides the servers': the GPU operator's DaemonSets (driver, container toolkit, device
+ * plugin, GPU feature discovery, DCGM exporter, MIG manager, operator validator, node-feature-discovery worker),
+ * the cluster's (kube-proxy, CNI, CSI node plugins) and the node exporter of kube-prometheus-stack — 13 on a MIG
+ * node of a Magnum cluster — with a few to spare.
+ */
+export const DEFAULT_SYSTEM_PODS_PER_NODE = 16;
+
+/** The most pods per node a stack or workloads file may set: the kubelet has no hard limit; no cluster is tested past it. */
+export const MAX_PODS_PER_NODE_SETTING = 1000;
+
+/** How many pods of GPU resources a node may hold: its pod limit less its system pods. */
+export interface NodePodLimit {
+  readonly maxPodsPerNode: number;
+  readonly systemPodsPerNode: number;
+}
+
+export const DEFAULT_NODE_POD_LIMIT: NodePodLimit = {
+  maxPodsPerNode: DEFAULT_MAX_PODS_PER_NODE,
+  systemPodsPerNode: DEFAULT_SYSTEM_PODS_PER_NODE,
+};
+
+/** Pods of GPU resources one node can run under `limit`. */
+export function gpuPodBudget(limit: NodePodLimit): number {
+  return limit.maxPodsPerNode - limit.systemPodsPerNode;
+}
+
+/** Pods a node of the pool advertises room for, over every device kind: physical devices × pods per device. */
+export function podsPerNode(devices: readonly Pick<AdvertisedDevice, "physicalPerNode" | "replicas">[]): number {
+  return devices.reduce((n, d) => n + d.physicalPerNode * d.replicas, 0);
+}
+
 /** A pool's MIG layout, resolved to counts per GPU. */
 export interface PoolMig {
   /** The `nvidia.com/mig.config` value nodes of the pool carry. */

@@ -36,17 +36,42 @@ export interface MigGeometry {
   readonly balanced: Readonly<Record<string, number>>;
 }
 
+/** The GPU generation: decides the default per-replica overhead (`gpu/memory.ts`). */
+export type GpuArchitecture = "volta" | "turing" | "ampere" | "ada" | "hopper";
+
 export interface GpuModel {
   /** The name stack config uses, e.g. `A100-SXM4-40GB`. */
   readonly name: string;
-  /** Total memory, GiB. */
+  /** The memory its name advertises, GB: 16 for a T4. Never used for a fit; only to say how far it is from the truth. */
+  readonly nominalMemoryGB: number;
+  /** Total memory as nvidia-smi reports it (`memory.total`, MiB) with ECC in its default state, current drivers. */
+  readonly smiTotalMiB: number;
+  /**
+   * Memory the driver keeps of that total, MiB: nvidia-smi's `Reserved` (older drivers print the total without it;
+   * CUDA's `cudaMemGetInfo` total inside a process is total less reserved).
+   */
+  readonly reservedMiB: number;
+  /** Memory processes can use, GiB: `(smiTotalMiB − reservedMiB) ÷ 1024`. Every fit check uses this figure. */
   readonly memoryGiB: number;
+  readonly architecture: GpuArchitecture;
   /** CUDA compute capability, e.g. 7.5 for T4: decides how many MPS clients a GPU takes. */
   readonly computeCapability: number;
   /** PCI device ids (vendor 10de), lowercase hex without 0x, as node-feature-discovery reports them. */
   readonly pciDeviceIds: readonly string[];
   /** MIG geometry, absent for GPUs without MIG. */
   readonly mig?: MigGeometry;
+}
+
+/**
+ * The driver reservation of a model no reading of which was found: the largest measured (an H200's 616 MiB), so that
+ * a fit is never claimed on a guess that is too kind.
+ */
+export const UNMEASURED_RESERVED_MIB = 616;
+
+type GpuModelEntry = Omit<GpuModel, "memoryGiB">;
+
+function model(entry: GpuModelEntry): GpuModel {
+  return { ...entry, memoryGiB: (entry.smiTotalMiB - entry.reservedMiB) / 1024 };
 }
 
 function profile(
@@ -85,10 +110,15 @@ function eightSliceProfiles(m: {
   ];
 }
 
-const GPU_MODELS: readonly GpuModel[] = [
+const GPU_MODEL_ENTRIES: readonly GpuModelEntry[] = [
   {
     name: "A100-SXM4-40GB",
-    memoryGiB: 40,
+    nominalMemoryGB: 40,
+    // docs/gpu-memory.md: 40960 MiB on current drivers (SXM4 and PCIe alike); older drivers print 40536 MiB, the
+    // total less the driver's reservation.
+    smiTotalMiB: 40960,
+    reservedMiB: 40960 - 40536,
+    architecture: "ampere",
     computeCapability: 8.0,
     // A100-SXM4-40GB, A100-PCIE-40GB and A800-40GB (20f6) share one MIG profile table (mig-parted's filters).
     pciDeviceIds: ["20b0", "20b1", "20f1", "20f6"],
@@ -108,7 +138,11 @@ const GPU_MODELS: readonly GpuModel[] = [
   },
   {
     name: "A100-80GB",
-    memoryGiB: 80,
+    nominalMemoryGB: 80,
+    // docs/gpu-memory.md: 81920 MiB (SXM4, driver 545; A800-80GB PCIe, driver 550). No reading of its reservation.
+    smiTotalMiB: 81920,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "ampere",
     computeCapability: 8.0,
     // A100-80GB (SXM4, PCIe) and A800-80GB (20f3, 20f5).
     pciDeviceIds: ["20b2", "20b5", "20f3", "20f5"],
@@ -128,7 +162,11 @@ const GPU_MODELS: readonly GpuModel[] = [
   },
   {
     name: "H100-80GB",
-    memoryGiB: 80,
+    nominalMemoryGB: 80,
+    // docs/gpu-memory.md: 81559 MiB (H100 SXM5 80GB HBM3). No reading of its reservation.
+    smiTotalMiB: 81559,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "hopper",
     computeCapability: 9.0,
     // H100-80GB (SXM5, PCIe) and H800-80GB (2322, 2324).
     pciDeviceIds: ["2330", "2331", "2322", "2324"],
@@ -149,7 +187,11 @@ const GPU_MODELS: readonly GpuModel[] = [
   {
     // Read off real hardware: test/fixtures/h200-mig-profiles.txt (nvidia-smi mig -lgip / -lgipp, copied verbatim).
     name: "H200-141GB",
-    memoryGiB: 141,
+    nominalMemoryGB: 141,
+    // Measured (docs/gpu-memory.md): nvidia-smi 143771 MiB, driver 580; CUDA inside a process reports 143155 MiB.
+    smiTotalMiB: 143771,
+    reservedMiB: 143771 - 143155,
+    architecture: "hopper",
     computeCapability: 9.0,
     // H200 SXM and H200 NVL (233b): mig-parted gives both the same layouts.
     pciDeviceIds: ["2335", "233b"],
@@ -169,7 +211,11 @@ const GPU_MODELS: readonly GpuModel[] = [
   },
   {
     name: "A30-24GB",
-    memoryGiB: 24,
+    nominalMemoryGB: 24,
+    // docs/gpu-memory.md: 24576 MiB on current drivers, 24258 MiB on drivers up to 515 (total less reservation).
+    smiTotalMiB: 24576,
+    reservedMiB: 24576 - 24258,
+    architecture: "ampere",
     computeCapability: 8.0,
     pciDeviceIds: ["20b7"],
     mig: {
@@ -185,14 +231,80 @@ const GPU_MODELS: readonly GpuModel[] = [
       balanced: { "1g.6gb": 2, "2g.12gb": 1 },
     },
   },
-  { name: "T4", memoryGiB: 16, computeCapability: 7.5, pciDeviceIds: ["1eb8"] },
-  { name: "L4", memoryGiB: 24, computeCapability: 8.9, pciDeviceIds: ["27b8"] },
-  { name: "A10", memoryGiB: 24, computeCapability: 8.6, pciDeviceIds: ["2236"] },
-  { name: "A40", memoryGiB: 48, computeCapability: 8.6, pciDeviceIds: ["2235"] },
-  { name: "L40S", memoryGiB: 48, computeCapability: 8.9, pciDeviceIds: ["26b9"] },
-  { name: "V100-16GB", memoryGiB: 16, computeCapability: 7.0, pciDeviceIds: ["1db1", "1db4"] },
-  { name: "V100-32GB", memoryGiB: 32, computeCapability: 7.0, pciDeviceIds: ["1db5", "1db6"] },
+  {
+    name: "T4",
+    nominalMemoryGB: 16,
+    // docs/gpu-memory.md: 15360 MiB on current drivers — 16 GiB less the 6.25 % that holds GDDR6's ECC bits — and
+    // 15079 MiB on older ones, the total less the driver's reservation (NVIDIA developer forum, 2021).
+    smiTotalMiB: 15360,
+    reservedMiB: 15360 - 15079,
+    architecture: "turing",
+    computeCapability: 7.5,
+    pciDeviceIds: ["1eb8"],
+  },
+  {
+    name: "L4",
+    nominalMemoryGB: 24,
+    // docs/gpu-memory.md: 23034 MiB (24 GiB of GDDR6 less 6.25 % for ECC). No reading of its reservation.
+    smiTotalMiB: 23034,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "ada",
+    computeCapability: 8.9,
+    pciDeviceIds: ["27b8"],
+  },
+  {
+    name: "A10",
+    nominalMemoryGB: 24,
+    // docs/gpu-memory.md: 23028 MiB with ECC on (24258 MiB with it off). No reading of its reservation.
+    smiTotalMiB: 23028,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "ampere",
+    computeCapability: 8.6,
+    pciDeviceIds: ["2236"],
+  },
+  {
+    name: "A40",
+    nominalMemoryGB: 48,
+    // docs/gpu-memory.md: 46068 MiB, driver 550 (48 GiB of GDDR6 less 6.25 % for ECC). No reading of its reservation.
+    smiTotalMiB: 46068,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "ampere",
+    computeCapability: 8.6,
+    pciDeviceIds: ["2235"],
+  },
+  {
+    name: "L40S",
+    nominalMemoryGB: 48,
+    // docs/gpu-memory.md: 46068 MiB, driver 595 (48 GiB of GDDR6 less 6.25 % for ECC). No reading of its reservation.
+    smiTotalMiB: 46068,
+    reservedMiB: UNMEASURED_RESERVED_MIB,
+    architecture: "ada",
+    computeCapability: 8.9,
+    pciDeviceIds: ["26b9"],
+  },
+  {
+    name: "V100-16GB",
+    nominalMemoryGB: 16,
+    // docs/gpu-memory.md: 16384 MiB on current drivers, 16160 MiB on older ones (total less reservation).
+    smiTotalMiB: 16384,
+    reservedMiB: 16384 - 16160,
+    architecture: "volta",
+    computeCapability: 7.0,
+    pciDeviceIds: ["1db1", "1db4"],
+  },
+  {
+    name: "V100-32GB",
+    nominalMemoryGB: 32,
+    // docs/gpu-memory.md: 32768 MiB (driver 525), 32480 MiB on driver 418 (total less reservation).
+    smiTotalMiB: 32768,
+    reservedMiB: 32768 - 32480,
+    architecture: "volta",
+    computeCapability: 7.0,
+    pciDeviceIds: ["1db5", "1db6"],
+  },
 ];
+
+const GPU_MODELS: readonly GpuModel[] = GPU_MODEL_ENTRIES.map(model);
 
 const BY_NAME = new Map(GPU_MODELS.map((m) => [m.name, m]));
 

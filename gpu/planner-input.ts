@@ -1,7 +1,9 @@
 import { z } from "zod";
 import type { GpuModel } from "./catalog";
 import { findGpuModel, gpuModelNames } from "./catalog";
-import type { MigStrategy } from "./capacity";
+import type { MigStrategy, NodePodLimit } from "./capacity";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, MAX_PODS_PER_NODE_SETTING } from "./capacity";
+import { gib, MAX_OVERHEAD_GIB, replicaOverheadGiB } from "./memory";
 
 /**
  * What isolation a server's replicas need from each other and from their neighbours:
@@ -28,6 +30,8 @@ export interface WorkloadServer {
   readonly name: string;
   /** GPU memory one model instance (one replica) needs, GiB. */
   readonly modelMemoryGiB: number;
+  /** GPU memory each replica process takes besides its model, GiB; absent: the GPU architecture's default. */
+  readonly overheadGiB?: number;
   readonly minReplicas: number;
   /** Peak replicas: what the plan must fit. */
   readonly maxReplicas: number;
@@ -39,6 +43,18 @@ export interface Workloads {
   readonly migStrategy?: MigStrategy;
   readonly offers: readonly GpuOffer[];
   readonly servers: readonly WorkloadServer[];
+  /** Pods a node may run, and how many of them are system pods. */
+  readonly nodePods: NodePodLimit;
+  /**
+   * Where the pools will run, as the stack's `cluster.kind`: node groups gpushare creates in OpenStack, or an existing
+   * cluster's, which must carry a label per pool when two pools run one GPU model.
+   */
+  readonly clusterKind: "openstack" | "existing";
+}
+
+/** What one replica of `server` needs on `gpu`, GiB: its model and its process's overhead. */
+export function replicaNeedGiB(server: WorkloadServer, gpu: GpuModel): number {
+  return server.modelMemoryGiB + replicaOverheadGiB(gpu, server.overheadGiB);
 }
 
 /** Every problem of a workloads file, found before planning. */
@@ -60,6 +76,7 @@ const offerSchema = z.strictObject({
 
 const serverSchema = z.strictObject({
   modelMemoryGiB: z.number().positive(),
+  overheadGiB: z.number().optional(),
   maxReplicas: z.number(),
   minReplicas: z.number().optional(),
   isolation: z.enum(ISOLATIONS),
@@ -68,6 +85,9 @@ const serverSchema = z.strictObject({
 /** The shape of a workloads file (`npm run plan -- --workloads FILE`). */
 export const workloadsSchema = z.strictObject({
   migStrategy: z.enum(["single", "mixed"]).optional(),
+  cluster: z.enum(["openstack", "existing"]).default("existing"),
+  maxPodsPerNode: z.number().default(DEFAULT_MAX_PODS_PER_NODE),
+  systemPodsPerNode: z.number().default(DEFAULT_SYSTEM_PODS_PER_NODE),
   gpus: z.record(z.string(), offerSchema),
   servers: z.record(z.string(), serverSchema),
 });
@@ -165,15 +185,39 @@ export function parseWorkloads(input: unknown): Workloads {
         `${at}: minReplicas ${minReplicas} is greater than maxReplicas ${maxReplicas}; raise maxReplicas or lower minReplicas`,
       );
     }
+    const overhead = server.overheadGiB;
+    if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0 && overhead <= MAX_OVERHEAD_GIB)) {
+      problems.push(
+        `${at}.overheadGiB: ${show(overhead)} is not allowed; use a number from 0 to ${MAX_OVERHEAD_GIB} (GiB each replica process takes besides its model), or remove it for its GPU's default (${gib(replicaOverheadGiB({ architecture: "turing" }))} on a T4, ${gib(replicaOverheadGiB({ architecture: "hopper" }))} on an H100)`,
+      );
+    }
     servers.push({
       name,
       modelMemoryGiB: server.modelMemoryGiB,
+      ...(overhead === undefined ? {} : { overheadGiB: overhead }),
       minReplicas,
       maxReplicas,
       isolation: server.isolation,
     });
   }
 
+  const { maxPodsPerNode, systemPodsPerNode } = raw;
+  if (!Number.isInteger(maxPodsPerNode) || maxPodsPerNode < 1 || maxPodsPerNode > MAX_PODS_PER_NODE_SETTING) {
+    problems.push(
+      `maxPodsPerNode: ${show(maxPodsPerNode)} is not allowed; use a whole number from 1 to ${MAX_PODS_PER_NODE_SETTING} (the kubelet's --max-pods; its default is ${DEFAULT_MAX_PODS_PER_NODE})`,
+    );
+  } else if (!Number.isInteger(systemPodsPerNode) || systemPodsPerNode < 0 || systemPodsPerNode >= maxPodsPerNode) {
+    problems.push(
+      `systemPodsPerNode: ${show(systemPodsPerNode)} is not allowed; use a whole number from 0 to ${maxPodsPerNode - 1} (pods each GPU node runs besides the servers', fewer than maxPodsPerNode)`,
+    );
+  }
+
   if (problems.length > 0) throw new PlanInputError(problems);
-  return { ...(raw.migStrategy === undefined ? {} : { migStrategy: raw.migStrategy }), offers, servers };
+  return {
+    ...(raw.migStrategy === undefined ? {} : { migStrategy: raw.migStrategy }),
+    offers,
+    servers,
+    nodePods: { maxPodsPerNode, systemPodsPerNode },
+    clusterKind: raw.cluster,
+  };
 }

@@ -1,6 +1,7 @@
 import type { Pair } from "yaml";
 import { Document, isMap, isScalar } from "yaml";
 import type { Plan, PlannedPool } from "./planner";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "./capacity";
 import { nonZeroProfiles } from "./layouts";
 
 /**
@@ -9,14 +10,30 @@ import { nonZeroProfiles } from "./layouts";
  */
 export const PLACEHOLDER_MODEL_STORE = { nfs: { server: "model-store.invalid", path: "/models" } } as const;
 
+/**
+ * What a plan for OpenStack mode names where only the user knows the value, so that its stack file validates alone:
+ * a Magnum template id to replace, the documentation network 192.0.2.0/24 (RFC 5737, never routed) as the nodes'
+ * subnet, and a Nova flavor per pool.
+ */
+export const PLACEHOLDER_OPENSTACK = {
+  clusterTemplateId: "replace-with-a-magnum-cluster-template-id",
+  nodeSubnetCidr: "192.0.2.0/24",
+} as const;
+
+/** The placeholder Nova flavor of a planned pool in OpenStack mode. */
+export function placeholderFlavor(p: PlannedPool): string {
+  return `replace-with-a-flavor-with-${p.offer.gpusPerNode}x-${p.offer.gpu.name.toLowerCase()}`;
+}
+
 function round(n: number): number {
   return Number(n.toFixed(4));
 }
 
-function poolConfig(p: PlannedPool): Record<string, unknown> {
+function poolConfig(p: PlannedPool, openstack: boolean): Record<string, unknown> {
   return {
     gpu: p.offer.gpu.name,
     gpusPerNode: p.offer.gpusPerNode,
+    ...(openstack ? { flavor: placeholderFlavor(p) } : {}),
     nodes: { min: p.nodes.min, max: p.nodes.max },
     ...(p.nodeSelector === undefined ? {} : { nodeSelector: { ...p.nodeSelector } }),
     ...(p.migProfiles === undefined ? {} : { mig: { profiles: { ...p.migProfiles } } }),
@@ -33,9 +50,17 @@ function poolConfig(p: PlannedPool): Record<string, unknown> {
  * store.
  */
 export function stackConfigOf(plan: Plan): Record<string, unknown> {
+  const openstack = plan.clusterKind === "openstack";
+  const { maxPodsPerNode, systemPodsPerNode } = plan.nodePods;
   return {
-    "gpushare:cluster": { migStrategy: plan.migStrategy },
-    "gpushare:gpuPools": Object.fromEntries(plan.pools.map((p) => [p.name, poolConfig(p)])),
+    "gpushare:cluster": {
+      ...(openstack ? { kind: "openstack" } : {}),
+      migStrategy: plan.migStrategy,
+      ...(maxPodsPerNode === DEFAULT_MAX_PODS_PER_NODE ? {} : { maxPodsPerNode }),
+      ...(systemPodsPerNode === DEFAULT_SYSTEM_PODS_PER_NODE ? {} : { systemPodsPerNode }),
+      ...(openstack ? { openstack: { ...PLACEHOLDER_OPENSTACK } } : {}),
+    },
+    "gpushare:gpuPools": Object.fromEntries(plan.pools.map((p) => [p.name, poolConfig(p, openstack)])),
     "gpushare:servers": Object.fromEntries(
       plan.servers.map((s) => [
         s.name,
@@ -43,6 +68,7 @@ export function stackConfigOf(plan: Plan): Record<string, unknown> {
           pool: s.pool,
           resource: s.resource,
           modelMemoryGiB: s.modelMemoryGiB,
+          ...(s.declaredOverheadGiB === undefined ? {} : { overheadGiB: s.declaredOverheadGiB }),
           replicas: s.minReplicas,
           autoscaling: { minReplicas: s.minReplicas, maxReplicas: s.maxReplicas },
         },
@@ -56,13 +82,19 @@ export function stackConfigOf(plan: Plan): Record<string, unknown> {
 export function stackFileText(plan: Plan, source: string): string {
   const doc = new Document({ config: stackConfigOf(plan) });
   doc.commentBefore = [
-    ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound)}${plan.provenOptimal ? " (optimal)" : ""}.`,
+    ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound)}${plan.provenOptimal ? " (optimal with each server on one resource of one pool)" : ""}.`,
     ` Merge gpushare:cluster.migStrategy, gpushare:gpuPools and gpushare:servers into a stack file; alone, this file`,
     ` passes \`npm run capacity -- --config\`.`,
   ].join("\n");
   const config = doc.get("config", true);
   const entry = (map: unknown, key: string): Pair | undefined =>
     isMap(map) ? map.items.find((i) => isScalar(i.key) && i.key.value === key) : undefined;
+  const cluster = entry(config, "gpushare:cluster")?.value;
+  const openstack = entry(cluster, "openstack");
+  if (openstack !== undefined && isScalar(openstack.key)) {
+    openstack.key.commentBefore =
+      " Placeholders, so that this file validates alone: your Magnum template (or template:) and your nodes' subnet; and each pool's flavor below.";
+  }
   const store = entry(config, "gpushare:modelStore");
   if (store !== undefined && isScalar(store.key)) {
     store.key.commentBefore = " A placeholder, so that this file validates alone: replace it with your model store.";
@@ -105,7 +137,7 @@ export function planText(plan: Plan): string {
   const gap = plan.lowerBound > 0 ? (plan.cost / plan.lowerBound - 1) * 100 : 0;
   const source = plan.lowerBoundSource === "exact" ? "integer program" : "LP relaxation";
   const proof = plan.provenOptimal
-    ? `optimal, proven by the ${source}`
+    ? `optimal among plans that put each server on one resource of one pool, proven by the ${source}`
     : `${plan.search} plan, ${gap.toFixed(1)} % above the bound from the ${source}`;
   const head = `cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"} on ${nodes} node${nodes === 1 ? "" : "s"}; lower bound ${round(plan.lowerBound)} (${proof}); MIG strategy ${plan.migStrategy}`;
   const pools: string[][] = [
@@ -128,7 +160,17 @@ export function planText(plan: Plan): string {
     }
   }
   const servers: string[][] = [
-    ["SERVER", "POOL", "RESOURCE", "ISOLATION", "MAX REPLICAS", "MODEL GiB", "GiB PER REPLICA", "HEADROOM GiB"],
+    [
+      "SERVER",
+      "POOL",
+      "RESOURCE",
+      "ISOLATION",
+      "MAX REPLICAS",
+      "MODEL GiB",
+      "OVERHEAD GiB",
+      "GiB PER REPLICA",
+      "HEADROOM GiB",
+    ],
   ];
   for (const s of plan.servers) {
     servers.push([
@@ -138,8 +180,9 @@ export function planText(plan: Plan): string {
       s.isolation,
       String(s.maxReplicas),
       String(s.modelMemoryGiB),
+      s.overheadGiB.toFixed(2),
       s.memoryPerReplicaGiB.toFixed(2),
-      (s.memoryPerReplicaGiB - s.modelMemoryGiB).toFixed(2),
+      s.headroomGiB.toFixed(2),
     ]);
   }
   return `${head}\n\n${table(pools)}\n\n${table(servers)}\n`;

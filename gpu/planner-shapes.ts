@@ -4,10 +4,12 @@ import type { MigStrategy } from "./capacity";
 import type { MigCounts } from "./layouts";
 import { nonZeroProfiles } from "./layouts";
 import { maxInstancesOf, placeMigLayout } from "./placement";
+import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type NodePodLimit } from "./capacity";
+import { maxReplicasByMemory, type SharingMode } from "./memory";
 import type { GpuOffer, WorkloadServer } from "./planner-input";
+import { replicaNeedGiB } from "./planner-input";
 
-/** How one kind of device is shared: not at all, by time-slicing, or by MPS. */
-export type SharingMode = "none" | "timeSlicing" | "mps";
+export type { SharingMode };
 
 /** A kind of physical device of a node shape: whole GPUs, or the MIG instances of one profile. */
 export interface DeviceKind {
@@ -17,6 +19,11 @@ export interface DeviceKind {
   readonly perNode: number;
   /** Memory of one device, GiB. */
   readonly memoryGiB: number;
+  /**
+   * Pods one device may hold so that a node of the shape stays within its pod budget whatever the sharing of its
+   * other kinds: ⌊(maxPods − system pods) ÷ devices per node⌋, and at most the kubelet's default maxPods.
+   */
+  readonly maxPods: number;
 }
 
 /**
@@ -43,26 +50,19 @@ export const UNSHARED: Sharing = { mode: "none", replicas: 1 };
 
 /**
  * The most pods per device of `kind` that `server` tolerates in `mode`, or 0 when it cannot run there. The rules
- * of the stack validation: a model must fit its device; time-sliced pods share the device's memory
- * (`replicas × model ≤ memory`) and are only for `shared` isolation; MPS splits a whole GPU's memory evenly
- * (`memory / replicas ≥ model`), takes 2 to `maxMpsClients` clients and is not for `full` isolation. Sharing needs
- * at least 2 pods per device.
+ * of the stack validation: a replica needs its model and its process's overhead (`gpu/memory.ts`, the one fit rule);
+ * time-sliced pods share the device's memory and are only for `shared` isolation; MPS splits a whole GPU's memory
+ * evenly, takes 2 to `maxMpsClients` clients and is not for `full` isolation; sharing needs at least 2 pods per
+ * device; a device holds at most `kind.maxPods` pods (the node's pod budget).
  */
 export function sharingLimit(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode: SharingMode): number {
-  const m = server.modelMemoryGiB;
-  const memory = kind.memoryGiB;
-  if (m > memory) return 0;
+  const need = replicaNeedGiB(server, gpu);
+  if (kind.maxPods < 1 || maxReplicasByMemory(kind.memoryGiB, "none", need, 1) === 0) return 0;
   if (mode === "none") return 1;
-  if (mode === "timeSlicing") {
-    if (server.isolation !== "shared") return 0;
-    let n = Math.floor(memory / m);
-    // The same floating-point test the stack validation applies.
-    while (n > 0 && m * n > memory) n--;
-    return n >= 2 ? n : 0;
-  }
-  if (server.isolation === "full" || kind.profile !== undefined) return 0;
-  let n = Math.min(Math.floor(memory / m), maxMpsClients(gpu));
-  while (n > 0 && m > memory / n) n--;
+  if (mode === "timeSlicing" && server.isolation !== "shared") return 0;
+  if (mode === "mps" && (server.isolation === "full" || kind.profile !== undefined)) return 0;
+  const cap = mode === "mps" ? Math.min(kind.maxPods, maxMpsClients(gpu)) : kind.maxPods;
+  const n = maxReplicasByMemory(kind.memoryGiB, mode, need, cap);
   return n >= 2 ? n : 0;
 }
 
@@ -83,7 +83,7 @@ export function sharingsFor(
   servers: readonly WorkloadServer[],
 ): Sharing[] {
   const out: Sharing[] = [];
-  if (servers.some((s) => s.modelMemoryGiB <= kind.memoryGiB)) out.push(UNSHARED);
+  if (servers.some((s) => sharingLimit(s, gpu, kind, "none") > 0)) out.push(UNSHARED);
   const modes: SharingMode[] = ["timeSlicing"];
   if (kind.profile === undefined && strategy !== "mixed") modes.push("mps");
   for (const mode of modes) {
@@ -191,8 +191,23 @@ function layoutKey(counts: MigCounts): string {
     .join("+");
 }
 
-function shapeOf(offers: readonly GpuOffer[], offer: number, strategy: MigStrategy, counts: MigCounts): NodeShape {
+/**
+ * Pods per device that keep a node of `devicesPerNode` devices within its pod budget, at most the kubelet's default
+ * maxPods per device (NVIDIA's plugin sets no maximum; more pods than a default node runs can never all be used).
+ */
+export function maxPodsPerDevice(devicesPerNode: number, limit: NodePodLimit): number {
+  return Math.min(DEFAULT_MAX_PODS_PER_NODE, Math.floor(gpuPodBudget(limit) / devicesPerNode));
+}
+
+function shapeOf(
+  offers: readonly GpuOffer[],
+  offer: number,
+  strategy: MigStrategy,
+  counts: MigCounts,
+  limit: NodePodLimit,
+): NodeShape {
   const o = offers[offer];
+  const devices = nonZeroProfiles(counts).reduce((n, p) => n + counts[p] * o.gpusPerNode, 0);
   return {
     offer,
     strategy,
@@ -201,6 +216,7 @@ function shapeOf(offers: readonly GpuOffer[], offer: number, strategy: MigStrate
       profile: p,
       perNode: counts[p] * o.gpusPerNode,
       memoryGiB: memoryOf(o.gpu, p),
+      maxPods: maxPodsPerDevice(devices, limit),
     })),
     key: `${o.gpu.name}/${strategy}/${layoutKey(counts)}`,
   };
@@ -211,19 +227,24 @@ function shapeOf(offers: readonly GpuOffer[], offer: number, strategy: MigStrate
  * layouts under each strategy (they advertise `nvidia.com/gpu` under `single`, `nvidia.com/mig-<profile>` under
  * `mixed`); and, under `mixed`, the maximal layouts of several profiles.
  */
-export function nodeShapes(offers: readonly GpuOffer[], strategies: readonly MigStrategy[]): NodeShape[] {
+export function nodeShapes(
+  offers: readonly GpuOffer[],
+  strategies: readonly MigStrategy[],
+  limit: NodePodLimit,
+): NodeShape[] {
   const shapes: NodeShape[] = [];
   offers.forEach((o, i) => {
     shapes.push({
       offer: i,
-      kinds: [{ perNode: o.gpusPerNode, memoryGiB: o.gpu.memoryGiB }],
+      kinds: [{ perNode: o.gpusPerNode, memoryGiB: o.gpu.memoryGiB, maxPods: maxPodsPerDevice(o.gpusPerNode, limit) }],
       key: `${o.gpu.name}/whole`,
     });
     const { homogeneous, mixed } = layoutsOf(o.gpu);
     for (const strategy of strategies) {
-      for (const counts of homogeneous) shapes.push(shapeOf(offers, i, strategy, counts));
-      if (strategy === "mixed") for (const counts of mixed) shapes.push(shapeOf(offers, i, strategy, counts));
+      for (const counts of homogeneous) shapes.push(shapeOf(offers, i, strategy, counts, limit));
+      if (strategy === "mixed") for (const counts of mixed) shapes.push(shapeOf(offers, i, strategy, counts, limit));
     }
   });
-  return shapes;
+  // A shape whose devices alone exceed the node's pod budget can host nothing.
+  return shapes.filter((s) => s.kinds.every((k) => k.maxPods >= 1));
 }

@@ -1,5 +1,7 @@
 import type { AdvertisedDevice, MigStrategy, PoolSharingSpec } from "./capacity";
 import { advertisedDevices } from "./capacity";
+import { gpuPodBudget, type NodePodLimit } from "./capacity";
+import { gib, memoryFit, replicaOverheadGiB } from "./memory";
 import type { SolveLimits } from "./milp";
 import { LinearProgram } from "./milp";
 import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
@@ -39,8 +41,9 @@ export interface PlannedPool {
   readonly mps?: number;
   readonly resources: readonly PlannedResource[];
   /**
-   * Labels of the pool's nodes when another pool runs the same GPU model: node-feature-discovery cannot tell their
-   * nodes apart by PCI id, so the node groups must carry them.
+   * Labels of the pool's nodes when another pool runs the same GPU model in an existing cluster: node-feature-discovery
+   * cannot tell their nodes apart by PCI id, so the node groups must carry them. In OpenStack mode it tells them apart
+   * by node name (Magnum names nodes after their node group, which gpushare names after the pool), and none is set.
    */
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** costPerNode × max nodes. */
@@ -58,8 +61,17 @@ export interface PlannedServer {
   readonly isolation: Isolation;
   /** How the resource is shared. */
   readonly sharing: Sharing["mode"];
-  /** The memory each replica can count on, GiB: the device's, divided among the pods that share it. */
+  /**
+   * The memory each replica can count on, GiB: the device's as nvidia-smi reports it, divided among the pods that
+   * share it (less the MPS server's under MPS).
+   */
   readonly memoryPerReplicaGiB: number;
+  /** What each replica's process takes besides its model, GiB. */
+  readonly overheadGiB: number;
+  /** The overhead the workloads file gives for the server, if it gives one. */
+  readonly declaredOverheadGiB?: number;
+  /** memoryPerReplica − (model + overhead): never negative in a plan. */
+  readonly headroomGiB: number;
 }
 
 export interface Plan {
@@ -83,6 +95,10 @@ export interface Plan {
   readonly search: "exact" | "heuristic";
   /** Whether no cheaper plan exists: the cost equals the lower bound. */
   readonly provenOptimal: boolean;
+  /** The pod limit the plan keeps on every node. */
+  readonly nodePods: NodePodLimit;
+  /** The cluster mode the plan is for. */
+  readonly clusterKind: Workloads["clusterKind"];
 }
 
 /** The workloads cannot be planned on what is on offer; every reason is named. */
@@ -138,18 +154,30 @@ function offerOf(w: Workloads, shape: NodeShape): GpuOffer {
 /** Servers that fit no device on offer at all, and servers whose peak exceeds any single pool at the node limit. */
 function hopelessServers(w: Workloads, types: readonly PoolType[]): string[] {
   const problems: string[] = [];
-  let largest: { memory: number; what: string } = { memory: 0, what: "" };
-  for (const o of w.offers) {
-    if (o.gpu.memoryGiB > largest.memory) largest = { memory: o.gpu.memoryGiB, what: `a whole ${o.gpu.name}` };
-  }
   for (const s of w.servers) {
-    if (s.modelMemoryGiB > largest.memory) {
+    // The largest device on offer, by what it leaves the server's replica after its overhead.
+    let largest: { room: number; what: string } | undefined;
+    for (const shape of nodeShapes(w.offers, allowedStrategies(w), w.nodePods)) {
+      const gpu = offerOf(w, shape).gpu;
+      for (const k of shape.kinds) {
+        const overhead = replicaOverheadGiB(gpu, s.overheadGiB);
+        const room = k.memoryGiB - overhead;
+        if (largest === undefined || room > largest.room) {
+          const device = k.profile === undefined ? `a whole ${gpu.name}` : `a ${k.profile} slice of ${gpu.name}`;
+          largest = {
+            room,
+            what: `${device}: ${gib(k.memoryGiB)} as nvidia-smi reports it, less ${gib(overhead)} per-replica overhead`,
+          };
+        }
+      }
+    }
+    if (largest === undefined || s.modelMemoryGiB > largest.room + 1e-6) {
       problems.push(
-        `servers.${s.name}.modelMemoryGiB: ${s.modelMemoryGiB} GiB fits no GPU or MIG slice on offer; the largest is ${largest.what} (${largest.memory} GiB); offer a GPU with more memory under gpus, or a smaller model`,
+        `servers.${s.name}.modelMemoryGiB: ${s.modelMemoryGiB} GiB fits no GPU or MIG slice on offer; the most a replica's model gets is ${gib(Math.max(largest?.room ?? 0, 0))} (${largest?.what ?? "nothing on offer"}); offer a GPU with more memory under gpus, or a smaller model`,
       );
       continue;
     }
-    let best: { count: number; what: string } = { count: 0, what: "" };
+    let best: { count: number; what: string; podLimited: boolean } = { count: 0, what: "", podLimited: false };
     for (const t of types) {
       const o = offerOf(w, t.shape);
       t.shape.kinds.forEach((k, i) => {
@@ -159,13 +187,17 @@ function hopelessServers(w: Workloads, types: readonly PoolType[]): string[] {
           best = {
             count,
             what: `${o.maxNodes} × ${o.gpu.name} node${o.maxNodes === 1 ? "" : "s"}, ${describeKind(k, t.sharings[i])}`,
+            podLimited: t.sharings[i].replicas > 1 && t.sharings[i].replicas === k.maxPods,
           };
         }
       });
     }
     if (best.count < s.maxReplicas) {
+      const pods = best.podLimited
+        ? `; a node runs at most ${gpuPodBudget(w.nodePods)} GPU pods: maxPodsPerNode ${w.nodePods.maxPodsPerNode} less ${w.nodePods.systemPodsPerNode} system pods`
+        : "";
       problems.push(
-        `servers.${s.name}.maxReplicas: ${s.maxReplicas} replicas (${s.isolation} isolation, ${s.modelMemoryGiB} GiB each) fit no pool within the node limits; the most is ${best.count} (${best.what}); raise maxNodes under gpus or lower maxReplicas`,
+        `servers.${s.name}.maxReplicas: ${s.maxReplicas} replicas (${s.isolation} isolation, ${s.modelMemoryGiB} GiB model each plus its process's overhead) fit no pool within the node limits; the most is ${best.count} (${best.what}${pods}); gpushare puts each server on one resource of one pool, so raise maxNodes under gpus, or lower maxReplicas and split the server into two`,
       );
     }
   }
@@ -206,7 +238,7 @@ function allowedStrategies(w: Workloads): MigStrategy[] {
  */
 export async function planLayouts(w: Workloads, options: PlanOptions = {}): Promise<Plan> {
   const strategies = allowedStrategies(w);
-  const shapes = nodeShapes(w.offers, strategies);
+  const shapes = nodeShapes(w.offers, strategies, w.nodePods);
   const single = singleKindTypes(w, shapes, strategies);
   const multi = shapes.filter((s) => s.kinds.length > 1);
   const hopeless = hopelessServers(w, [
@@ -277,7 +309,7 @@ function nodeLimitProblem(w: Workloads): string {
 function floorBound(w: Workloads): number {
   let bound = 0;
   const strategies = allowedStrategies(w);
-  const shapes = nodeShapes(w.offers, strategies);
+  const shapes = nodeShapes(w.offers, strategies, w.nodePods);
   for (const s of w.servers) {
     let cheapest = Infinity;
     for (const shape of shapes) {
@@ -330,8 +362,8 @@ async function solveExact(
   }
   for (const shape of multi) {
     const gpu = offerOf(w, shape).gpu;
-    const fitting = S.filter((s) => shape.kinds.some((k) => s.modelMemoryGiB <= k.memoryGiB));
-    const usable = shape.kinds.filter((k) => S.some((s) => s.modelMemoryGiB <= k.memoryGiB)).length;
+    const fitting = S.filter((s) => shape.kinds.some((k) => sharingLimit(s, gpu, k, "none") > 0));
+    const usable = shape.kinds.filter((k) => S.some((s) => sharingLimit(s, gpu, k, "none") > 0)).length;
     // A copy used by one kind only is no better than that kind's one-profile layout: useful copies host two
     // servers or more.
     const count = Math.min(Math.floor(fitting.length / 2), offerOf(w, shape).maxNodes);
@@ -542,7 +574,7 @@ async function relaxation(
   const shapes = allShapes.filter((s) => s.strategy === undefined || s.strategy === strategy);
   const classes = new Map<string, { server: WorkloadServer; demand: number }>();
   for (const s of w.servers) {
-    const key = `${s.isolation}/${s.modelMemoryGiB}`;
+    const key = `${s.isolation}/${s.modelMemoryGiB}/${s.overheadGiB ?? "default"}`;
     const c = classes.get(key);
     classes.set(key, { server: s, demand: (c?.demand ?? 0) + s.maxReplicas });
   }
@@ -627,6 +659,17 @@ function timeSlicingOf(
   return Object.fromEntries(sliced.map(({ k, n }) => [k.profile ?? "", n]));
 }
 
+/** What one replica of `s` has on `device`, checked: a plan never holds a replica that does not fit. */
+function replicaMemory(
+  device: AdvertisedDevice,
+  s: WorkloadServer,
+  offer: GpuOffer,
+): Pick<PlannedServer, "memoryPerReplicaGiB" | "overheadGiB" | "headroomGiB"> {
+  const fit = memoryFit(device, s.modelMemoryGiB, replicaOverheadGiB(offer.gpu, s.overheadGiB));
+  if (!fit.fits) throw new Error(`planned ${s.name} on ${device.resource} of ${offer.gpu.name}, where it does not fit`);
+  return { memoryPerReplicaGiB: fit.perReplicaGiB, overheadGiB: fit.overheadGiB, headroomGiB: fit.headroomGiB };
+}
+
 function slug(gpuName: string): string {
   return gpuName.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
 }
@@ -686,7 +729,8 @@ function finish(
           maxReplicas: s.maxReplicas,
           isolation: s.isolation,
           sharing: device.sharing,
-          memoryPerReplicaGiB: device.memoryGiB / device.replicas,
+          ...replicaMemory(device, s, offer),
+          ...(s.overheadGiB === undefined ? {} : { declaredOverheadGiB: s.overheadGiB }),
         });
       }
       return {
@@ -714,8 +758,12 @@ function finish(
       gpus: nodes * offer.gpusPerNode,
     });
   }
+  // In OpenStack mode node-feature-discovery tells the node groups apart by node name; in an existing cluster the
+  // node groups must carry a label of their own.
   const pooled = pools.map((p) =>
-    (perModel.get(w.offers.indexOf(p.offer)) ?? 0) > 1 ? { ...p, nodeSelector: { [NODE_GROUP_LABEL]: p.name } } : p,
+    w.clusterKind === "existing" && (perModel.get(w.offers.indexOf(p.offer)) ?? 0) > 1
+      ? { ...p, nodeSelector: { [NODE_GROUP_LABEL]: p.name } }
+      : p,
   );
   const order = new Map(w.servers.map((s, i) => [s.name, i]));
   servers.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
@@ -727,6 +775,8 @@ function finish(
     servers,
     cost,
     gpus: pooled.reduce((n, p) => n + p.gpus, 0),
+    nodePods: w.nodePods,
+    clusterKind: w.clusterKind,
     ...proof,
   };
 }

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
+import { serverMemoryTable } from "../stacks/capacity-table";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
 import { readStackFile, stackErrorExitCode } from "./stack-file";
 
@@ -26,6 +27,20 @@ function load(file: string, compare = false): StackConfig {
  * what changing OLD into the stack file does — per pool and resource the capacity at max nodes before → after, per
  * server whether its max replicas fit before and after, and the pools whose GPUs a MIG change repartitions.
  */
+/** Rows as aligned columns, one line each. */
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
+}
+
 function main(): number {
   const { values } = parseArgs({
     options: { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
@@ -55,28 +70,60 @@ function main(): number {
         perNode: p.perNode,
         atMaxNodes: p.atMaxNodes,
       }));
-      process.stdout.write(`${JSON.stringify({ migStrategy: config.migStrategy, pools }, null, 2)}\n`);
+      const servers = serverMemoryTable(config);
+      process.stdout.write(`${JSON.stringify({ migStrategy: config.migStrategy, pools, servers }, null, 2)}\n`);
       return 0;
     }
-    const rows: string[][] = [["POOL", "GPU", "SHARING", "RESOURCE", "PER NODE", "MAX NODES", "AT MAX NODES"]];
+    const rows: string[][] = [
+      ["POOL", "GPU", "SHARING", "RESOURCE", "GiB PER DEVICE", "PER NODE", "MAX NODES", "AT MAX NODES"],
+    ];
     for (const p of config.pools) {
       const mode = p.sharing.mig?.migEnabled
         ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})`
         : p.mode;
       const resources = Object.keys(p.perNode);
-      if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "0", String(p.nodes.max), "0"]);
+      if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "-", "0", String(p.nodes.max), "0"]);
       for (const r of resources) {
-        rows.push([p.name, p.gpu.name, mode, r, String(p.perNode[r]), String(p.nodes.max), String(p.atMaxNodes[r])]);
+        const device = p.devices.find((d) => d.resource === r);
+        rows.push([
+          p.name,
+          p.gpu.name,
+          mode,
+          r,
+          device === undefined ? "-" : device.memoryGiB.toFixed(2),
+          String(p.perNode[r]),
+          String(p.nodes.max),
+          String(p.atMaxNodes[r]),
+        ]);
       }
     }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows)
-      process.stdout.write(
-        `${r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join("  ")
-          .trimEnd()}\n`,
-      );
+    process.stdout.write(table(rows));
+    const memory = serverMemoryTable(config);
+    if (memory.length > 0) {
+      const serverRows = [
+        [
+          "SERVER",
+          "POOL",
+          "RESOURCE",
+          "PODS PER DEVICE",
+          "MODEL GiB",
+          "OVERHEAD GiB",
+          "GiB PER REPLICA",
+          "HEADROOM GiB",
+        ],
+        ...memory.map((m) => [
+          m.server,
+          m.pool,
+          m.resource,
+          m.sharing === "none" ? "1" : `${m.podsPerDevice} (${m.sharing})`,
+          String(m.modelGiB),
+          m.overheadGiB.toFixed(2),
+          m.perReplicaGiB.toFixed(2),
+          m.headroomGiB.toFixed(2),
+        ]),
+      ];
+      process.stdout.write(`\n${table(serverRows)}`);
+    }
     return 0;
   } catch (e) {
     return stackErrorExitCode(e);

@@ -1,5 +1,6 @@
 import { MIG_CONFIG_LABEL, type SharingState } from "../components/k8s/gpu-operator-values";
 import type { PoolCapacityRow } from "./capacity-table";
+import { serverMemory } from "./capacity-table";
 import type { StackConfig } from "./config";
 
 /**
@@ -32,6 +33,11 @@ export interface ServerFit {
   /** Whether the pool's resource held this server's and its neighbours' max replicas before / holds them after. */
   readonly fitsBefore: boolean;
   readonly fitsAfter: boolean;
+  /**
+   * After the change, what one replica can count on and what it needs (model + overhead), GiB; absent without
+   * `modelMemoryGiB`. The previous deployment's outputs hold no memory, so there is no before.
+   */
+  readonly memoryAfter?: { readonly perReplicaGiB: number; readonly needGiB: number; readonly fits: boolean };
 }
 
 export interface Disruption {
@@ -113,12 +119,16 @@ export function compareCapacity(before: CapacitySnapshot, after: StackConfig): C
   }
   const servers: ServerFit[] = after.servers.map((s) => {
     const total = claimed.get(key(s.pool.name, s.resource)) ?? 0;
+    const memory = serverMemory(s);
     return {
       name: s.name,
       resource: s.resource,
       maxReplicas: s.maxReplicas,
       fitsBefore: (before.pools[s.pool.name]?.atMaxNodes[s.resource] ?? 0) >= total,
       fitsAfter: (now.pools[s.pool.name]?.atMaxNodes[s.resource] ?? 0) >= total,
+      ...(memory === undefined
+        ? {}
+        : { memoryAfter: { perReplicaGiB: memory.perReplicaGiB, needGiB: memory.needGiB, fits: memory.fits } }),
     };
   });
 
@@ -150,7 +160,11 @@ export function compareCapacity(before: CapacitySnapshot, after: StackConfig): C
 
 /** Whether a comparison has anything a reviewer must see. */
 export function comparisonMatters(c: CapacityComparison): boolean {
-  return c.changes.length > 0 || c.disruptions.length > 0 || c.servers.some((s) => !s.fitsAfter);
+  return (
+    c.changes.length > 0 ||
+    c.disruptions.length > 0 ||
+    c.servers.some((s) => !s.fitsAfter || s.memoryAfter?.fits === false)
+  );
 }
 
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -179,10 +193,19 @@ export function comparisonText(c: CapacityComparison): string {
   }
   if (c.servers.length > 0) {
     lines.push("Servers at max replicas:");
+    // Memory columns only where some server declares its model's memory.
+    const memory = c.servers.some((s) => s.memoryAfter !== undefined);
+    const head = ["SERVER", "RESOURCE", "MAX REPLICAS", "FITS BEFORE", "FITS AFTER"];
     lines.push(
       ...table([
-        ["SERVER", "RESOURCE", "MAX REPLICAS", "FITS BEFORE", "FITS AFTER"],
-        ...c.servers.map((s) => [s.name, s.resource, String(s.maxReplicas), yes(s.fitsBefore), yes(s.fitsAfter)]),
+        memory ? [...head, "GiB PER REPLICA AFTER", "NEEDS GiB"] : head,
+        ...c.servers.map((s) => {
+          const row = [s.name, s.resource, String(s.maxReplicas), yes(s.fitsBefore), yes(s.fitsAfter)];
+          if (!memory) return row;
+          const m = s.memoryAfter;
+          if (m === undefined) return [...row, "-", "-"];
+          return [...row, `${m.perReplicaGiB.toFixed(2)}${m.fits ? "" : " (too little)"}`, m.needGiB.toFixed(2)];
+        }),
       ]).map((l) => `  ${l}`),
     );
   }

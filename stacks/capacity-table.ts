@@ -1,4 +1,6 @@
-import type { StackConfig } from "./config";
+import type { MemoryFit } from "../gpu/memory";
+import { memoryFit, replicaOverheadGiB } from "../gpu/memory";
+import type { ServerConfig, StackConfig } from "./config";
 
 /** One row of the capacity table: a pool's resource, what it offers, what servers may claim. */
 export interface PoolCapacityRow {
@@ -36,4 +38,42 @@ export function capacityTable(config: StackConfig): PoolCapacityRow[] {
     }
   }
   return rows;
+}
+
+/** One server's memory per replica: the fit rule of `gpu/memory.ts` on the device it requests. */
+export interface ServerMemoryRow extends MemoryFit {
+  readonly server: string;
+  readonly pool: string;
+  readonly resource: string;
+  /** How the device is shared, and by how many pods. */
+  readonly sharing: string;
+  readonly podsPerDevice: number;
+  /** Memory of one device (whole GPU or MIG slice) as nvidia-smi reports it, GiB. */
+  readonly deviceGiB: number;
+}
+
+/** A server's memory fit, or `undefined` when it declares no `modelMemoryGiB`. */
+export function serverMemory(s: ServerConfig): MemoryFit | undefined {
+  const model = s.raw.modelMemoryGiB;
+  if (model === undefined) return undefined;
+  return memoryFit(s.device, model, replicaOverheadGiB(s.pool.gpu, s.raw.overheadGiB));
+}
+
+/** The memory table of a stack: one row per server that declares its model's memory. */
+export function serverMemoryTable(config: StackConfig): ServerMemoryRow[] {
+  return config.servers.flatMap((s) => {
+    const fit = serverMemory(s);
+    if (fit === undefined) return [];
+    return [
+      {
+        server: s.name,
+        pool: s.pool.name,
+        resource: s.resource,
+        sharing: s.device.sharing,
+        podsPerDevice: s.device.replicas,
+        deviceGiB: s.device.memoryGiB,
+        ...fit,
+      },
+    ];
+  });
 }

@@ -3,7 +3,23 @@ import { z } from "zod";
 import type { GpuModel } from "../gpu/catalog";
 import { findGpuModel, findMigProfile, gpuModelNames, maxMpsClients } from "../gpu/catalog";
 import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "../gpu/capacity";
-import { advertisedDevices, capacityPerNode, scaleCapacity } from "../gpu/capacity";
+import {
+  advertisedDevices,
+  capacityPerNode,
+  gpuPodBudget,
+  MAX_PODS_PER_NODE_SETTING,
+  podsPerNode,
+  scaleCapacity,
+} from "../gpu/capacity";
+import type { MemoryFit } from "../gpu/memory";
+import {
+  gib,
+  MAX_OVERHEAD_GIB,
+  maxReplicasByMemory,
+  memoryFit,
+  MPS_SERVER_GIB,
+  replicaOverheadGiB,
+} from "../gpu/memory";
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
 import { placeMigLayout } from "../gpu/placement";
 import {
@@ -334,6 +350,37 @@ const MAX_SCALING_POLICY_PERIOD_SECONDS = 1800;
 
 const PODS_WHY = ` (Kubernetes supports at most ${MAX_CLUSTER_PODS} pods per cluster)`;
 
+/** The fix of a sharing that holds too many replicas: the most that fit, or no sharing when fewer than two do. */
+function lowerSharing(path: string, most: number): string {
+  return most >= 2 ? `lower ${path} to at most ${most}` : `the device holds fewer than 2 replicas: do not share it`;
+}
+
+/**
+ * Why a model does not fit the memory a replica of `device` really has, in the words of its sharing: the device's
+ * real figure (nvidia-smi's, not the name's), the overhead and where it comes from, the fix.
+ */
+function memoryProblem(
+  at: string,
+  fit: MemoryFit,
+  device: AdvertisedDevice,
+  pool: PoolConfig,
+  overheadGiven: boolean,
+): string {
+  const what =
+    device.migProfile === undefined
+      ? `one ${pool.gpu.name} (${gib(device.memoryGiB)} as nvidia-smi reports it; its name says ${pool.gpu.nominalMemoryGB} GB)`
+      : `one ${device.migProfile} slice (${gib(device.memoryGiB)})`;
+  const overhead = `${gib(fit.overheadGiB)} per-replica overhead (${overheadGiven ? `servers' overheadGiB` : `the ${pool.gpu.architecture} default: CUDA context, libraries, Triton's pool`})`;
+  const need = `${gib(fit.modelGiB)} model + ${overhead} = ${gib(fit.needGiB)}`;
+  if (device.sharing === "none") {
+    return `${at}: ${need} does not fit ${what}; use a GPU or MIG slice with more memory, or a smaller model`;
+  }
+  if (device.sharing === "mps") {
+    return `${at}: ${need} exceeds the ${gib(fit.perReplicaGiB)} each of ${device.replicas} MPS clients can count on ((${gib(device.memoryGiB)} of ${pool.gpu.name} − ${gib(MPS_SERVER_GIB)} MPS server) ÷ ${device.replicas}; the device plugin enforces each client's share); ${lowerSharing(`gpuPools.${pool.name}.mps.replicas`, maxReplicasByMemory(device.memoryGiB, "mps", fit.needGiB, device.replicas))}, or use MIG slices large enough for the model`;
+  }
+  return `${at}: ${device.replicas} time-sliced replicas × (${need}) = ${gib(device.replicas * fit.needGiB)} exceeds ${what}, and time-sliced pods share memory, so one OOM kills them all; ${lowerSharing(`gpuPools.${pool.name}.timeSlicing.replicas`, maxReplicasByMemory(device.memoryGiB, "timeSlicing", fit.needGiB, device.replicas))}, or isolate memory with MIG slices or MPS`;
+}
+
 /**
  * Checks one server and resolves it against its pool. Returns `undefined` when the server has a problem, and
  * also, without a problem of its own, when its pool has one: what the pool advertises is then unknown.
@@ -457,17 +504,20 @@ function checkServer(
       `${at}.${what}: ${maxReplicas} pods of ${resource} do not fit pool ${pool.name}: at its ${pool.nodes.max} max node${pool.nodes.max === 1 ? "" : "s"} it advertises ${fit}, ${maxReplicas - fit} short; lower ${what} to ${fit} or raise gpuPools.${pool.name}.nodes.max`,
     );
   }
-  if (server.modelMemoryGiB !== undefined && device.replicas > 1) {
-    const need = server.modelMemoryGiB * device.replicas;
-    const perClient = device.sharing === "mps" ? device.memoryGiB / device.replicas : device.memoryGiB;
-    const over = device.sharing === "mps" ? server.modelMemoryGiB > perClient : need > device.memoryGiB;
-    if (over) {
-      const msg =
-        device.sharing === "mps"
-          ? `${at}.modelMemoryGiB: ${server.modelMemoryGiB} GiB exceeds the ${perClient.toFixed(2)} GiB each of ${device.replicas} MPS clients gets on ${pool.gpu.name}; lower gpuPools.${pool.name}.mps.replicas or use MIG slices large enough for the model`
-          : `${at}.modelMemoryGiB: ${device.replicas} time-sliced replicas × ${server.modelMemoryGiB} GiB = ${need} GiB exceeds the ${device.memoryGiB} GiB of one ${device.migProfile === undefined ? pool.gpu.name : `${device.migProfile} slice`}, and time-sliced pods share memory, so one OOM kills them all; isolate memory with MIG slices or MPS, or lower the replicas of gpuPools.${pool.name}.timeSlicing`;
-      (stack.validation.memoryOversubscription === "fail" ? problems : warnings).push(msg);
+  const overhead = server.overheadGiB;
+  if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0 && overhead <= MAX_OVERHEAD_GIB)) {
+    problems.push(
+      `${at}.overheadGiB: ${show(overhead)} is not allowed; use a number from 0 to ${MAX_OVERHEAD_GIB} (GiB each replica process takes besides its model), or remove it for ${pool.gpu.name}'s default of ${gib(replicaOverheadGiB(pool.gpu))}`,
+    );
+  } else if (server.modelMemoryGiB !== undefined) {
+    const fit = memoryFit(device, server.modelMemoryGiB, replicaOverheadGiB(pool.gpu, overhead));
+    if (!fit.fits) {
+      const message = memoryProblem(`${at}.modelMemoryGiB`, fit, device, pool, overhead !== undefined);
+      const oversubscription = device.sharing === "timeSlicing" && stack.validation.memoryOversubscription === "warn";
+      (oversubscription ? warnings : problems).push(message);
     }
+  } else if (overhead !== undefined) {
+    warnings.push(`${at}.overheadGiB: ignored without ${at}.modelMemoryGiB; set the model's memory so it is checked`);
   }
   if (problems.length > before) return undefined;
   return { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
@@ -511,6 +561,28 @@ function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: stri
       );
     }
   }
+}
+
+/** Checks the cluster's pods per node and system pods; returns whether both are usable. */
+function checkPodLimit(raw: RawStackConfig, problems: string[]): boolean {
+  const { maxPodsPerNode, systemPodsPerNode } = raw.cluster;
+  const maxOk = wholeNumberIn(
+    "cluster.maxPodsPerNode",
+    maxPodsPerNode,
+    1,
+    MAX_PODS_PER_NODE_SETTING,
+    " (the kubelet's --max-pods on the GPU nodes; its default is 110)",
+    problems,
+  );
+  if (!maxOk) return false;
+  return wholeNumberIn(
+    "cluster.systemPodsPerNode",
+    systemPodsPerNode,
+    0,
+    maxPodsPerNode - 1,
+    " (pods each GPU node runs besides the servers', fewer than cluster.maxPodsPerNode)",
+    problems,
+  );
 }
 
 /** The problems of where the cluster comes from: a Magnum cluster gpushare creates, or an existing one. */
@@ -735,6 +807,7 @@ export function parseStackConfig(input: unknown): StackConfig {
   const migStrategy: MigStrategy =
     raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
 
+  const podLimitOk = checkPodLimit(raw, problems);
   const pools = new Map<string, PoolConfig>();
   for (const d of drafts) {
     const at = `gpuPools.${d.name}`;
@@ -757,6 +830,13 @@ export function parseStackConfig(input: unknown): StackConfig {
       ...(d.raw.mps === undefined ? {} : { mps: d.raw.mps }),
     };
     const devices = advertisedDevices(sharing, migStrategy);
+    const pods = podsPerNode(devices);
+    if (podLimitOk && pods > gpuPodBudget(raw.cluster)) {
+      problems.push(
+        `${at}: each node advertises ${pods} pods of GPU resources (${devices.map((v) => `${v.physicalPerNode} × ${v.migProfile ?? "GPU"}${v.replicas > 1 ? ` × ${v.replicas} replicas` : ""}`).join(" + ")}), but a node runs at most ${raw.cluster.maxPodsPerNode} pods (cluster.maxPodsPerNode) of which ${raw.cluster.systemPodsPerNode} are system pods (cluster.systemPodsPerNode), leaving ${gpuPodBudget(raw.cluster)}; lower the pool's sharing replicas or gpusPerNode, or raise cluster.maxPodsPerNode together with the kubelet's --max-pods`,
+      );
+      continue;
+    }
     const perNode = capacityPerNode(devices);
     const nodes = {
       min: d.raw.nodes.min,

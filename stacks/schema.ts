@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
 import {
   DEFAULT_CUSTOM_METRIC_NAME,
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
@@ -69,6 +70,10 @@ const clusterSchema = z.strictObject({
   /** MIG strategy of the whole cluster: the GPU operator applies one to every node. */
   migStrategy: migStrategySchema.optional(),
   openstack: openstackClusterSchema.optional(),
+  /** Pods a node may run: the kubelet's `maxPods` on the GPU nodes. */
+  maxPodsPerNode: z.number().default(DEFAULT_MAX_PODS_PER_NODE),
+  /** Pods every GPU node runs besides the servers' (DaemonSets: GPU operator, CNI, CSI, kube-proxy, node exporter). */
+  systemPodsPerNode: z.number().default(DEFAULT_SYSTEM_PODS_PER_NODE),
   existing: z
     .strictObject({
       /** kubeconfig context to use; the current one if unset. */
@@ -217,6 +222,11 @@ const serverSchema = z.strictObject({
     .optional(),
   /** GPU memory one model instance needs, GiB; checked against the device it shares. */
   modelMemoryGiB: z.number().positive().optional(),
+  /**
+   * GPU memory each replica process takes besides its model, GiB (CUDA context, framework libraries, Triton's
+   * memory pool); @default the GPU architecture's measured figure (gpu/memory.ts).
+   */
+  overheadGiB: z.number().optional(),
   /** Models to load (explicit model control); all models of the repository if unset. */
   models: z.array(z.string().min(1)).optional(),
   resources: z.strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") }).prefault({}),

@@ -2,7 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findGpuModel, findMigProfile, gpuModels, maxMpsClients } from "../../gpu/catalog";
+import type { GpuArchitecture } from "../../gpu/catalog";
+import { findGpuModel, findMigProfile, gpuModels, maxMpsClients, UNMEASURED_RESERVED_MIB } from "../../gpu/catalog";
+import {
+  CONTEXT_MIB,
+  DEFAULT_REPLICA_OVERHEAD_GIB,
+  LIBRARIES_MIB,
+  MPS_SERVER_GIB,
+  TRITON_POOL_MIB,
+} from "../../gpu/memory";
 import { allProfileLayoutName, findNamedLayout, namedLayouts } from "../../gpu/layouts";
 import { maxInstancesOf, placeMigLayout } from "../../gpu/placement";
 
@@ -267,5 +275,91 @@ describe("PCI device ids", () => {
     const ids = gpuModels().flatMap((m) => m.pciDeviceIds);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{4}$/);
+  });
+});
+
+describe("whole-GPU memory against its cited readings (docs/gpu-memory.md)", () => {
+  const doc = fs.readFileSync(path.resolve(__dirname, "../../docs/gpu-memory.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Whole GPUs"), doc.indexOf("## Per-replica overhead"));
+  // | GPU | nvidia-smi total MiB | source | usable MiB | source |
+  const readings = [...section.matchAll(/^\| ([\w-]+) \| (\d+) \| (.+?) \| (\d+) \| (.+?) \|$/gm)].map((m) => ({
+    gpu: m[1],
+    totalMiB: Number(m[2]),
+    totalSource: m[3],
+    usableMiB: Number(m[4]),
+    usableSource: m[5],
+  }));
+
+  it("cites a reading for every GPU model of the catalog, and none for a model it does not know", () => {
+    expect(readings.map((r) => r.gpu).sort()).toEqual(
+      gpuModels()
+        .map((m) => m.name)
+        .sort(),
+    );
+  });
+
+  it.each(readings.map((r) => [r.gpu, r] as const))("%s: the catalog holds the cited figures", (name, r) => {
+    const m = findGpuModel(name);
+    expect(m?.smiTotalMiB).toBe(r.totalMiB);
+    expect(m?.memoryGiB).toBe(r.usableMiB / 1024);
+    // A usable figure without a reading of its own is the total less the largest reservation measured.
+    if (r.usableSource.startsWith("derived")) expect(r.usableMiB).toBe(r.totalMiB - UNMEASURED_RESERVED_MIB);
+    else expect(r.usableSource).not.toMatch(/derived/);
+  });
+
+  it("holds the H200 as measured here", () => {
+    const measured = fs.readFileSync(path.resolve(__dirname, "../fixtures/h200-sharing-measured.md"), {
+      encoding: "utf8",
+      flag: "r",
+    });
+    expect(measured).toContain("143771 MiB as nvidia-smi reports it");
+    expect(measured).toContain("CUDA reported 143155 MiB total");
+    expect(findGpuModel("H200-141GB")).toMatchObject({ smiTotalMiB: 143771, memoryGiB: 143155 / 1024 });
+  });
+
+  it.each([
+    ["T4", 15079],
+    ["A100-SXM4-40GB", 40536],
+  ])("%s: usable memory is below its name, as nvidia-smi shows (%i MiB)", (name, mib) => {
+    const m = findGpuModel(name);
+    expect(m?.memoryGiB).toBe(mib / 1024);
+    expect(m?.memoryGiB).toBeLessThan(m?.nominalMemoryGB ?? 0);
+  });
+
+  it("never gives a whole GPU less usable memory than its largest MIG slice by more than the driver's reservation", () => {
+    for (const m of gpuModels()) {
+      const largest = Math.max(0, ...(m.mig?.profiles.map((p) => p.memoryGiB) ?? [0]));
+      expect(largest - m.memoryGiB).toBeLessThanOrEqual(m.reservedMiB / 1024);
+    }
+  });
+});
+
+describe("per-replica overhead against its cited parts (docs/gpu-memory.md)", () => {
+  const doc = fs.readFileSync(path.resolve(__dirname, "../../docs/gpu-memory.md"), "utf8");
+  const rows = [...doc.matchAll(/^\| (\w+) \([^)]*\) \| (\d+) \| .+? \| (\d+) \| ([\d.]+) \|$/gm)].map((m) => ({
+    architecture: m[1] as GpuArchitecture,
+    contextMiB: Number(m[2]),
+    overheadMiB: Number(m[3]),
+    gib: Number(m[4]),
+  }));
+
+  it("gives every architecture of the catalog a row", () => {
+    expect(rows.map((r) => r.architecture).sort()).toEqual([...new Set(gpuModels().map((m) => m.architecture))].sort());
+  });
+
+  it.each(rows.map((r) => [r.architecture, r] as const))("%s: context, libraries and Triton's pool", (arch, r) => {
+    expect(CONTEXT_MIB[arch]).toBe(r.contextMiB);
+    expect(r.overheadMiB).toBe(r.contextMiB + LIBRARIES_MIB + TRITON_POOL_MIB);
+    expect(DEFAULT_REPLICA_OVERHEAD_GIB[arch]).toBe(r.overheadMiB / 1024);
+    expect(DEFAULT_REPLICA_OVERHEAD_GIB[arch].toFixed(2)).toBe(r.gib.toFixed(2));
+  });
+
+  it("reads the libraries' share off the H200 measurement: 794 MiB with cuBLAS and cuDNN, 612 MiB bare", () => {
+    const measured = fs.readFileSync(path.resolve(__dirname, "../fixtures/h200-sharing-measured.md"), "utf8");
+    expect(measured).toMatch(/CUDA context only .*\| 612 MiB \|/);
+    expect(measured).toMatch(/ResNet-50 fp16 after one forward pass .*\| 794 MiB \|/);
+    expect(measured).toContain("plus 66 MiB for the MPS server");
+    expect(LIBRARIES_MIB).toBe(794 - 612);
+    expect(MPS_SERVER_GIB).toBe(66 / 1024);
   });
 });

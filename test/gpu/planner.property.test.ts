@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GpuModel } from "../../gpu/catalog";
 import { findGpuModel, maxMpsClients } from "../../gpu/catalog";
+import { DEFAULT_REPLICA_OVERHEAD_GIB } from "../../gpu/memory";
 import { placeMigLayout } from "../../gpu/placement";
 import type { Plan } from "../../gpu/planner";
 import { PlanError, planLayouts } from "../../gpu/planner";
@@ -47,32 +48,38 @@ function layoutsOf(gpu: GpuModel): Record<string, number>[] {
   return out;
 }
 
-/** Pods per device all `servers` accept on a device of `memory` GiB, or 0. */
+/** What one replica of `s` needs on `gpu`, GiB: its model and its process's overhead (the architecture's default). */
+function need(s: WorkloadServer, gpu: GpuModel): number {
+  return s.modelMemoryGiB + (s.overheadGiB ?? DEFAULT_REPLICA_OVERHEAD_GIB[gpu.architecture]);
+}
+
+/** The MPS control server's memory, 66 MiB. */
+const MPS_SERVER = 66 / 1024;
+/** Floating-point slack: 1 KiB. */
+const SLACK = 1 / (1024 * 1024);
+
+/**
+ * Pods per device all `servers` accept on a device of `memory` GiB, or 0; at most `cap` pods (the node's pod budget
+ * spread over its devices).
+ */
 function podsPerDevice(
   servers: readonly WorkloadServer[],
   memory: number,
   gpu: GpuModel,
   wholeGpu: boolean,
   mpsAllowed: boolean,
+  cap: number,
 ): { pods: number; mps: boolean } {
-  if (servers.some((s) => s.modelMemoryGiB > memory)) return { pods: 0, mps: false };
+  if (cap < 1 || servers.some((s) => need(s, gpu) > memory + SLACK)) return { pods: 0, mps: false };
   let best = { pods: 1, mps: false };
   if (servers.every((s) => s.isolation === "shared")) {
-    let n = Infinity;
-    for (const s of servers) {
-      let k = Math.floor(memory / s.modelMemoryGiB);
-      while (s.modelMemoryGiB * k > memory) k--;
-      n = Math.min(n, k);
-    }
+    let n = cap;
+    while (n >= 2 && servers.some((s) => need(s, gpu) > memory / n + SLACK)) n--;
     if (n >= 2 && n > best.pods) best = { pods: n, mps: false };
   }
   if (wholeGpu && mpsAllowed && servers.every((s) => s.isolation !== "full")) {
-    let n = maxMpsClients(gpu);
-    for (const s of servers) {
-      let k = Math.min(Math.floor(memory / s.modelMemoryGiB), maxMpsClients(gpu));
-      while (k > 0 && s.modelMemoryGiB > memory / k) k--;
-      n = Math.min(n, k);
-    }
+    let n = Math.min(maxMpsClients(gpu), cap);
+    while (n >= 2 && servers.some((s) => need(s, gpu) > (memory - MPS_SERVER) / n + SLACK)) n--;
     if (n >= 2 && n > best.pods) best = { pods: n, mps: true };
   }
   return best;
@@ -112,6 +119,9 @@ function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption
     ];
     for (const v of variants) {
       const kinds = kindsOf(v.layout);
+      // The node's pod budget, spread evenly over its devices, and never more than 110 pods on one device.
+      const devices = kinds.reduce((n, k) => n + k.devices, 0);
+      const cap = Math.min(110, Math.floor((w.nodePods.maxPodsPerNode - w.nodePods.systemPodsPerNode) / devices));
       const assignment = group.map(() => 0);
       for (;;) {
         let nodes = 0;
@@ -119,7 +129,7 @@ function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption
         for (let k = 0; k < kinds.length && nodes >= 0; k++) {
           const on = group.filter((_, i) => assignment[i] === k);
           if (on.length === 0) continue;
-          const d = podsPerDevice(on, kinds[k].memory, gpu, v.layout === undefined, v.requirement === "single");
+          const d = podsPerDevice(on, kinds[k].memory, gpu, v.layout === undefined, v.requirement === "single", cap);
           if (d.pods === 0) nodes = -1;
           else {
             usesMps ||= d.mps;
@@ -203,16 +213,27 @@ const smallWorkloads = fc
       { minLength: 1, maxLength: 3, selector: (o) => o.gpu },
     ),
     servers: fc.array(
-      fc.record({
-        modelMemoryGiB: fc.constantFrom(0.5, 2, 4.5, 7, 10, 16, 20),
-        maxReplicas: fc.integer({ min: 1, max: 6 }),
-        isolation: fc.constantFrom(...ISOLATIONS),
-      }),
+      fc.record(
+        {
+          modelMemoryGiB: fc.constantFrom(0.5, 2, 4.2, 7, 9, 15, 19),
+          overheadGiB: fc.constantFrom(0, 0.25, 1.5),
+          maxReplicas: fc.integer({ min: 1, max: 6 }),
+          isolation: fc.constantFrom(...ISOLATIONS),
+        },
+        { requiredKeys: ["modelMemoryGiB", "maxReplicas", "isolation"] },
+      ),
       { minLength: 1, maxLength: 4 },
+    ),
+    // Small pod budgets too, so that the node's pod limit binds on small inputs.
+    nodePods: fc.constantFrom(
+      undefined,
+      { maxPodsPerNode: 20, systemPodsPerNode: 12 },
+      { maxPodsPerNode: 12, systemPodsPerNode: 6 },
     ),
   })
   .map((r) => ({
     ...(r.migStrategy === undefined ? {} : { migStrategy: r.migStrategy }),
+    ...(r.nodePods ?? {}),
     gpus: Object.fromEntries(
       r.gpus.map((g) => [g.gpu, { gpusPerNode: g.gpusPerNode, costPerNode: g.costPerNode, maxNodes: g.maxNodes }]),
     ),
@@ -262,7 +283,11 @@ describe("planLayouts, on random small workloads", () => {
         for (const s of config.servers) {
           expect(s.maxReplicas).toBeLessThanOrEqual(s.pool.atMaxNodes[s.resource]);
           const planned = plan.servers.find((p) => p.name === s.name);
-          expect(planned?.memoryPerReplicaGiB).toBeGreaterThanOrEqual(planned?.modelMemoryGiB ?? Infinity);
+          expect(planned?.headroomGiB).toBeGreaterThanOrEqual(-1e-6);
+          expect(planned?.memoryPerReplicaGiB).toBeGreaterThanOrEqual(
+            (planned?.modelMemoryGiB ?? Infinity) + (planned?.overheadGiB ?? Infinity) - 1e-6,
+          );
+
           if (planned?.isolation === "full") expect(s.device.sharing).toBe("none");
           if (planned?.isolation === "memory") expect(s.device.sharing).not.toBe("timeSlicing");
         }
@@ -293,6 +318,22 @@ describe("the brute force itself", () => {
       servers: { llm: { modelMemoryGiB: 20, maxReplicas: 1, isolation: "full" } },
     });
     expect(bruteForceCost(w)).toBe(Infinity);
-    expect(findGpuModel("T4")?.memoryGiB).toBe(16);
+    expect(findGpuModel("T4")?.memoryGiB).toBe(15079 / 1024);
+  });
+
+  it("finds nothing where only the marketing figure would fit", () => {
+    const w = parseWorkloads({
+      gpus: { T4: { costPerNode: 0.55, maxNodes: 1 } },
+      servers: { llm: { modelMemoryGiB: 15, maxReplicas: 1, isolation: "full" } },
+    });
+    expect(bruteForceCost(w)).toBe(Infinity);
+  });
+
+  it("spreads 120 small replicas over two T4s, the pod budget allowing 94 on one", () => {
+    const w = parseWorkloads({
+      gpus: { T4: { costPerNode: 0.55, maxNodes: 4 } },
+      servers: { tiny: { modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 120, isolation: "shared" } },
+    });
+    expect(bruteForceCost(w)).toBeCloseTo(1.1, 12);
   });
 });

@@ -1,3 +1,4 @@
+import type { DeviceKind } from "../../gpu/planner-shapes";
 import { describe, expect, it } from "vitest";
 import type { GpuModel } from "../../gpu/catalog";
 import { findGpuModel } from "../../gpu/catalog";
@@ -75,7 +76,13 @@ describe("the write-up's workloads", () => {
     expect(p.cost).toBe(0.55);
     expect(p.pools[0]).toMatchObject({ timeSlicing: 14, nodes: { max: 1 } });
     expect(advertised(p, "t4")).toEqual({ "nvidia.com/gpu": 14 });
-    expect(p.servers[0]).toMatchObject({ sharing: "timeSlicing", memoryPerReplicaGiB: 16 / 14 });
+    // A T4 holds 15079 MiB; each replica pays the Turing overhead (502 MiB) besides its model.
+    expect(p.servers[0]).toMatchObject({
+      sharing: "timeSlicing",
+      memoryPerReplicaGiB: 15079 / 1024 / 14,
+      overheadGiB: 502 / 1024,
+    });
+    expect(p.servers[0].headroomGiB).toBeCloseTo(15079 / 1024 / 14 - 0.5 - 502 / 1024, 12);
   });
 
   it("the 8/3/4 mix fits one A100, as the write-up's all-balanced layout time-sliced 4/3/4 did", async () => {
@@ -138,11 +145,12 @@ describe("the rules", () => {
   it("gives memory isolation by MPS where MIG is not on offer", async () => {
     const p = await plan({
       gpus: { T4 },
-      servers: { yolo: { modelMemoryGiB: 3, maxReplicas: 5, isolation: "memory" } },
+      servers: { yolo: { modelMemoryGiB: 3, maxReplicas: 4, isolation: "memory" } },
     });
-    expect(p.pools[0]).toMatchObject({ mps: 5, nodes: { max: 1 } });
+    expect(p.pools[0]).toMatchObject({ mps: 4, nodes: { max: 1 } });
     expect(p.migStrategy).toBe("single");
-    expect(p.servers[0]).toMatchObject({ sharing: "mps", memoryPerReplicaGiB: 16 / 5 });
+    // Each client's share: the T4's 15079 MiB less the MPS server's 66 MiB, in four.
+    expect(p.servers[0]).toMatchObject({ sharing: "mps", memoryPerReplicaGiB: (15079 - 66) / 1024 / 4 });
   });
 
   it("does not use MPS when the cluster's strategy is mixed", async () => {
@@ -159,8 +167,8 @@ describe("the rules", () => {
     const p = await plan({
       gpus: { T4: { costPerNode: 1, maxNodes: 1 } },
       servers: {
-        a: { modelMemoryGiB: 4, maxReplicas: 2, isolation: "shared" },
-        b: { modelMemoryGiB: 4, maxReplicas: 2, isolation: "shared" },
+        a: { modelMemoryGiB: 3, maxReplicas: 2, isolation: "shared" },
+        b: { modelMemoryGiB: 3, maxReplicas: 2, isolation: "shared" },
       },
     });
     expect(p.pools).toHaveLength(1);
@@ -168,26 +176,130 @@ describe("the rules", () => {
     expect(p.pools[0].resources).toEqual([expect.objectContaining({ advertised: 4, claimed: 4, servers: ["a", "b"] })]);
   });
 
-  it("labels two pools of one GPU model apart, since node-feature-discovery cannot", async () => {
-    const p = await plan({
-      gpus: { T4 },
-      servers: {
-        isolated: { modelMemoryGiB: 15, maxReplicas: 1, isolation: "full" },
-        shared: { modelMemoryGiB: 0.5, maxReplicas: 14, isolation: "shared" },
-      },
-    });
+  const twoT4Pools = {
+    gpus: { T4 },
+    servers: {
+      isolated: { modelMemoryGiB: 14, maxReplicas: 1, isolation: "full" },
+      shared: { modelMemoryGiB: 0.5, maxReplicas: 14, isolation: "shared" },
+    },
+  };
+
+  it("labels two pools of one GPU model apart in an existing cluster, since node-feature-discovery cannot", async () => {
+    const p = await plan(twoT4Pools);
     expect(p.pools.map((x) => [x.name, x.nodeSelector])).toEqual([
       ["t4", { "gpushare.io/node-group": "t4" }],
       ["t4-2", { "gpushare.io/node-group": "t4-2" }],
     ]);
   });
 
+  it("leaves them to their node names in OpenStack mode, where nothing would apply a node-group label", async () => {
+    const p = await plan({ ...twoT4Pools, cluster: "openstack" });
+    expect(p.pools.map((x) => [x.name, x.nodeSelector])).toEqual([
+      ["t4", undefined],
+      ["t4-2", undefined],
+    ]);
+  });
+
   it("sizes the pool's minimum to the servers' minimum replicas", async () => {
     const p = await plan({
       gpus: { T4 },
-      servers: { llm: { modelMemoryGiB: 15, minReplicas: 2, maxReplicas: 3, isolation: "full" } },
+      servers: { llm: { modelMemoryGiB: 14, minReplicas: 2, maxReplicas: 3, isolation: "full" } },
     });
     expect(p.pools[0].nodes).toEqual({ min: 2, max: 3 });
+  });
+});
+
+describe("what the real card refutes", () => {
+  it("never plans a 15 GiB model onto a T4, whose 16 GB name holds 14.73 GiB", async () => {
+    const p = await plan({
+      gpus: { T4, L4: { costPerNode: 0.8, maxNodes: 4 } },
+      servers: { "llm-7b": { modelMemoryGiB: 15, maxReplicas: 2, isolation: "full" } },
+    });
+    expect(p.pools.map((x) => x.offer.gpu.name)).toEqual(["L4"]);
+    expect(p.servers[0].headroomGiB).toBeGreaterThan(0);
+    expect(
+      await planError({
+        gpus: { T4 },
+        servers: { "llm-7b": { modelMemoryGiB: 15, maxReplicas: 2, isolation: "full" } },
+      }),
+    ).toEqual([
+      "servers.llm-7b.modelMemoryGiB: 15 GiB fits no GPU or MIG slice on offer; the most a replica's model gets is 14.24 GiB (a whole T4: 14.73 GiB as nvidia-smi reports it, less 0.49 GiB per-replica overhead); offer a GPU with more memory under gpus, or a smaller model",
+    ]);
+  });
+
+  it("fits a 39.5 GiB model neither on a whole A100-40GB nor on its 7g.40gb", async () => {
+    expect(
+      await planError({
+        gpus: { "A100-SXM4-40GB": A100 },
+        servers: { big: { modelMemoryGiB: 39.5, maxReplicas: 1, isolation: "full" } },
+      }),
+    ).toEqual([
+      "servers.big.modelMemoryGiB: 39.5 GiB fits no GPU or MIG slice on offer; the most a replica's model gets is 39.10 GiB (a whole A100-SXM4-40GB: 39.59 GiB as nvidia-smi reports it, less 0.49 GiB per-replica overhead); offer a GPU with more memory under gpus, or a smaller model",
+    ]);
+  });
+
+  it("counts a server's own overhead where it gives one", async () => {
+    const p = await plan({
+      gpus: { T4 },
+      servers: { densenet: { modelMemoryGiB: 0.5, overheadGiB: 1.5, maxReplicas: 14, isolation: "shared" } },
+    });
+    // 2 GiB a replica: 7 fit a T4's 14.73 GiB, so two T4s.
+    expect(p.pools[0]).toMatchObject({ timeSlicing: 7, nodes: { max: 2 } });
+    expect(p.servers[0]).toMatchObject({ overheadGiB: 1.5, declaredOverheadGiB: 1.5 });
+  });
+});
+
+describe("the node's pod limit", () => {
+  it("shares one T4 by at most the pods a node runs: 120 replicas take two T4s of 60, never one of 120", async () => {
+    const p = await plan({
+      gpus: { T4 },
+      servers: { tiny: { modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 120, isolation: "shared" } },
+    });
+    expect(p.pools[0]).toMatchObject({ timeSlicing: 60, nodes: { max: 2 } });
+  });
+
+  it("counts every GPU of a node: 400 replicas on 4-GPU T4 nodes stay within 94 pods a node", async () => {
+    const p = await plan({
+      gpus: { T4: { gpusPerNode: 4, costPerNode: 0.55, maxNodes: 8 } },
+      servers: { tiny: { modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 400, isolation: "shared" } },
+    });
+    const pool = p.pools[0];
+    expect(pool.offer.gpusPerNode * Number(pool.timeSlicing)).toBeLessThanOrEqual(94);
+    expect(pool.resources[0].advertised).toBeGreaterThanOrEqual(400);
+    expect(pool.nodes.max).toBe(5);
+  });
+
+  it("follows the workloads file's pod limit", async () => {
+    const p = await plan({
+      maxPodsPerNode: 250,
+      systemPodsPerNode: 10,
+      gpus: { T4: { gpusPerNode: 4, costPerNode: 0.55, maxNodes: 8 } },
+      servers: { tiny: { modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 400, isolation: "shared" } },
+    });
+    expect(p.pools[0]).toMatchObject({ timeSlicing: 50, nodes: { max: 2 } });
+  });
+
+  it("fails, naming the pod limit, when the node limits and the pod budget hold too few", async () => {
+    expect(
+      await planError({
+        gpus: { T4: { gpusPerNode: 4, costPerNode: 0.55, maxNodes: 4 } },
+        servers: { tiny: { modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 400, isolation: "shared" } },
+      }),
+    ).toEqual([
+      "servers.tiny.maxReplicas: 400 replicas (shared isolation, 0.1 GiB model each plus its process's overhead) fit no pool within the node limits; the most is 368 (4 × T4 nodes, whole GPUs with timeSlicing × 23; a node runs at most 94 GPU pods: maxPodsPerNode 110 less 16 system pods); gpushare puts each server on one resource of one pool, so raise maxNodes under gpus, or lower maxReplicas and split the server into two",
+    ]);
+  });
+});
+
+describe("one server, one pool", () => {
+  it("calls 3 × 30 GiB on 2 A100-40GB and 1 A100-80GB infeasible, and says why: a server runs on one pool", async () => {
+    const problems = await planError({
+      gpus: { "A100-SXM4-40GB": A100, "A100-80GB": { costPerNode: 4.5, maxNodes: 1 } },
+      servers: { big: { modelMemoryGiB: 30, maxReplicas: 3, isolation: "full" } },
+    });
+    expect(problems).toEqual([
+      "servers.big.maxReplicas: 3 replicas (full isolation, 30 GiB model each plus its process's overhead) fit no pool within the node limits; the most is 2 (2 × A100-SXM4-40GB nodes, whole GPUs); gpushare puts each server on one resource of one pool, so raise maxNodes under gpus, or lower maxReplicas and split the server into two",
+    ]);
   });
 });
 
@@ -199,7 +311,7 @@ describe("what cannot be planned", () => {
         servers: { llm: { modelMemoryGiB: 200, maxReplicas: 1, isolation: "shared" } },
       }),
     ).toEqual([
-      "servers.llm.modelMemoryGiB: 200 GiB fits no GPU or MIG slice on offer; the largest is a whole A100-80GB (80 GiB); offer a GPU with more memory under gpus, or a smaller model",
+      "servers.llm.modelMemoryGiB: 200 GiB fits no GPU or MIG slice on offer; the most a replica's model gets is 78.91 GiB (a whole A100-80GB: 79.40 GiB as nvidia-smi reports it, less 0.49 GiB per-replica overhead); offer a GPU with more memory under gpus, or a smaller model",
     ]);
   });
 
@@ -210,7 +322,7 @@ describe("what cannot be planned", () => {
         servers: { llm: { modelMemoryGiB: 10, maxReplicas: 3, isolation: "full" } },
       }),
     ).toEqual([
-      "servers.llm.maxReplicas: 3 replicas (full isolation, 10 GiB each) fit no pool within the node limits; the most is 2 (2 × T4 nodes, whole GPUs); raise maxNodes under gpus or lower maxReplicas",
+      "servers.llm.maxReplicas: 3 replicas (full isolation, 10 GiB model each plus its process's overhead) fit no pool within the node limits; the most is 2 (2 × T4 nodes, whole GPUs); gpushare puts each server on one resource of one pool, so raise maxNodes under gpus, or lower maxReplicas and split the server into two",
     ]);
   });
 
@@ -256,27 +368,56 @@ describe("candidate layouts", () => {
     expect(mixedLayouts(a100)).toContainEqual({ "1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1 });
   });
 
-  const server = (modelMemoryGiB: number, isolation: WorkloadServer["isolation"]): WorkloadServer => ({
+  const server = (
+    modelMemoryGiB: number,
+    isolation: WorkloadServer["isolation"],
+    overheadGiB?: number,
+  ): WorkloadServer => ({
     name: "s",
     modelMemoryGiB,
+    ...(overheadGiB === undefined ? {} : { overheadGiB }),
     minReplicas: 1,
     maxReplicas: 1,
     isolation,
   });
   const t4 = model("T4");
-  const wholeT4 = { perNode: 1, memoryGiB: 16 };
-  const slice = { profile: "1g.5gb", perNode: 7, memoryGiB: 4.75 };
-  it.each<[string, WorkloadServer, GpuModel, typeof wholeT4, "none" | "timeSlicing" | "mps", number]>([
-    ["time-sliced, memory shared", server(0.5, "shared"), t4, wholeT4, "timeSlicing", 32],
-    ["MPS, capped by the clients a T4 takes", server(0.1, "memory"), t4, wholeT4, "mps", 48],
-    ["MPS below compute capability 7.5", server(0.5, "memory"), model("V100-16GB"), wholeT4, "mps", 16],
+  // A T4 as nvidia-smi reports it (15079 MiB usable) and a node of one, under the default pod budget (110 − 16).
+  const wholeT4: DeviceKind = { perNode: 1, memoryGiB: 15079 / 1024, maxPods: 94 };
+  const slice: DeviceKind = { profile: "1g.5gb", perNode: 7, memoryGiB: 4.75, maxPods: 13 };
+  // Turing and Ampere default overhead: 256 MiB context + 182 MiB libraries + 64 MiB Triton pool.
+  const overhead = 502 / 1024;
+  it.each<[string, WorkloadServer, GpuModel, DeviceKind, "none" | "timeSlicing" | "mps", number]>([
+    // 14 × (0.5 + 0.49) = 13.86 ≤ 14.73 < 15 × 0.99: the write-up's T4 shared 14 ways, exactly.
+    ["time-sliced, memory shared with the overhead", server(0.5, "shared"), t4, wholeT4, "timeSlicing", 14],
+    // (14.73 − 0.06 MPS server) ÷ 0.59 = 24.8.
+    ["MPS, each client's share holds model and overhead", server(0.1, "memory"), t4, wholeT4, "mps", 24],
+    ["MPS, capped by the clients a T4 takes", server(0.1, "memory", 0), t4, wholeT4, "mps", 48],
+    ["MPS below compute capability 7.5", server(0.5, "memory", 0), model("V100-16GB"), wholeT4, "mps", 16],
+    ["time-slicing capped by the node's pod budget", server(0.1, "shared", 0.01), t4, wholeT4, "timeSlicing", 94],
+    [
+      "a smaller pod budget caps it lower",
+      server(0.1, "shared", 0.01),
+      t4,
+      { ...wholeT4, maxPods: 20 },
+      "timeSlicing",
+      20,
+    ],
+    ["a node over its pod budget hosts nothing", server(0.1, "full"), t4, { ...wholeT4, maxPods: 0 }, "none", 0],
     ["full isolation is never time-sliced", server(0.5, "full"), t4, wholeT4, "timeSlicing", 0],
     ["full isolation is never an MPS client", server(0.5, "full"), t4, wholeT4, "mps", 0],
     ["memory isolation is never time-sliced", server(0.5, "memory"), t4, wholeT4, "timeSlicing", 0],
     ["MPS does not run on MIG slices", server(0.5, "shared"), a100, slice, "mps", 0],
-    ["a slice time-sliced by memory", server(0.5, "shared"), a100, slice, "timeSlicing", 9],
-    ["a model as large as the slice, alone", server(4.75, "full"), a100, slice, "none", 1],
-    ["a model as large as the slice cannot share it", server(4.75, "shared"), a100, slice, "timeSlicing", 0],
+    ["a slice time-sliced by memory and overhead", server(0.5, "shared"), a100, slice, "timeSlicing", 4],
+    ["model and overhead as large as the slice, alone", server(4.75 - overhead, "full"), a100, slice, "none", 1],
+    [
+      "model and overhead as large as the slice cannot share it",
+      server(4.75 - overhead, "shared"),
+      a100,
+      slice,
+      "timeSlicing",
+      0,
+    ],
+    ["a model that fits the slice only without its overhead", server(4.5, "full"), a100, slice, "none", 0],
     ["a model larger than the slice", server(5, "full"), a100, slice, "none", 0],
   ])("sharingLimit: %s", (_, s, gpu, kind, mode, expected) => {
     expect(sharingLimit(s, gpu, kind, mode)).toBe(expected);

@@ -43,6 +43,7 @@ describe("npm run capacity", () => {
       "GPU",
       "SHARING",
       "RESOURCE",
+      "GiB PER DEVICE",
       "PER NODE",
       "MAX NODES",
       "AT MAX NODES",
@@ -52,11 +53,33 @@ describe("npm run capacity", () => {
       "A100-SXM4-40GB",
       "mig+timeSlicing (all-balanced, mixed)",
       "nvidia.com/mig-1g.5gb",
+      "4.75",
       "8",
       "1",
       "8",
     ]);
-    expect(lines[4].split(/\s{2,}/)).toEqual(["t4", "T4", "timeSlicing", "nvidia.com/gpu", "14", "1", "14"]);
+    // A T4 as nvidia-smi reports it: 15079 MiB, not the 16 GB of its name.
+    expect(lines[4].split(/\s{2,}/)).toEqual(["t4", "T4", "timeSlicing", "nvidia.com/gpu", "14.73", "14", "1", "14"]);
+  });
+
+  it("prints each server's memory per replica: the real figure, the overhead and the headroom", () => {
+    const r = run("capacity.ts", ["--config", "Pulumi.prod.yaml"]);
+    expect(r.status).toBe(0);
+    const servers = r.stdout.trim().split("\n\n")[1].split("\n");
+    expect(servers.map((l) => l.split(/\s{2,}/))).toEqual([
+      ["SERVER", "POOL", "RESOURCE", "PODS PER DEVICE", "MODEL GiB", "OVERHEAD GiB", "GiB PER REPLICA", "HEADROOM GiB"],
+      // 4.75 GiB ÷ 4 − 0.5 − 0.49; 14.73 GiB ÷ 14 − 0.5 − 0.49.
+      ["triton-mig", "a100", "nvidia.com/mig-1g.5gb", "4 (timeSlicing)", "0.5", "0.49", "1.19", "0.20"],
+      ["triton-t4", "t4", "nvidia.com/gpu", "14 (timeSlicing)", "0.5", "0.49", "1.05", "0.06"],
+    ]);
+    const json = run("capacity.ts", ["--config", "Pulumi.prod.yaml", "--json"]);
+    const rows = (JSON.parse(json.stdout) as { servers: { server: string; headroomGiB: number; fits: boolean }[] })
+      .servers;
+    expect(rows.map((x) => [x.server, x.fits])).toEqual([
+      ["triton-mig", true],
+      ["triton-t4", true],
+    ]);
+    expect(rows[1].headroomGiB).toBeCloseTo(15079 / 1024 / 14 - 0.5 - 502 / 1024, 12);
   });
 
   it("fails when the config is bad, printing every problem", () => {

@@ -32,7 +32,7 @@ describe("npm run plan", () => {
     expect(r.status).toBe(0);
     const [head, pools, servers] = r.stdout.trim().split("\n\n");
     expect(head).toBe(
-      "cost 5.65 for 5 GPUs on 5 nodes; lower bound 5.65 (optimal, proven by the integer program); MIG strategy single",
+      "cost 6.45 for 6 GPUs on 6 nodes; lower bound 6.45 (optimal among plans that put each server on one resource of one pool, proven by the integer program); MIG strategy single",
     );
     const poolRows = pools.split("\n").map((l) => l.split(/\s{2,}/));
     expect(poolRows[0]).toEqual([
@@ -47,18 +47,29 @@ describe("npm run plan", () => {
       "ADVERTISED",
       "CLAIMED",
     ]);
+    // llm-7b (15 GiB) goes to L4s: a T4 holds 14.73 GiB, less than the model and its process's overhead.
     expect(poolRows.slice(1)).toEqual([
       ["a100-sxm4-40gb", "A100-SXM4-40GB", "1..1", "1", "3.2", "7×1g.5gb", "nvidia.com/gpu", "none", "7", "7"],
-      ["t4", "T4", "1..2", "2", "1.1", "whole GPUs", "nvidia.com/gpu", "none", "2", "2"],
+      ["t4", "T4", "1..2", "2", "1.1", "whole GPUs", "nvidia.com/gpu", "mps × 3", "6", "6"],
       ["t4-2", "T4", "1..1", "1", "0.55", "whole GPUs", "nvidia.com/gpu", "timeSlicing × 14", "14", "14"],
-      ["l4", "L4", "1..1", "1", "0.8", "whole GPUs", "nvidia.com/gpu", "mps × 6", "6", "6"],
+      ["l4", "L4", "1..2", "2", "1.6", "whole GPUs", "nvidia.com/gpu", "none", "2", "2"],
     ]);
     expect(servers.split("\n").map((l) => l.split(/\s{2,}/))).toEqual([
-      ["SERVER", "POOL", "RESOURCE", "ISOLATION", "MAX REPLICAS", "MODEL GiB", "GiB PER REPLICA", "HEADROOM GiB"],
-      ["densenet-isolated", "a100-sxm4-40gb", "nvidia.com/gpu", "full", "7", "0.5", "4.75", "4.25"],
-      ["densenet-shared", "t4-2", "nvidia.com/gpu", "shared", "14", "0.5", "1.14", "0.64"],
-      ["yolo", "l4", "nvidia.com/gpu", "memory", "6", "3", "4.00", "1.00"],
-      ["llm-7b", "t4", "nvidia.com/gpu", "full", "2", "15", "16.00", "1.00"],
+      [
+        "SERVER",
+        "POOL",
+        "RESOURCE",
+        "ISOLATION",
+        "MAX REPLICAS",
+        "MODEL GiB",
+        "OVERHEAD GiB",
+        "GiB PER REPLICA",
+        "HEADROOM GiB",
+      ],
+      ["densenet-isolated", "a100-sxm4-40gb", "nvidia.com/gpu", "full", "7", "0.5", "0.49", "4.75", "3.76"],
+      ["densenet-shared", "t4-2", "nvidia.com/gpu", "shared", "14", "0.5", "0.49", "1.05", "0.06"],
+      ["yolo", "t4", "nvidia.com/gpu", "memory", "6", "3", "0.49", "4.89", "1.40"],
+      ["llm-7b", "l4", "nvidia.com/gpu", "full", "2", "15", "0.66", "21.89", "6.24"],
     ]);
   });
 
@@ -72,7 +83,7 @@ describe("npm run plan", () => {
       provenOptimal: boolean;
       config: Record<string, unknown>;
     };
-    expect([out.cost, out.gpus, out.lowerBound, out.provenOptimal]).toEqual([5.65, 5, 5.65, true]);
+    expect([out.cost, out.gpus, out.lowerBound, out.provenOptimal]).toEqual([6.45, 6, 6.45, true]);
     expect(Object.keys(out.config)).toEqual([
       "gpushare:cluster",
       "gpushare:gpuPools",
@@ -106,10 +117,60 @@ describe("npm run plan", () => {
     const pools = (JSON.parse(capacity.stdout) as { pools: { name: string; atMaxNodes: object }[] }).pools;
     expect(Object.fromEntries(pools.map((p) => [p.name, p.atMaxNodes]))).toEqual({
       "a100-sxm4-40gb": { "nvidia.com/gpu": 7 },
-      t4: { "nvidia.com/gpu": 2 },
+      t4: { "nvidia.com/gpu": 6 },
       "t4-2": { "nvidia.com/gpu": 14 },
-      l4: { "nvidia.com/gpu": 6 },
+      l4: { "nvidia.com/gpu": 2 },
     });
+  });
+
+  it("--out for OpenStack mode writes flavors and cluster placeholders, and no node-group labels", () => {
+    const workloads = tempFile(
+      "workloads.yaml",
+      `cluster: openstack\n${fs.readFileSync(path.join(PROJECT_DIR, EXAMPLE), "utf8")}`,
+    );
+    const out = tempFile("Pulumi.planned.yaml");
+    const r = run("plan.ts", ["--workloads", workloads, "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const text = fs.readFileSync(out, "utf8");
+    expect(text).not.toContain("gpushare.io/node-group");
+    expect(text).toContain("# Placeholders, so that this file validates alone");
+    const config = parseStackConfig(gpushareConfig(readStackFile(out)));
+    expect(config.raw.cluster.kind).toBe("openstack");
+    expect(config.raw.cluster.openstack?.nodeSubnetCidr).toBe("192.0.2.0/24");
+    expect(config.pools.map((p) => [p.name, p.raw.flavor, p.nodeSelector])).toEqual([
+      ["a100-sxm4-40gb", "replace-with-a-flavor-with-1x-a100-sxm4-40gb", { "gpushare.io/pool": "a100-sxm4-40gb" }],
+      ["t4", "replace-with-a-flavor-with-1x-t4", { "gpushare.io/pool": "t4" }],
+      ["t4-2", "replace-with-a-flavor-with-1x-t4", { "gpushare.io/pool": "t4-2" }],
+      ["l4", "replace-with-a-flavor-with-1x-l4", { "gpushare.io/pool": "l4" }],
+    ]);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      "120 small replicas with one T4 offer of 4 nodes: two T4s of 60",
+      "gpus:\n  T4: {costPerNode: 0.55, maxNodes: 4}\nservers:\n  tiny: {modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 120, isolation: shared}\n",
+      "timeSlicing × 60",
+    ],
+    [
+      "400 small replicas on 4-GPU T4 nodes: 20 a GPU, 80 pods a node",
+      "gpus:\n  T4: {gpusPerNode: 4, costPerNode: 0.55, maxNodes: 8}\nservers:\n  tiny: {modelMemoryGiB: 0.1, overheadGiB: 0.01, maxReplicas: 400, isolation: shared}\n",
+      "timeSlicing × 20",
+    ],
+  ])("plans %s, with no stack trace", (_, text, sharing) => {
+    const r = run("plan.ts", ["--workloads", tempFile("workloads.yaml", text)]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(sharing);
+  });
+
+  it("refuses 3 × 30 GiB on 2 A100-40GB and 1 A100-80GB, saying a server runs on one pool, with no stack trace", () => {
+    const text =
+      "gpus:\n  A100-SXM4-40GB: {costPerNode: 3.2, maxNodes: 2}\n  A100-80GB: {costPerNode: 4.5, maxNodes: 1}\nservers:\n  big: {modelMemoryGiB: 30, maxReplicas: 3, isolation: full}\n";
+    const r = run("plan.ts", ["--workloads", tempFile("workloads.yaml", text)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("gpushare puts each server on one resource of one pool");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it("fails when the workloads file is bad, printing every problem and no stack trace", () => {
@@ -165,7 +226,7 @@ describe("npm run plan", () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
-      "no plan hosts these workloads (1 problem):\n  - servers.llm.modelMemoryGiB: 200 GiB fits no GPU or MIG slice on offer; the largest is a whole T4 (16 GiB); offer a GPU with more memory under gpus, or a smaller model\n",
+      "no plan hosts these workloads (1 problem):\n  - servers.llm.modelMemoryGiB: 200 GiB fits no GPU or MIG slice on offer; the most a replica's model gets is 14.24 GiB (a whole T4: 14.73 GiB as nvidia-smi reports it, less 0.49 GiB per-replica overhead); offer a GPU with more memory under gpus, or a smaller model\n",
     );
   });
 

@@ -105,6 +105,39 @@ describe("compareCapacity", () => {
   });
 });
 
+describe("compareCapacity and memory", () => {
+  /** A T4 time-sliced `replicas` ways for one server of a 0.5 GiB model. */
+  function t4(replicas: number): StackConfig {
+    return parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 1 }, timeSlicing: { replicas } } },
+        servers: { densenet: { pool: "t4", modelMemoryGiB: 0.5, autoscaling: { maxReplicas: replicas } } },
+      }),
+    );
+  }
+
+  it("shows what each replica has after the change and what it needs, by the fit rule", () => {
+    const c = compareCapacity(snapshotOf(t4(7)), t4(14));
+    // 15079 MiB in 14; 0.5 GiB model + 502 MiB Turing overhead.
+    expect(c.servers[0].memoryAfter).toEqual({
+      perReplicaGiB: 15079 / 1024 / 14,
+      needGiB: 0.5 + 502 / 1024,
+      fits: true,
+    });
+    expect(comparisonText(c).split("\n").slice(-2)).toEqual([
+      "  SERVER    RESOURCE        MAX REPLICAS  FITS BEFORE  FITS AFTER  GiB PER REPLICA AFTER  NEEDS GiB",
+      "  densenet  nvidia.com/gpu  14            NO           yes         1.05                   0.99",
+    ]);
+  });
+
+  it("flags a change whose replicas no longer hold the model with its overhead, though every slot fits", () => {
+    const c = compareCapacity(snapshotOf(t4(14)), t4(16));
+    expect(c.servers[0]).toMatchObject({ fitsAfter: true, memoryAfter: { fits: false } });
+    expect(comparisonMatters(c)).toBe(true);
+    expect(comparisonText(c)).toMatch(/densenet .* 0\.92 \(too little\) +0\.99$/m);
+  });
+});
+
 describe("snapshotFromOutputs", () => {
   it("is undefined for a stack never deployed", () => {
     expect(snapshotFromOutputs(undefined, undefined)).toBeUndefined();

@@ -296,7 +296,23 @@ describe("bad input", () => {
       }),
     );
     expect(config.warnings).toEqual([
-      "servers.s.modelMemoryGiB: 14 time-sliced replicas × 2 GiB = 28 GiB exceeds the 16 GiB of one T4, and time-sliced pods share memory, so one OOM kills them all; isolate memory with MIG slices or MPS, or lower the replicas of gpuPools.t4.timeSlicing",
+      "servers.s.modelMemoryGiB: 14 time-sliced replicas × (2.00 GiB model + 0.49 GiB per-replica overhead (the turing default: CUDA context, libraries, Triton's pool) = 2.49 GiB) = 34.86 GiB exceeds one T4 (14.73 GiB as nvidia-smi reports it; its name says 16 GB), and time-sliced pods share memory, so one OOM kills them all; lower gpuPools.t4.timeSlicing.replicas to at most 5, or isolate memory with MIG slices or MPS",
+    ]);
+  });
+
+  it("warns about a T4 time-sliced 14 ways only when the overhead tips it over the real memory", () => {
+    // 14 × (0.5 + 0.49) = 13.86 GiB fits the 14.73 GiB a T4 really has; 14 × (0.5 + 0.6) = 15.4 GiB does not,
+    // though it fits the 16 GB of its name.
+    const at = (overheadGiB?: number): readonly string[] =>
+      parseStackConfig(
+        minimalConfig({
+          gpuPools: { t4: t4({ timeSlicing: { replicas: 14 } }) },
+          servers: { s: { pool: "t4", modelMemoryGiB: 0.5, ...(overheadGiB === undefined ? {} : { overheadGiB }) } },
+        }),
+      ).warnings;
+    expect(at()).toEqual([]);
+    expect(at(0.6)).toEqual([
+      "servers.s.modelMemoryGiB: 14 time-sliced replicas × (0.50 GiB model + 0.60 GiB per-replica overhead (servers' overheadGiB) = 1.10 GiB) = 15.40 GiB exceeds one T4 (14.73 GiB as nvidia-smi reports it; its name says 16 GB), and time-sliced pods share memory, so one OOM kills them all; lower gpuPools.t4.timeSlicing.replicas to at most 13, or isolate memory with MIG slices or MPS",
     ]);
   });
 
@@ -310,18 +326,68 @@ describe("bad input", () => {
       }),
     );
     expect(problems).toEqual([
-      "servers.s.modelMemoryGiB: 4 time-sliced replicas × 2 GiB = 8 GiB exceeds the 4.75 GiB of one 1g.5gb slice, and time-sliced pods share memory, so one OOM kills them all; isolate memory with MIG slices or MPS, or lower the replicas of gpuPools.a100.timeSlicing",
+      "servers.s.modelMemoryGiB: 4 time-sliced replicas × (2.00 GiB model + 0.49 GiB per-replica overhead (the ampere default: CUDA context, libraries, Triton's pool) = 2.49 GiB) = 9.96 GiB exceeds one 1g.5gb slice (4.75 GiB), and time-sliced pods share memory, so one OOM kills them all; the device holds fewer than 2 replicas: do not share it, or isolate memory with MIG slices or MPS",
     ]);
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>, string]>([
+    [
+      "a model larger than its MIG slice",
+      { cluster: { migStrategy: "mixed" }, gpuPools: { a100: a100({ mig: { layout: "all-balanced" } }) } },
+      { pool: "a100", resource: "nvidia.com/mig-1g.5gb", modelMemoryGiB: 40 },
+      "servers.s.modelMemoryGiB: 40.00 GiB model + 0.49 GiB per-replica overhead (the ampere default: CUDA context, libraries, Triton's pool) = 40.49 GiB does not fit one 1g.5gb slice (4.75 GiB); use a GPU or MIG slice with more memory, or a smaller model",
+    ],
+    [
+      "a 39.5 GiB model on a whole A100-40GB, which holds 39.59 GiB",
+      { gpuPools: { a100: a100() } },
+      { pool: "a100", modelMemoryGiB: 39.5 },
+      "servers.s.modelMemoryGiB: 39.50 GiB model + 0.49 GiB per-replica overhead (the ampere default: CUDA context, libraries, Triton's pool) = 39.99 GiB does not fit one A100-SXM4-40GB (39.59 GiB as nvidia-smi reports it; its name says 40 GB); use a GPU or MIG slice with more memory, or a smaller model",
+    ],
+    [
+      "a 39.5 GiB model on the A100-40GB's 7g.40gb",
+      { gpuPools: { a100: a100({ mig: { layout: "all-7g.40gb" } }) } },
+      { pool: "a100", modelMemoryGiB: 39.5 },
+      "servers.s.modelMemoryGiB: 39.50 GiB model + 0.49 GiB per-replica overhead (the ampere default: CUDA context, libraries, Triton's pool) = 39.99 GiB does not fit one 7g.40gb slice (39.25 GiB); use a GPU or MIG slice with more memory, or a smaller model",
+    ],
+    [
+      "a 15 GiB model on a whole T4 (16 GB by name, 14.73 GiB usable)",
+      { gpuPools: { t4: t4() } },
+      { pool: "t4", modelMemoryGiB: 15 },
+      "servers.s.modelMemoryGiB: 15.00 GiB model + 0.49 GiB per-replica overhead (the turing default: CUDA context, libraries, Triton's pool) = 15.49 GiB does not fit one T4 (14.73 GiB as nvidia-smi reports it; its name says 16 GB); use a GPU or MIG slice with more memory, or a smaller model",
+    ],
+    [
+      "a model that outgrows its MPS client's share, whatever memoryOversubscription says",
+      { gpuPools: { t4: t4({ mps: { replicas: 4 } }) } },
+      { pool: "t4", modelMemoryGiB: 4 },
+      "servers.s.modelMemoryGiB: 4.00 GiB model + 0.49 GiB per-replica overhead (the turing default: CUDA context, libraries, Triton's pool) = 4.49 GiB exceeds the 3.67 GiB each of 4 MPS clients can count on ((14.73 GiB of T4 − 0.06 GiB MPS server) ÷ 4; the device plugin enforces each client's share); lower gpuPools.t4.mps.replicas to at most 3, or use MIG slices large enough for the model",
+    ],
+    [
+      "an overhead that is not a size",
+      { gpuPools: { t4: t4() } },
+      { pool: "t4", modelMemoryGiB: 1, overheadGiB: -0.5 },
+      "servers.s.overheadGiB: -0.5 is not allowed; use a number from 0 to 64 (GiB each replica process takes besides its model), or remove it for T4's default of 0.49 GiB",
+    ],
+  ])("fails when %s", (_, stack, server, message) => {
+    expect(problemsOf(minimalConfig({ ...stack, servers: { s: server } }))).toEqual([message]);
   });
 
   it("does not warn when the model fits its share of the device", () => {
     const config = parseStackConfig(
       minimalConfig({
         gpuPools: { t4: t4({ timeSlicing: { replicas: 14 } }) },
-        servers: { s: { pool: "t4", modelMemoryGiB: 1 } },
+        servers: { s: { pool: "t4", modelMemoryGiB: 0.5 } },
       }),
     );
     expect(config.warnings).toEqual([]);
+  });
+
+  it("warns that an overhead without a model's memory checks nothing", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { t4: t4() }, servers: { s: { pool: "t4", overheadGiB: 1 } } }),
+    );
+    expect(config.warnings).toEqual([
+      "servers.s.overheadGiB: ignored without servers.s.modelMemoryGiB; set the model's memory so it is checked",
+    ]);
   });
 
   it("formats the thrown error with every problem on its own line", () => {
@@ -1107,7 +1173,32 @@ describe("every rule, one bad value at a time", () => {
         gpuPools: { t4: t4({ mps: { replicas: 4 } }) },
         servers: { s: { pool: "t4", modelMemoryGiB: 5 } },
       }),
-      "servers.s.modelMemoryGiB: 5 GiB exceeds the 4.00 GiB each of 4 MPS clients gets on T4; lower gpuPools.t4.mps.replicas or use MIG slices large enough for the model",
+      "servers.s.modelMemoryGiB: 5.00 GiB model + 0.49 GiB per-replica overhead (the turing default: CUDA context, libraries, Triton's pool) = 5.49 GiB exceeds the 3.67 GiB each of 4 MPS clients can count on ((14.73 GiB of T4 − 0.06 GiB MPS server) ÷ 4; the device plugin enforces each client's share); lower gpuPools.t4.mps.replicas to at most 2, or use MIG slices large enough for the model",
+    ],
+    [
+      "a node advertises more GPU pods than its pod limit leaves",
+      minimalConfig({ gpuPools: { t4: t4({ gpusPerNode: 8, timeSlicing: { replicas: 110 } }) } }),
+      "gpuPools.t4: each node advertises 880 pods of GPU resources (8 × GPU × 110 replicas), but a node runs at most 110 pods (cluster.maxPodsPerNode) of which 16 are system pods (cluster.systemPodsPerNode), leaving 94; lower the pool's sharing replicas or gpusPerNode, or raise cluster.maxPodsPerNode together with the kubelet's --max-pods",
+    ],
+    [
+      "a MIG node's slices, time-sliced, advertise more pods than the node runs",
+      minimalConfig({
+        cluster: { migStrategy: "mixed", maxPodsPerNode: 60, systemPodsPerNode: 10 },
+        gpuPools: {
+          a100: a100({ mig: { layout: "all-balanced" }, timeSlicing: { replicas: { "1g.5gb": 20, "2g.10gb": 11 } } }),
+        },
+      }),
+      "gpuPools.a100: each node advertises 52 pods of GPU resources (2 × 1g.5gb × 20 replicas + 1 × 2g.10gb × 11 replicas + 1 × 3g.20gb), but a node runs at most 60 pods (cluster.maxPodsPerNode) of which 10 are system pods (cluster.systemPodsPerNode), leaving 50; lower the pool's sharing replicas or gpusPerNode, or raise cluster.maxPodsPerNode together with the kubelet's --max-pods",
+    ],
+    [
+      "the pod limit per node is not a count",
+      minimalConfig({ cluster: { maxPodsPerNode: 0 } }),
+      "cluster.maxPodsPerNode: 0 is not allowed; use a whole number from 1 to 1000 (the kubelet's --max-pods on the GPU nodes; its default is 110)",
+    ],
+    [
+      "the system pods take every pod a node runs",
+      minimalConfig({ cluster: { maxPodsPerNode: 20, systemPodsPerNode: 20 } }),
+      "cluster.systemPodsPerNode: 20 is not allowed; use a whole number from 0 to 19 (pods each GPU node runs besides the servers', fewer than cluster.maxPodsPerNode)",
     ],
   ])("fails when %s", (_, input, message) => {
     expect(problemsOf(input)).toEqual([message]);
@@ -1117,7 +1208,8 @@ describe("every rule, one bad value at a time", () => {
     const config = parseStackConfig(
       minimalConfig({
         gpuPools: {
-          t4: t4({ nodes: { min: 0, max: 5000, initial: 5000 }, gpusPerNode: 16, timeSlicing: { replicas: 110 } }),
+          t4: t4({ nodes: { min: 0, max: 5000, initial: 5000 }, timeSlicing: { replicas: 110 } }),
+          wide: { gpu: "A10", nodes: { min: 1, max: 1 }, gpusPerNode: 16 },
           ["p".repeat(63)]: { gpu: "L4", nodes: { min: 1, max: 2, initial: 1 }, timeSlicing: { replicas: 2 } },
           v100: { gpu: "V100-16GB", nodes: { min: 1, max: 1 }, mps: { replicas: 16 } },
         },
@@ -1126,10 +1218,12 @@ describe("every rule, one bad value at a time", () => {
           m: { pool: "v100", replicas: 2, image: "registry.local:5000/team/triton__server@sha256:" + "a".repeat(64) },
         },
         monitoring: { namespace: "n".repeat(63) },
+        cluster: { maxPodsPerNode: 1000, systemPodsPerNode: 0 },
       }),
     );
     expect(config.pools.map((p) => p.atMaxNodes)).toEqual([
-      { "nvidia.com/gpu": 8_800_000 },
+      { "nvidia.com/gpu": 550_000 },
+      { "nvidia.com/gpu": 16 },
       { "nvidia.com/gpu": 4 },
       { "nvidia.com/gpu": 16 },
     ]);
@@ -1362,6 +1456,8 @@ describe("what a stack leaves out", () => {
     expect({ ...config.raw, modelStore: { ...config.raw.modelStore, seed } }).toEqual({
       cluster: {
         kind: "openstack",
+        maxPodsPerNode: 110,
+        systemPodsPerNode: 16,
         openstack: {
           template: {
             image: "ubuntu-2204-kube-v1.30.4",
@@ -1618,16 +1714,49 @@ describe("rules at their edges", () => {
     expect(config.servers.map((s) => [s.replicas, s.minReplicas, s.maxReplicas])).toEqual([[2, 1, 3]]);
   });
 
-  it.each<[string, Record<string, unknown>, number | undefined]>([
-    ["a model bigger than a whole GPU that is not shared", t4(), 20],
-    ["a model that fills its MPS share exactly", t4({ mps: { replicas: 4 } }), 4],
+  // A T4 holds 15079 MiB; the Turing overhead is 502 MiB; the MPS server takes 66 MiB.
+  const T4_GIB = 15079 / 1024;
+  const TURING_OVERHEAD_GIB = 502 / 1024;
+  const MPS_SERVER_GIB = 66 / 1024;
+  it.each<[string, Record<string, unknown>, number]>([
+    ["a model that fills a whole GPU with its overhead exactly", t4(), T4_GIB - TURING_OVERHEAD_GIB],
+    [
+      "a model that fills its MPS share exactly",
+      t4({ mps: { replicas: 4 } }),
+      (T4_GIB - MPS_SERVER_GIB) / 4 - TURING_OVERHEAD_GIB,
+    ],
     ["a small model on an MPS GPU", t4({ mps: { replicas: 4 } }), 1],
-    ["time-sliced replicas that fill the GPU exactly", t4({ timeSlicing: { replicas: 4 } }), 4],
+    [
+      "time-sliced replicas that fill the GPU exactly",
+      t4({ timeSlicing: { replicas: 4 } }),
+      T4_GIB / 4 - TURING_OVERHEAD_GIB,
+    ],
   ])("does not warn about memory for %s", (_, pool, modelMemoryGiB) => {
     const config = parseStackConfig(
       minimalConfig({ gpuPools: { t4: pool }, servers: { s: { pool: "t4", modelMemoryGiB } } }),
     );
     expect(config.warnings).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, number]>([
+    ["a whole GPU", t4(), T4_GIB - TURING_OVERHEAD_GIB],
+    ["an MPS share", t4({ mps: { replicas: 4 } }), (T4_GIB - MPS_SERVER_GIB) / 4 - TURING_OVERHEAD_GIB],
+  ])("refuses a model 1 MiB larger than %s holds", (_, pool, fill) => {
+    const problems = problemsOf(
+      minimalConfig({ gpuPools: { t4: pool }, servers: { s: { pool: "t4", modelMemoryGiB: fill + 1 / 1024 } } }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^servers\.s\.modelMemoryGiB: .* (does not fit|exceeds)/);
+  });
+
+  it("warns about time-sliced replicas 1 MiB over the GPU", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { s: { pool: "t4", modelMemoryGiB: T4_GIB / 4 - TURING_OVERHEAD_GIB + 1 / 1024 } },
+      }),
+    );
+    expect(config.warnings).toHaveLength(1);
   });
 
   it("warns only where seeding is the only source of models: a new Manila share", () => {
