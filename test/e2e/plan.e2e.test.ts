@@ -38,10 +38,63 @@ servers:
   shared: { modelMemoryGiB: 0.5, maxReplicas: 4, isolation: shared }
 `;
 
+// A whole T4 for a model that needs one to itself, and a T4 time-sliced for small shared ones: two pools of one model.
+const TWO_T4_WORKLOADS = `gpus:
+  T4: { gpusPerNode: 1, costPerNode: 0.55, maxNodes: 2 }
+servers:
+  isolated: { modelMemoryGiB: 14, maxReplicas: 1, isolation: full }
+  shared: { modelMemoryGiB: 0.5, maxReplicas: 4, isolation: shared }
+`;
+
+/** A second simulated T4 node and what nfd-worker would publish for it, as test/e2e/fixture/gpu-nodes.yaml has. */
+const SECOND_T4 = `apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-t4-1
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+    sim.gpushare.io/gpu-model: T4
+    sim.gpushare.io/gpu-count: "1"
+  labels:
+    kubernetes.io/hostname: gpu-t4-1
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: { cpu: "16", memory: 64Gi, pods: "110" }
+  capacity: { cpu: "16", memory: 64Gi, pods: "110" }
+---
+apiVersion: nfd.k8s-sigs.io/v1alpha1
+kind: NodeFeature
+metadata:
+  name: gpu-t4-1
+  namespace: node-feature-discovery
+  labels:
+    nfd.node.kubernetes.io/node-name: gpu-t4-1
+spec:
+  features:
+    attributes:
+      system.name:
+        elements:
+          nodename: gpu-t4-1
+    instances:
+      pci.device:
+        elements:
+          - attributes: { class: "0302", vendor: "10de", device: "1eb8", subsystem_vendor: "10de", subsystem_device: "12a2" }
+`;
+
 interface Fragment {
   config: {
     "gpushare:cluster": { migStrategy: string };
-    "gpushare:gpuPools": Record<string, { gpu: string; mig?: { profiles?: Record<string, number>; layout?: string } }>;
+    "gpushare:gpuPools": Record<
+      string,
+      {
+        gpu: string;
+        mig?: { profiles?: Record<string, number>; layout?: string };
+        nodeSelector?: Record<string, string>;
+      }
+    >;
     "gpushare:servers": Record<string, { pool: string; resource: string; autoscaling?: { maxReplicas: number } }>;
   };
 }
@@ -52,6 +105,76 @@ let fragment: Fragment;
 function podsOf(server: string): Pod[] {
   return kubectlJson<{ items: Pod[] }>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`])
     .items;
+}
+
+/** `npm run plan --out` for `workloads`, read back as the stack fragment it writes. */
+function planFragment(workloads: string, name: string): Fragment {
+  const input = path.join(engine.scratch, `${name}.workloads.yaml`);
+  const out = path.join(engine.scratch, name);
+  fs.writeFileSync(input, workloads);
+  const r = run(
+    path.join(engine.project, "node_modules", ".bin", "tsx"),
+    ["scripts/plan.ts", "--workloads", input, "--out", out],
+    { cwd: engine.project, env: engine.env },
+  );
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  return parse(fs.readFileSync(out, "utf8")) as Fragment;
+}
+
+/**
+ * The local stack's settings (existing cluster, installed operator and monitoring), with the plan's strategy, pools
+ * and servers; Services skip waiting for a load balancer nobody answers here.
+ */
+function writePlannedStack(planned: Fragment, file: string): void {
+  const doc = parseDocument(fs.readFileSync(path.join(engine.project, "Pulumi.local.yaml"), "utf8"));
+  doc.delete("encryptionsalt");
+  doc.deleteIn(["config", "gpushare:kubeconfig"]);
+  doc.setIn(["config", "gpushare:cluster", "migStrategy"], planned.config["gpushare:cluster"].migStrategy);
+  doc.setIn(["config", "gpushare:gpuPools"], planned.config["gpushare:gpuPools"]);
+  const servers = structuredClone(planned.config["gpushare:servers"]) as Record<string, Record<string, unknown>>;
+  for (const s of Object.values(servers)) {
+    s.resources = { cpu: "100m", memory: "256Mi" };
+    s.service = { annotations: { "pulumi.com/skipAwait": "true" } };
+  }
+  doc.setIn(["config", "gpushare:servers"], servers);
+  fs.writeFileSync(path.join(engine.project, file), doc.toString());
+}
+
+/** A new stack on the written stack file, its kubeconfig set as a secret, and `pulumi up`. */
+function upPlanned(stack: string): ReturnType<typeof pulumi> {
+  initStack(engine, stack);
+  const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
+  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", stack, "--non-interactive"], {
+    cwd: engine.project,
+    env: engine.env,
+    input: kubeconfig,
+  });
+  return pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", stack]);
+}
+
+/**
+ * Each server at its peak: an autoscaled one through its HPA, driven by simulated queue time above the target (the
+ * HPA would undo a scale by hand), a fixed one by hand; every pod on the node `nodeOf` names.
+ */
+async function serversAtPeak(
+  planned: Fragment,
+  nodeOf: (server: Fragment["config"]["gpushare:servers"][string]) => string,
+): Promise<void> {
+  for (const [name, server] of Object.entries(planned.config["gpushare:servers"])) {
+    if (server.autoscaling === undefined) {
+      kubectl(engine, ["scale", `deployment/${name}`, "-n", NS, "--replicas=1"]);
+    } else {
+      await simTriton(engine, "PUT", `/servers/${name}/load`, { requestsPerSecond: 20, queueUsPerRequest: 300 });
+    }
+  }
+  for (const [name, server] of Object.entries(planned.config["gpushare:servers"])) {
+    const peak = server.autoscaling?.maxReplicas ?? 1;
+    await eventually(240, () => {
+      const running = podsOf(name).filter((p) => p.status.phase === "Running");
+      return running.length === peak ? true : `${name}: ${running.length} of ${peak} Running`;
+    });
+    for (const p of podsOf(name)) expect(p.spec.nodeName, name).toBe(nodeOf(server));
+  }
 }
 
 describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_000 }, () => {
@@ -69,36 +192,14 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
   });
 
   it("plans the workloads onto the two simulated GPUs", () => {
-    const workloads = path.join(engine.scratch, "workloads.yaml");
-    const out = path.join(engine.scratch, "fragment.yaml");
-    fs.writeFileSync(workloads, WORKLOADS);
-    const r = run(
-      path.join(engine.project, "node_modules", ".bin", "tsx"),
-      ["scripts/plan.ts", "--workloads", workloads, "--out", out],
-      { cwd: engine.project, env: engine.env },
-    );
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    fragment = parse(fs.readFileSync(out, "utf8")) as Fragment;
+    fragment = planFragment(WORKLOADS, "fragment.yaml");
     const pools = Object.values(fragment.config["gpushare:gpuPools"]).map((p) => p.gpu);
     expect(pools.sort()).toEqual(["A100-SXM4-40GB", "T4"]);
     expect(Object.keys(fragment.config["gpushare:servers"]).sort()).toEqual(["isolated", "shared"]);
   });
 
   it("deploys the plan merged into the local stack, and every server reaches its peak on its pool's node", async () => {
-    // The local stack's settings (existing cluster, installed operator and monitoring), with the plan's pools,
-    // strategy and servers; Services skip waiting for a load balancer nobody answers here.
-    const doc = parseDocument(fs.readFileSync(path.join(engine.project, "Pulumi.local.yaml"), "utf8"));
-    doc.delete("encryptionsalt");
-    doc.deleteIn(["config", "gpushare:kubeconfig"]);
-    doc.setIn(["config", "gpushare:cluster", "migStrategy"], fragment.config["gpushare:cluster"].migStrategy);
-    doc.setIn(["config", "gpushare:gpuPools"], fragment.config["gpushare:gpuPools"]);
-    const servers = structuredClone(fragment.config["gpushare:servers"]) as Record<string, Record<string, unknown>>;
-    for (const s of Object.values(servers)) {
-      s.resources = { cpu: "100m", memory: "256Mi" };
-      s.service = { annotations: { "pulumi.com/skipAwait": "true" } };
-    }
-    doc.setIn(["config", "gpushare:servers"], servers);
-    fs.writeFileSync(path.join(engine.project, "Pulumi.planned.yaml"), doc.toString());
+    writePlannedStack(fragment, "Pulumi.planned.yaml");
 
     // mig-manager is not simulated: give the A100 node the slices the planned layout makes, as it would.
     const a100 = Object.values(fragment.config["gpushare:gpuPools"]).find((p) => p.gpu === "A100-SXM4-40GB");
@@ -110,38 +211,61 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
       kubectl(engine, ["annotate", "--overwrite", "node/gpu-a100-0", `sim.gpushare.io/mig-devices=${slices}`]);
     }
 
-    initStack(engine, "planned");
-    const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
-    must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "planned", "--non-interactive"], {
-      cwd: engine.project,
-      env: engine.env,
-      input: kubeconfig,
-    });
-    const up = pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", "planned"]);
+    const up = upPlanned("planned");
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
 
-    // Each server at its peak: an autoscaled one through its HPA, driven by simulated queue time above the target
-    // (the HPA would undo a scale by hand), a fixed one by hand.
-    for (const [name, server] of Object.entries(fragment.config["gpushare:servers"])) {
-      if (server.autoscaling === undefined) {
-        kubectl(engine, ["scale", `deployment/${name}`, "-n", NS, "--replicas=1"]);
-      } else {
-        await simTriton(engine, "PUT", `/servers/${name}/load`, { requestsPerSecond: 20, queueUsPerRequest: 300 });
-      }
-    }
-    for (const [name, server] of Object.entries(fragment.config["gpushare:servers"])) {
-      const peak = server.autoscaling?.maxReplicas ?? 1;
-      await eventually(240, () => {
-        const running = podsOf(name).filter((p) => p.status.phase === "Running");
-        return running.length === peak ? true : `${name}: ${running.length} of ${peak} Running`;
-      });
-      const node = fragment.config["gpushare:gpuPools"][server.pool].gpu === "T4" ? "gpu-t4-0" : "gpu-a100-0";
-      for (const p of podsOf(name)) expect(p.spec.nodeName, name).toBe(node);
-    }
+    await serversAtPeak(fragment, (server) =>
+      fragment.config["gpushare:gpuPools"][server.pool].gpu === "T4" ? "gpu-t4-0" : "gpu-a100-0",
+    );
   });
 
   it("destroys what it deployed", () => {
     const r = pulumi(engine, ["destroy", "--yes", "--skip-preview", "--stack", "planned"]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  });
+
+  // Two pools of one GPU model in an existing cluster: node-feature-discovery cannot tell their nodes apart, so the
+  // plan selects a node-group label per pool, and the node groups carry it with the labels the preview names.
+  let twoT4: Fragment;
+
+  it("plans two T4 pools apart by a node-group label each", () => {
+    const manifest = path.join(engine.scratch, "second-t4.yaml");
+    fs.writeFileSync(manifest, SECOND_T4);
+    kubectl(engine, ["apply", "--server-side", "-f", manifest]);
+    kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-t4-1"]);
+    twoT4 = planFragment(TWO_T4_WORKLOADS, "two-t4.yaml");
+    const pools = twoT4.config["gpushare:gpuPools"];
+    expect(Object.values(pools).map((p) => p.gpu)).toEqual(["T4", "T4"]);
+    expect(Object.entries(pools).map(([name, p]) => [name, p.nodeSelector])).toEqual([
+      ["t4", { "gpushare.io/node-group": "t4" }],
+      ["t4-2", { "gpushare.io/node-group": "t4-2" }],
+    ]);
+  });
+
+  it("deploys as printed once each node group carries its labels: every server at its peak on its own T4", async () => {
+    writePlannedStack(twoT4, "Pulumi.planned-t4.yaml");
+    const up = upPlanned("planned-t4");
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    // The engine says which labels each node group must carry, since gpushare cannot apply them.
+    for (const pool of ["t4", "t4-2"]) {
+      expect(`${up.stdout}\n${up.stderr}`).toContain(`pool ${pool}: shares its GPU model with another pool`);
+    }
+    const sharing = JSON.parse(
+      must("pulumi", ["stack", "output", "sharing", "--json", "--show-secrets", "--stack", "planned-t4"], {
+        cwd: engine.project,
+        env: engine.env,
+      }),
+    ) as { pools: Record<string, { labels: Record<string, string> }> };
+    const nodes: Record<string, string> = { t4: "gpu-t4-1", "t4-2": "gpu-t4-0" };
+    for (const [pool, node] of Object.entries(nodes)) {
+      const labels = { ...twoT4.config["gpushare:gpuPools"][pool].nodeSelector, ...sharing.pools[pool].labels };
+      kubectl(engine, ["label", "--overwrite", `node/${node}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+    }
+    await serversAtPeak(twoT4, (server) => nodes[server.pool]);
+  });
+
+  it("destroys the two-pool stack", () => {
+    const r = pulumi(engine, ["destroy", "--yes", "--skip-preview", "--stack", "planned-t4"]);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
   });
 });
