@@ -230,6 +230,21 @@ wait_for() {
 http_ok() { [ "$(curl -fsS --max-time 3 "$@" 2>/dev/null)" = ok ]; }
 etcd_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+# kubectl wait fails at once, rather than waiting, on an object whose status has no conditions yet (".status.conditions
+# accessor error: <nil>"), as a CRD or a KWOK node has for a moment after it is created: ask again until the timeout.
+# Usage: kwait SECONDS <kubectl wait arguments, without --timeout>
+kwait() {
+  local seconds=$1 deadline
+  shift
+  deadline=$((SECONDS + seconds))
+  until kctl wait --timeout=5s "$@" >/dev/null 2>"$STATE/kwait.err"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      cat "$STATE/kwait.err" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
 
 # A cluster already running from this state directory must have been started with the same ports.
 PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT nfd=$NFD_PORT"
@@ -300,8 +315,7 @@ wait_for kube-controller-manager 60 kctl -n default get serviceaccount default
 # repeat what gpushare's gpu-operator values allow (nvidia.com, gpushare.io).
 [ -s "${GPUSHARE_NFD_CRDS:-}" ] || gp_die "cluster-up: node-feature-discovery CRDs missing (toolchain.sh --cluster makes them)"
 kctl apply --server-side --force-conflicts -f "$GPUSHARE_NFD_CRDS" >/dev/null
-kctl wait --for=condition=Established --timeout=60s \
-  crd/nodefeatures.nfd.k8s-sigs.io crd/nodefeaturerules.nfd.k8s-sigs.io >/dev/null
+kwait 60 --for=condition=Established crd/nodefeatures.nfd.k8s-sigs.io crd/nodefeaturerules.nfd.k8s-sigs.io
 kctl create namespace "$NFD_NAMESPACE" --dry-run=client -o yaml | kctl apply --server-side -f - >/dev/null
 # nfd-master annotates the node it runs on (NODE_NAME) and exits without one: a control-plane node (KWOK, tainted so
 # that no workload lands there) plays that part, as the node an nfd-master pod would run on.
@@ -315,7 +329,7 @@ metadata:
 spec:
   taints: [{ key: node-role.kubernetes.io/control-plane, effect: NoSchedule }]
 EOF
-kctl wait --for=condition=Ready --timeout=60s "node/$CONTROL_PLANE_NODE" >/dev/null
+kwait 60 --for=condition=Ready "node/$CONTROL_PLANE_NODE"
 NODE_NAME="$CONTROL_PLANE_NODE" KUBERNETES_NAMESPACE="$NFD_NAMESPACE" start nfd-master "$NFD_PORT" \
   -kubeconfig "$KUBECONFIG_FILE" -port "$NFD_PORT" -config /dev/null -extra-label-ns nvidia.com,gpushare.io
 wait_for nfd-master 60 curl -fsS --max-time 3 "http://127.0.0.1:$NFD_PORT/healthz"
@@ -352,8 +366,8 @@ mkdir -p "$MON"
 [ -s "${GPUSHARE_PROMETHEUS_OPERATOR_CRDS:-}" ] ||
   gp_die "cluster-up: prometheus-operator CRDs missing (toolchain.sh --cluster makes them)"
 kctl apply --server-side --force-conflicts -f "$GPUSHARE_PROMETHEUS_OPERATOR_CRDS" >/dev/null
-kctl wait --for=condition=Established --timeout=60s crd/prometheuses.monitoring.coreos.com \
-  crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >/dev/null
+kwait 60 --for=condition=Established crd/prometheuses.monitoring.coreos.com \
+  crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com
 sed -e "s|@NAMESPACE@|$MONITORING_NAMESPACE|g" -e "s|@PROMETHEUS@|$PROMETHEUS_NAME|g" \
   -e "s|@APISERVER@|https://127.0.0.1:$APISERVER_PORT|g" -e "s|@CA_FILE@|$PKI/ca.crt|g" \
   -e "s|@TOKEN_FILE@|$MON/prometheus.token|g" -e "s|@CONTROL_PLANE_NODE@|$CONTROL_PLANE_NODE|g" \
@@ -397,7 +411,7 @@ start_node local-monitoring tools/local-monitoring/main.ts --kubeconfig "$KUBECO
   --lister-kubeconfig "$MON/adapter.kubeconfig" \
   --authentication-kubeconfig "$MON/adapter.kubeconfig" --authorization-kubeconfig "$MON/adapter.kubeconfig" \
   --v 1
-kctl wait --for=condition=Available --timeout=90s apiservice/v1beta1.custom.metrics.k8s.io >/dev/null ||
+kwait 90 --for=condition=Available apiservice/v1beta1.custom.metrics.k8s.io ||
   gp_die "cluster: the custom metrics APIService is not Available (logs: $LOGS/local-monitoring.log)"
 gp_log "cluster: custom metrics API available"
 start_node sim-triton tools/sim-triton/main.ts --kubeconfig "$KUBECONFIG_FILE" --control-port "$SIM_TRITON_PORT"

@@ -104,7 +104,14 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     NO_COLOR: "1",
   };
   fs.mkdirSync(path.join(scratch, "state"));
-  const kubeconfig = must("bash", [path.join(TOOLS, "cluster-up.sh")], { env }).trim();
+  let kubeconfig: string;
+  try {
+    kubeconfig = must("bash", [path.join(TOOLS, "cluster-up.sh")], { env }).trim();
+  } catch (e) {
+    // What started before the failure would hold its ports and fail the next run.
+    run("bash", [path.join(TOOLS, "cluster-down.sh"), "--purge"], { env });
+    throw e;
+  }
   env.KUBECONFIG = kubeconfig;
 
   const project = path.join(scratch, "project");
