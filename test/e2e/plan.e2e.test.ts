@@ -140,8 +140,8 @@ function writePlannedStack(planned: Fragment, file: string): void {
   fs.writeFileSync(path.join(engine.project, file), doc.toString());
 }
 
-/** A new stack on the written stack file, its kubeconfig set as a secret, and `pulumi up`. */
-function upPlanned(stack: string): ReturnType<typeof pulumi> {
+/** A new stack on the written stack file, its kubeconfig set as a secret. */
+function initPlanned(stack: string): void {
   initStack(engine, stack);
   const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
   must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", stack, "--non-interactive"], {
@@ -149,6 +149,11 @@ function upPlanned(stack: string): ReturnType<typeof pulumi> {
     env: engine.env,
     input: kubeconfig,
   });
+}
+
+/** A new stack on the written stack file, and `pulumi up`. */
+function upPlanned(stack: string): ReturnType<typeof pulumi> {
+  initPlanned(stack);
   return pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", stack]);
 }
 
@@ -228,11 +233,19 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
   // plan selects a node-group label per pool, and the node groups carry it with the labels the preview names.
   let twoT4: Fragment;
 
-  it("plans two T4 pools apart by a node-group label each", () => {
+  it("plans two T4 pools apart by a node-group label each", async () => {
     const manifest = path.join(engine.scratch, "second-t4.yaml");
     fs.writeFileSync(manifest, SECOND_T4);
     kubectl(engine, ["apply", "--server-side", "-f", manifest]);
-    kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-t4-1"]);
+    // A node KWOK has not reported on yet has no conditions, which kubectl wait refuses rather than waits for.
+    await eventually(60, () => {
+      const node = kubectlJson<{ status: { conditions?: { type: string; status: string }[] } }>(engine, [
+        "get",
+        "node/gpu-t4-1",
+      ]);
+      const ready = node.status.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      return ready ? true : "gpu-t4-1 not Ready";
+    });
     twoT4 = planFragment(TWO_T4_WORKLOADS, "two-t4.yaml");
     const pools = twoT4.config["gpushare:gpuPools"];
     expect(Object.values(pools).map((p) => p.gpu)).toEqual(["T4", "T4"]);
@@ -242,25 +255,28 @@ describe.sequential("a planned layout on the real engine", { timeout: 10 * 60_00
     ]);
   });
 
-  it("deploys as printed once each node group carries its labels: every server at its peak on its own T4", async () => {
+  it("deploys as printed once each node group carries the labels the preview names: every server on its own T4", async () => {
     writePlannedStack(twoT4, "Pulumi.planned-t4.yaml");
-    const up = upPlanned("planned-t4");
-    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
-    // The engine says which labels each node group must carry, since gpushare cannot apply them.
-    for (const pool of ["t4", "t4-2"]) {
-      expect(`${up.stdout}\n${up.stderr}`).toContain(`pool ${pool}: shares its GPU model with another pool`);
-    }
-    const sharing = JSON.parse(
-      must("pulumi", ["stack", "output", "sharing", "--json", "--show-secrets", "--stack", "planned-t4"], {
-        cwd: engine.project,
-        env: engine.env,
-      }),
-    ) as { pools: Record<string, { labels: Record<string, string> }> };
+    initPlanned("planned-t4");
+    // gpushare cannot label nodes node-feature-discovery cannot tell apart: the preview names what each node group
+    // must carry, and the operator labels the groups before the update.
+    const preview = pulumi(engine, ["preview", "--stack", "planned-t4"]);
+    expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
+    const named = new Map(
+      [
+        ...`${preview.stdout}\n${preview.stderr}`.matchAll(
+          /pool (\S+): shares its GPU model with another pool, so gpushare cannot label its nodes; its node group must carry (\{[^}]*\})/g,
+        ),
+      ].map((m) => [m[1], JSON.parse(m[2]) as Record<string, string>]),
+    );
+    expect([...named.keys()].sort()).toEqual(["t4", "t4-2"]);
     const nodes: Record<string, string> = { t4: "gpu-t4-1", "t4-2": "gpu-t4-0" };
     for (const [pool, node] of Object.entries(nodes)) {
-      const labels = { ...twoT4.config["gpushare:gpuPools"][pool].nodeSelector, ...sharing.pools[pool].labels };
+      const labels = { ...twoT4.config["gpushare:gpuPools"][pool].nodeSelector, ...named.get(pool) };
       kubectl(engine, ["label", "--overwrite", `node/${node}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
     }
+    const up = pulumi(engine, ["up", "--yes", "--skip-preview", "--stack", "planned-t4"]);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     await serversAtPeak(twoT4, (server) => nodes[server.pool]);
   });
 
