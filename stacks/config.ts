@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { stringify } from "yaml";
 import { z } from "zod";
 import type { GpuModel } from "../gpu/catalog";
@@ -45,6 +46,7 @@ import { StackConfigError } from "./errors";
 import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
 import { cidrProblem } from "./rules/cidr";
 import { imageReferenceProblem } from "./rules/image-reference";
+import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, quote } from "./rules/kubernetes-syntax";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
 
@@ -396,11 +398,14 @@ function checkServer(
 ): ServerConfig | undefined {
   const at = `servers.${name}`;
   const before = problems.length;
-  if (!DNS_LABEL.test(name) || name.length > 63) {
-    problems.push(
-      `servers: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
-    );
-  }
+  // The server's Service, Deployment and HPA take its name; a Service's name is a DNS-1035 label.
+  const nameProblem = dns1035Problem("servers", name);
+  if (nameProblem !== undefined) problems.push(nameProblem);
+  problems.push(...annotationsProblems(`${at}.service.annotations`, server.service.annotations));
+  const cpu = quantityProblem(`${at}.resources.cpu`, server.resources.cpu, '"1" or "500m"');
+  if (cpu !== undefined) problems.push(cpu);
+  const memory = quantityProblem(`${at}.resources.memory`, server.resources.memory, '"4Gi"');
+  if (memory !== undefined) problems.push(memory);
   const imageProblem = imageReferenceProblem(`${at}.image`, server.image);
   if (imageProblem !== undefined) problems.push(imageProblem);
   if (server.service.type === "LoadBalancer" && server.service.exposeMetrics) {
@@ -523,6 +528,61 @@ function checkServer(
   return { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
 }
 
+/**
+ * A Helm chart version: SemVer 2, as Helm requires of every chart (a leading "v" is tolerated, as NVIDIA's tags
+ * have it). @see https://helm.sh/docs/topics/charts/#charts-and-versioning
+ */
+const CHART_VERSION =
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+/** The problems of a chart's pinning: an exact version, and a repository Helm can fetch from. */
+function chartProblems(at: string, chart: { readonly chartVersion: string; readonly repository: string }): string[] {
+  const problems: string[] = [];
+  if (!CHART_VERSION.test(chart.chartVersion)) {
+    problems.push(
+      `${at}.chartVersion: ${quote(chart.chartVersion)} is not a chart version; pin an exact SemVer version (e.g. the default), since an empty or loose one lets Helm pick whatever is newest`,
+    );
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(chart.repository);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !["https:", "http:", "oci:"].includes(url.protocol) || url.hostname === "") {
+    problems.push(
+      `${at}.repository: ${quote(chart.repository)} is not a Helm repository URL; use an https:// chart repository or an oci:// registry path (e.g. the default)`,
+    );
+  }
+  return problems;
+}
+
+/** etcd's advice: clusters of at most 7 members. @see https://etcd.io/docs/v3.6/faq/ */
+const MAX_ETCD_MEMBERS = 7;
+/** The largest Manila share gpushare creates, GiB: a typo guard (1 PiB). */
+const MAX_SHARE_GIB = 1024 * 1024;
+/** An NFS server as a PersistentVolume's `nfs.server` takes it: a host name or an IP address, nothing more. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
+/** Control characters, which no path the kubelet mounts may hold. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** The problems of an existing NFS export: a server the kubelet's mount reaches, an absolute path. */
+function nfsProblems(nfs: { readonly server: string; readonly path: string }): string[] {
+  const problems: string[] = [];
+  if (isIP(nfs.server) === 0 && !HOST_NAME.test(nfs.server)) {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(nfs.server);
+    problems.push(
+      `modelStore.nfs.server: ${quote(nfs.server)} is not a host name or IP address${scheme ? " (no scheme: the kubelet mounts server:path)" : ""}; give the server alone, e.g. nfs.example.internal or 10.0.0.5, and the export under modelStore.nfs.path`,
+    );
+  }
+  if (!nfs.path.startsWith("/") || CONTROL.test(nfs.path) || nfs.path.split("/").some((s) => s === "." || s === "..")) {
+    problems.push(
+      `modelStore.nfs.path: ${quote(nfs.path)} is not allowed; give the export's absolute path as the server exports it, without ".", ".." or control characters (e.g. /exports/models)`,
+    );
+  }
+  return problems;
+}
+
 /** The problems of the model store: where the models live, the share, the seed. */
 function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: string[]): void {
   const store = raw.modelStore;
@@ -535,6 +595,7 @@ function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: stri
       `modelStore: no model storage; give modelStore.nfs {server, path} of an existing NFS export, or modelStore.manila {sizeGiB} for a Manila share`,
     );
   }
+  if (store.nfs !== undefined) problems.push(...nfsProblems(store.nfs));
   if (store.subPath.startsWith("/")) {
     problems.push(
       `modelStore.subPath: "${store.subPath}" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)`,
@@ -548,8 +609,10 @@ function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: stri
   }
   if (store.manila !== undefined) {
     const size = store.manila.sizeGiB;
-    if (!Number.isInteger(size) || size < 1) {
-      problems.push(`modelStore.manila.sizeGiB: ${show(size)} is not allowed; Manila shares are whole GiB, at least 1`);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_SHARE_GIB) {
+      problems.push(
+        `modelStore.manila.sizeGiB: ${show(size)} is not allowed; Manila shares are whole GiB, from 1 to ${MAX_SHARE_GIB} (1 PiB, far past any model repository and Manila's default project quota of 1000 GiB)`,
+      );
     }
     const access = store.manila.accessCidr;
     if (access !== undefined) {
@@ -560,6 +623,29 @@ function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: stri
         `modelStore.manila.accessCidr: missing; in existing-cluster mode name the nodes' subnet (e.g. 10.0.0.0/24) the share admits`,
       );
     }
+  }
+}
+
+/**
+ * Kubernetes' tested limit of 5000 nodes is per cluster: every pool's max nodes, with the control plane and the
+ * system node group in OpenStack mode, add up to at most that. Counts that are wrong say so already.
+ */
+function checkClusterNodes(raw: RawStackConfig, openstack: boolean, problems: string[]): void {
+  const parts: [string, number][] = Object.entries(raw.gpuPools).map(([name, p]) => [
+    `gpuPools.${name}.nodes.max ${p.nodes.max}`,
+    p.nodes.max,
+  ]);
+  const os = raw.cluster.openstack;
+  if (openstack && os !== undefined) {
+    parts.push([`cluster.openstack.masterCount ${os.masterCount}`, os.masterCount]);
+    parts.push([`cluster.openstack.workerCount ${os.workerCount}`, os.workerCount]);
+  }
+  if (!parts.every(([, n]) => Number.isInteger(n) && n >= 0 && n <= MAX_CLUSTER_NODES)) return;
+  const total = parts.reduce((n, [, c]) => n + c, 0);
+  if (total > MAX_CLUSTER_NODES) {
+    problems.push(
+      `gpuPools: ${parts.map(([what]) => what).join(" + ")} = ${total} nodes, but Kubernetes supports at most ${MAX_CLUSTER_NODES} nodes per cluster; lower nodes.max of the pools`,
+    );
   }
 }
 
@@ -612,14 +698,19 @@ function checkCluster(raw: RawStackConfig, problems: string[]): void {
       `cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has ${os.template === undefined ? "neither" : "both"}`,
     );
   }
-  if (!Number.isInteger(os.masterCount) || os.masterCount < 1 || os.masterCount % 2 === 0) {
+  if (
+    !Number.isInteger(os.masterCount) ||
+    os.masterCount < 1 ||
+    os.masterCount > MAX_ETCD_MEMBERS ||
+    os.masterCount % 2 === 0
+  ) {
     problems.push(
-      `cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum`,
+      `cluster.openstack.masterCount: ${show(os.masterCount)} is not allowed; use an odd whole number from 1 to ${MAX_ETCD_MEMBERS} (1, 3, 5 or 7) so etcd keeps quorum (etcd advises at most 7 members)`,
     );
   }
-  if (!Number.isInteger(os.workerCount) || os.workerCount < 1) {
+  if (!Number.isInteger(os.workerCount) || os.workerCount < 1 || os.workerCount > MAX_CLUSTER_NODES) {
     problems.push(
-      `cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number ≥ 1 for the system node group`,
+      `cluster.openstack.workerCount: ${show(os.workerCount)} is not allowed; use a whole number from 1 to ${MAX_CLUSTER_NODES} for the system node group (Kubernetes supports at most ${MAX_CLUSTER_NODES} nodes per cluster)`,
     );
   }
   if (!Number.isInteger(os.createTimeoutMinutes) || os.createTimeoutMinutes < 1) {
@@ -677,6 +768,16 @@ function checkMonitoring(raw: RawStackConfig, problems: string[]): void {
       `metricsAdapter.window: "${adapter.window}" spans fewer than ${MIN_SCRAPES_PER_WINDOW} scrapes of Triton (every ${SCRAPE_INTERVAL_SECONDS}s), so increase() has too few samples and the HPAs see no metric; use at least ${MIN_SCRAPES_PER_WINDOW * SCRAPE_INTERVAL_SECONDS}s (e.g. 30s)`,
     );
   }
+  for (const [path, chart] of [
+    ["gpuOperator", raw.gpuOperator],
+    ["monitoring", raw.monitoring],
+    ["metricsAdapter", adapter],
+  ] as const) {
+    problems.push(...chartProblems(path, chart));
+  }
+  if (raw.monitoring.monitorLabels !== undefined) {
+    problems.push(...labelsProblems("monitoring.monitorLabels", raw.monitoring.monitorLabels));
+  }
   for (const [path, ns] of [
     ["gpuOperator.namespace", raw.gpuOperator.namespace],
     ["monitoring.namespace", raw.monitoring.namespace],
@@ -724,6 +825,7 @@ function checkPool(
       `${at}.flavor: missing; OpenStack mode creates a node group per pool and needs its Nova flavor (e.g. a GPU flavor with one ${pool.gpu})`,
     );
   }
+  if (pool.nodeSelector !== undefined) problems.push(...labelsProblems(`${at}.nodeSelector`, pool.nodeSelector));
   if (!openstack && pool.flavor !== undefined) {
     warnings.push(`${at}.flavor: ignored in existing-cluster mode; nodes are found by gpuPools.${name}.nodeSelector`);
   }
@@ -808,6 +910,7 @@ export function parseStackConfig(input: unknown): StackConfig {
     raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
 
   const podLimitOk = checkPodLimit(raw, problems);
+  checkClusterNodes(raw, openstack, problems);
   const pools = new Map<string, PoolConfig>();
   for (const d of drafts) {
     const at = `gpuPools.${d.name}`;
@@ -900,13 +1003,48 @@ export interface StackSettings {
 }
 
 /**
+ * The namespaces a stack's config may use: the program's, and those of the providers it uses (they check their own
+ * keys), and Pulumi's own. A key anywhere else is read by nothing, so its value would be lost without a word.
+ */
+const KNOWN_NAMESPACES = ["gpushare", "openstack", "kubernetes", "random", "tls", "pulumi"];
+
+/** The edit distance of two short strings (Levenshtein), for "did you mean". */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** Keys in a namespace nothing reads, each with the closest known key. */
+function namespaceProblems(config: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(config).flatMap((key) => {
+    const colon = key.indexOf(":");
+    const namespace = colon < 0 ? "" : key.slice(0, colon);
+    if (KNOWN_NAMESPACES.includes(namespace)) return [];
+    const rest = colon < 0 ? key : key.slice(colon + 1);
+    const closest = [...KNOWN_NAMESPACES].sort(
+      (a, b) => distance(namespace.toLowerCase(), a) - distance(namespace.toLowerCase(), b),
+    )[0];
+    return [
+      `${quote(key)}: no part of this stack reads the namespace ${quote(namespace)}, so the value would be ignored; did you mean ${quote(`${closest}:${rest}`)}? gpushare reads gpushare:, its providers ${KNOWN_NAMESPACES.filter((n) => n !== "gpushare" && n !== "pulumi").join(":, ")}:, and Pulumi pulumi:`,
+    ];
+  });
+}
+
+/**
  * Validates the whole config of a stack: the credentials it must hold as secrets, then every `gpushare:` key
  * (an unknown one is refused) with {@link parseStackConfig}. The program, `capacity` and `render` all go through
  * here, so they refuse the same things with the same words. A secret's value is never parsed, only whether it
  * is set.
  */
 export function parseStackSettings(settings: StackSettings): StackConfig {
-  const problems = plainTextSecretProblems(settings);
+  const problems = [...namespaceProblems(settings.config), ...plainTextSecretProblems(settings)];
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(settings.config)) {
     if (!key.startsWith("gpushare:")) continue;

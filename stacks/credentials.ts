@@ -109,10 +109,22 @@ export function plainTextSecretProblems(settings: {
   readonly config: Readonly<Record<string, unknown>>;
   readonly secretKeys: ReadonlySet<string>;
 }): string[] {
-  return secretKeyFixes()
+  const problems = secretKeyFixes()
     .filter(([key]) => {
       const value = settings.config[key];
       return value !== undefined && value !== "" && !settings.secretKeys.has(key);
     })
     .map(([key, fix]) => `${key}: a credential in plain text in the stack file; encrypt it: ${fix}`);
+  // The Kubernetes provider's kubeconfig is a path or the file's content; content holds tokens or keys.
+  const kubeconfig = settings.config["kubernetes:kubeconfig"];
+  if (
+    typeof kubeconfig === "string" &&
+    !settings.secretKeys.has("kubernetes:kubeconfig") &&
+    /[\n{]|apiVersion|client-key-data|token/.test(kubeconfig)
+  ) {
+    problems.push(
+      `kubernetes:kubeconfig: a kubeconfig's content in plain text in the stack file (it holds tokens or keys); encrypt it: run pulumi config set --secret kubernetes:kubeconfig < path/to/kubeconfig, or give a path to the file instead`,
+    );
+  }
+  return problems;
 }

@@ -62,5 +62,30 @@ export function cidrProblem(at: string, value: string, prefixRequired: boolean):
         : "clear the bits below the prefix";
     return `${at}: "${value}" has host bits set below its /${prefix} prefix, which Manila refuses; ${fix}`;
   }
+  if (version === 6) {
+    // ::ffff:0:0/96 holds every IPv4 address in mapped form: a rule over it reaches the IPv4 internet.
+    const start = bits;
+    const end = bits + (1n << hostBits);
+    if (start < MAPPED_V4 + (1n << 32n) && MAPPED_V4 < end) {
+      if (prefix < 96) {
+        return `${at}: "${value}" covers every IPv4 address in IPv4-mapped form (::ffff:0:0/96); write the nodes' IPv4 subnet as IPv4, ${example}`;
+      }
+      // Within the mapped block: an IPv4 range, judged as one.
+      if (prefix - 96 < MIN_PREFIX_V4) {
+        return `${at}: "${value}" admits 2^${width - prefix} IPv4 addresses in mapped form, far more than a subnet of nodes; use a prefix of /${96 + MIN_PREFIX_V4} or longer, ${example}`;
+      }
+      return undefined;
+    }
+  }
+  const widest = version === 4 ? MIN_PREFIX_V4 : MIN_PREFIX_V6;
+  if (prefix < widest) {
+    return `${at}: "${value}" admits 2^${width - prefix} addresses, far more than a subnet of nodes; use a prefix of /${widest} or longer, ${example}`;
+  }
   return undefined;
 }
+
+/** Where IPv4-mapped IPv6 addresses start: ::ffff:0.0.0.0. */
+const MAPPED_V4 = 0xffffn << 32n;
+/** The widest range a subnet of nodes can be: a /8 of IPv4 (10.0.0.0/8), a /32 of IPv6 (an ISP's allocation). */
+const MIN_PREFIX_V4 = 8;
+const MIN_PREFIX_V6 = 32;

@@ -174,9 +174,9 @@ describe("bad input", () => {
       'gpuPools: "T4_pool" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
     ],
     [
-      "a server name is not a DNS-1123 label",
+      "a server name cannot name a Service (a DNS-1035 label)",
       { gpuPools: { t4: t4() }, servers: { "Triton.A": { pool: "t4" } } },
-      'servers: "Triton.A" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters',
+      'servers: "Triton.A" cannot name a Kubernetes Service; use a DNS-1035 label: lowercase letters, digits and "-", starting with a letter, at most 63 characters',
     ],
     [
       "a server's pool does not exist",
@@ -263,7 +263,7 @@ describe("bad input", () => {
     [
       "a share is smaller than 1 GiB",
       { modelStore: { manila: { sizeGiB: 0.5, accessCidr: "10.0.0.0/24" } } },
-      "modelStore.manila.sizeGiB: 0.5 is not allowed; Manila shares are whole GiB, at least 1",
+      "modelStore.manila.sizeGiB: 0.5 is not allowed; Manila shares are whole GiB, from 1 to 1048576 (1 PiB, far past any model repository and Manila's default project quota of 1000 GiB)",
     ],
     [
       "existing-cluster mode has no NFS server and path",
@@ -780,27 +780,27 @@ describe("every rule, one bad value at a time", () => {
     [
       "the master count is even",
       onOpenStack({ masterCount: 2 }),
-      "cluster.openstack.masterCount: 2 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+      "cluster.openstack.masterCount: 2 is not allowed; use an odd whole number from 1 to 7 (1, 3, 5 or 7) so etcd keeps quorum (etcd advises at most 7 members)",
     ],
     [
       "the master count is below 1",
       onOpenStack({ masterCount: -1 }),
-      "cluster.openstack.masterCount: -1 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+      "cluster.openstack.masterCount: -1 is not allowed; use an odd whole number from 1 to 7 (1, 3, 5 or 7) so etcd keeps quorum (etcd advises at most 7 members)",
     ],
     [
       "the master count is not whole",
       onOpenStack({ masterCount: 1.5 }),
-      "cluster.openstack.masterCount: 1.5 is not allowed; use an odd whole number (1, 3, 5) so etcd keeps quorum",
+      "cluster.openstack.masterCount: 1.5 is not allowed; use an odd whole number from 1 to 7 (1, 3, 5 or 7) so etcd keeps quorum (etcd advises at most 7 members)",
     ],
     [
       "the worker count is below 1",
       onOpenStack({ workerCount: 0 }),
-      "cluster.openstack.workerCount: 0 is not allowed; use a whole number ≥ 1 for the system node group",
+      "cluster.openstack.workerCount: 0 is not allowed; use a whole number from 1 to 5000 for the system node group (Kubernetes supports at most 5000 nodes per cluster)",
     ],
     [
       "the worker count is not whole",
       onOpenStack({ workerCount: 1.5 }),
-      "cluster.openstack.workerCount: 1.5 is not allowed; use a whole number ≥ 1 for the system node group",
+      "cluster.openstack.workerCount: 1.5 is not allowed; use a whole number from 1 to 5000 for the system node group (Kubernetes supports at most 5000 nodes per cluster)",
     ],
     [
       "the create timeout is below a minute",
@@ -887,7 +887,7 @@ describe("every rule, one bad value at a time", () => {
     [
       "the share's size is not whole",
       { modelStore: { manila: { sizeGiB: 1.5, accessCidr: "10.0.0.0/24" } } },
-      "modelStore.manila.sizeGiB: 1.5 is not allowed; Manila shares are whole GiB, at least 1",
+      "modelStore.manila.sizeGiB: 1.5 is not allowed; Manila shares are whole GiB, from 1 to 1048576 (1 PiB, far past any model repository and Manila's default project quota of 1000 GiB)",
     ],
     [
       "the seed image is not lowercase",
@@ -1070,7 +1070,8 @@ describe("every rule, one bad value at a time", () => {
     [
       "a server name is longer than a DNS label",
       minimalConfig({ gpuPools: { t4: t4() }, servers: { ["s".repeat(64)]: { pool: "t4" } } }),
-      `servers: "${"s".repeat(64)}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
+      // A long value is quoted cut short, with its length.
+      `servers: "${"s".repeat(59)}…" (64 characters) cannot name a Kubernetes Service; use a DNS-1035 label: lowercase letters, digits and "-", starting with a letter, at most 63 characters`,
     ],
     [
       "an image's registry and repository are not lowercase",
@@ -1208,7 +1209,7 @@ describe("every rule, one bad value at a time", () => {
     const config = parseStackConfig(
       minimalConfig({
         gpuPools: {
-          t4: t4({ nodes: { min: 0, max: 5000, initial: 5000 }, timeSlicing: { replicas: 110 } }),
+          t4: t4({ nodes: { min: 0, max: 4996, initial: 4996 }, timeSlicing: { replicas: 110 } }),
           wide: { gpu: "A10", nodes: { min: 1, max: 1 }, gpusPerNode: 16 },
           ["p".repeat(63)]: { gpu: "L4", nodes: { min: 1, max: 2, initial: 1 }, timeSlicing: { replicas: 2 } },
           v100: { gpu: "V100-16GB", nodes: { min: 1, max: 1 }, mps: { replicas: 16 } },
@@ -1222,7 +1223,7 @@ describe("every rule, one bad value at a time", () => {
       }),
     );
     expect(config.pools.map((p) => p.atMaxNodes)).toEqual([
-      { "nvidia.com/gpu": 550_000 },
+      { "nvidia.com/gpu": 549_560 },
       { "nvidia.com/gpu": 16 },
       { "nvidia.com/gpu": 4 },
       { "nvidia.com/gpu": 16 },
@@ -1565,7 +1566,7 @@ describe("rules at their edges", () => {
     [
       "a share's size is 0",
       { modelStore: { manila: { sizeGiB: 0, accessCidr: "10.0.0.0/24" } } },
-      "modelStore.manila.sizeGiB: 0 is not allowed; Manila shares are whole GiB, at least 1",
+      "modelStore.manila.sizeGiB: 0 is not allowed; Manila shares are whole GiB, from 1 to 1048576 (1 PiB, far past any model repository and Manila's default project quota of 1000 GiB)",
     ],
     [
       "a name starts as a DNS label and goes on as none",

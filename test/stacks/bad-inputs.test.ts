@@ -1,0 +1,188 @@
+import { describe, expect, it } from "vitest";
+import { parseStackSettings, StackConfigError } from "../../stacks/config";
+
+/**
+ * The battery of bad inputs: one row per case, each a whole stack's settings (namespaced keys, as Pulumi holds them)
+ * and the one message it must get — path, value, what is allowed, the fix. Nothing is created for any of them: the
+ * program, `capacity` and `render` all stop at this validation.
+ */
+
+const T4_POOL = { gpu: "T4", nodes: { min: 1, max: 1 } };
+const NFS = { nfs: { server: "10.0.0.5", path: "/models" } };
+
+/** A valid existing-cluster stack with one T4 pool and one server, `overrides` merged over its gpushare: keys. */
+function stack(overrides: Record<string, unknown> = {}, others: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    "gpushare:gpuPools": { t4: T4_POOL },
+    "gpushare:modelStore": NFS,
+    "gpushare:servers": { triton: { pool: "t4" } },
+  };
+  for (const [k, v] of Object.entries(overrides)) base[`gpushare:${k}`] = v;
+  return { ...base, ...others };
+}
+
+function problemsOf(config: Record<string, unknown>): readonly string[] {
+  try {
+    parseStackSettings({ config, secretKeys: new Set() });
+  } catch (e) {
+    if (e instanceof StackConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("accepted");
+}
+
+const OPENSTACK = {
+  kind: "openstack",
+  openstack: { clusterTemplateId: "tpl", nodeSubnetCidr: "10.0.0.0/24" },
+};
+
+describe("bad inputs, each refused with one message", () => {
+  it("accepts the base stack", () => {
+    expect(() => parseStackSettings({ config: stack(), secretKeys: new Set() })).not.toThrow();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    // Security
+    [
+      "an access rule for half the internet",
+      stack({ modelStore: { manila: { sizeGiB: 10, accessCidr: "0.0.0.0/1" } } }),
+      'modelStore.manila.accessCidr: "0.0.0.0/1" admits 2^31 addresses, far more than a subnet of nodes; use a prefix of /8 or longer, e.g. 10.0.0.0/24',
+    ],
+    [
+      "every IPv4 address in mapped form",
+      stack({
+        cluster: { ...OPENSTACK, openstack: { ...OPENSTACK.openstack, nodeSubnetCidr: "::ffff:0.0.0.0/96" } },
+        gpuPools: { t4: { ...T4_POOL, flavor: "g" } },
+      }),
+      `cluster.openstack.nodeSubnetCidr: "::ffff:0.0.0.0/96" admits 2^32 IPv4 addresses in mapped form, far more than a subnet of nodes; use a prefix of /104 or longer, e.g. 10.0.0.0/24`,
+    ],
+    [
+      "an IPv6 range that holds the mapped IPv4 addresses",
+      stack({ modelStore: { manila: { sizeGiB: 10, accessCidr: "::/64" } } }),
+      `modelStore.manila.accessCidr: "::/64" covers every IPv4 address in IPv4-mapped form (::ffff:0:0/96); write the nodes' IPv4 subnet as IPv4, e.g. 10.0.0.0/24`,
+    ],
+    [
+      "a kubeconfig with a token in the Kubernetes provider's plain config",
+      stack({}, { "kubernetes:kubeconfig": "apiVersion: v1\nusers:\n- user: {token: abc}\n" }),
+      "kubernetes:kubeconfig: a kubeconfig's content in plain text in the stack file (it holds tokens or keys); encrypt it: run pulumi config set --secret kubernetes:kubeconfig < path/to/kubeconfig, or give a path to the file instead",
+    ],
+    // Silent loss
+    [
+      "a key one capital letter off the program's namespace",
+      { ...stack(), "Gpushare:servers": { other: { pool: "t4" } } },
+      `"Gpushare:servers": no part of this stack reads the namespace "Gpushare", so the value would be ignored; did you mean "gpushare:servers"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ],
+    [
+      "a provider namespace misspelled",
+      { ...stack(), "opnestack:authUrl": "https://keystone.example:5000/v3" },
+      `"opnestack:authUrl": no part of this stack reads the namespace "opnestack", so the value would be ignored; did you mean "openstack:authUrl"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ],
+    // Values Kubernetes refuses at apply time
+    [
+      "a label key with a space and a bang",
+      stack({ gpuPools: { t4: { ...T4_POOL, nodeSelector: { "bad key!": "x" } } } }),
+      'gpuPools.t4.nodeSelector: key "bad key!" is not a Kubernetes label or annotation key; use an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (e.g. example.com/node-group)',
+    ],
+    [
+      "a 72-character label value",
+      stack({
+        monitoring: { installed: true, prometheusUrl: "http://p:9090", monitorLabels: { release: "x".repeat(72) } },
+      }),
+      'monitoring.monitorLabels.release: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (72 characters) is not a Kubernetes label value; use at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, or ""',
+    ],
+    [
+      "an annotation key that is not one",
+      stack({ servers: { triton: { pool: "t4", service: { annotations: { "a/b/c": "x" } } } } }),
+      'servers.triton.service.annotations: key "a/b/c" has more than one "/"; use an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (e.g. example.com/node-group)',
+    ],
+    [
+      "5 MB of annotations",
+      stack({ servers: { triton: { pool: "t4", service: { annotations: { big: "x".repeat(5_000_000) } } } } }),
+      "servers.triton.service.annotations: 5000003 bytes of annotations; Kubernetes takes at most 262144 (256 KiB) per object, keys and values together; keep large data in a ConfigMap",
+    ],
+    [
+      "a server name that cannot name a Service",
+      stack({ servers: { "9triton": { pool: "t4" } } }),
+      'servers: "9triton" cannot name a Kubernetes Service; use a DNS-1035 label: lowercase letters, digits and "-", starting with a letter, at most 63 characters',
+    ],
+    [
+      "a CPU request that is not a quantity",
+      stack({ servers: { triton: { pool: "t4", resources: { cpu: "lots" } } } }),
+      'servers.triton.resources.cpu: "lots" is not a Kubernetes quantity; use a number with an optional suffix (Ki, Mi, Gi, m, k, M, G, ...), e.g. "1" or "500m"',
+    ],
+    [
+      "a relative NFS path",
+      stack({ modelStore: { nfs: { server: "10.0.0.5", path: "models" } } }),
+      'modelStore.nfs.path: "models" is not allowed; give the export\'s absolute path as the server exports it, without ".", ".." or control characters (e.g. /exports/models)',
+    ],
+    [
+      "an NFS server given as a URL",
+      stack({ modelStore: { nfs: { server: "nfs://10.0.0.5", path: "/models" } } }),
+      'modelStore.nfs.server: "nfs://10.0.0.5" is not a host name or IP address (no scheme: the kubelet mounts server:path); give the server alone, e.g. nfs.example.internal or 10.0.0.5, and the export under modelStore.nfs.path',
+    ],
+    [
+      "a newline in an NFS path",
+      stack({ modelStore: { nfs: { server: "10.0.0.5", path: "/models\n/etc" } } }),
+      'modelStore.nfs.path: "/models\\n/etc" is not allowed; give the export\'s absolute path as the server exports it, without ".", ".." or control characters (e.g. /exports/models)',
+    ],
+    // Unbounded counts and sizes
+    [
+      "100000 system workers",
+      stack({
+        cluster: { ...OPENSTACK, openstack: { ...OPENSTACK.openstack, workerCount: 100000 } },
+        gpuPools: { t4: { ...T4_POOL, flavor: "g" } },
+      }),
+      "cluster.openstack.workerCount: 100000 is not allowed; use a whole number from 1 to 5000 for the system node group (Kubernetes supports at most 5000 nodes per cluster)",
+    ],
+    [
+      "10001 control-plane nodes",
+      stack({
+        cluster: { ...OPENSTACK, openstack: { ...OPENSTACK.openstack, masterCount: 10001 } },
+        gpuPools: { t4: { ...T4_POOL, flavor: "g" } },
+      }),
+      "cluster.openstack.masterCount: 10001 is not allowed; use an odd whole number from 1 to 7 (1, 3, 5 or 7) so etcd keeps quorum (etcd advises at most 7 members)",
+    ],
+    [
+      "a share of 1e12 GiB",
+      stack({ modelStore: { manila: { sizeGiB: 1e12, accessCidr: "10.0.0.0/24" } } }),
+      "modelStore.manila.sizeGiB: 1000000000000 is not allowed; Manila shares are whole GiB, from 1 to 1048576 (1 PiB, far past any model repository and Manila's default project quota of 1000 GiB)",
+    ],
+    [
+      "two pools of 5000 nodes each in one cluster",
+      stack({
+        gpuPools: {
+          t4: { ...T4_POOL, nodes: { min: 1, max: 5000 } },
+          l4: { gpu: "L4", nodes: { min: 1, max: 5000 } },
+        },
+      }),
+      "gpuPools: gpuPools.t4.nodes.max 5000 + gpuPools.l4.nodes.max 5000 = 10000 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
+    ],
+    // Values that defeat pinning
+    [
+      "an empty chart version",
+      stack({ gpuOperator: { chartVersion: "" } }),
+      'gpuOperator.chartVersion: "" is not a chart version; pin an exact SemVer version (e.g. the default), since an empty or loose one lets Helm pick whatever is newest',
+    ],
+    [
+      "a chart repository that is not a URL",
+      stack({ gpuOperator: { repository: "not a url" } }),
+      'gpuOperator.repository: "not a url" is not a Helm repository URL; use an https:// chart repository or an oci:// registry path (e.g. the default)',
+    ],
+  ])("refuses %s", (_, config, message) => {
+    expect(problemsOf(config)).toEqual([message]);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ["a kubeconfig path in the Kubernetes provider's config", stack({}, { "kubernetes:kubeconfig": "~/.kube/config" })],
+    ["Pulumi's own namespace", stack({}, { "pulumi:tags": { team: "ml" } })],
+    ["a label with a prefix", stack({ gpuPools: { t4: { ...T4_POOL, nodeSelector: { "example.com/group": "t4" } } } })],
+    ["an IPv6 node subnet", stack({ modelStore: { manila: { sizeGiB: 10, accessCidr: "2001:db8::/48" } } })],
+    ["an oci:// chart repository", stack({ gpuOperator: { repository: "oci://registry.example/charts" } })],
+    [
+      "quantities with suffixes",
+      stack({ servers: { triton: { pool: "t4", resources: { cpu: "1500m", memory: "1.5Gi" } } } }),
+    ],
+  ])("accepts %s", (_, config) => {
+    expect(() => parseStackSettings({ config, secretKeys: new Set() })).not.toThrow();
+  });
+});
