@@ -1,8 +1,8 @@
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
 import { serverMemoryTable } from "../stacks/capacity-table";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
+import { cliArgs, usageExitCode } from "./cli";
 import { readStackFile, stackErrorExitCode } from "./stack-file";
 
 const USAGE = "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
@@ -42,10 +42,15 @@ function table(rows: readonly (readonly string[])[]): string {
 }
 
 function main(): number {
-  const { values } = parseArgs({
-    options: { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
-    allowPositionals: false,
-  });
+  let values;
+  try {
+    ({ values } = cliArgs(
+      { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
+      USAGE,
+    ));
+  } catch (e) {
+    return usageExitCode(e);
+  }
   if (values.config === undefined) {
     process.stderr.write(USAGE);
     return 2;

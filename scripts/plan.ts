@@ -1,11 +1,10 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { parseDocument } from "yaml";
 import { PlanError, planLayouts } from "../gpu/planner";
 import { parseWorkloads, PlanInputError } from "../gpu/planner-input";
 import { planJson, planText, stackConfigOf, stackFileText } from "../gpu/planner-output";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
+import { checkOutputFile, cliArgs, usageExitCode } from "./cli";
+import { readYaml } from "./stack-file";
 
 const USAGE = "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n";
 
@@ -17,17 +16,13 @@ function readWorkloads(file: string): unknown {
   } catch {
     throw new PlanInputError([`${file}: cannot read the workloads file; pass --workloads FILE.yaml`]);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new PlanInputError(
-      doc.errors.map((e) =>
-        e.code === "DUPLICATE_KEY"
-          ? `${path.basename(file)}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: names of GPU models and servers must be unique; rename or merge one of them`
-          : `${path.basename(file)}: ${e.message}`,
-      ),
-    );
-  }
-  return doc.toJS();
+  return readYaml(
+    file,
+    text,
+    "names of GPU models and servers must be unique",
+    "a workloads file (gpus: and servers:)",
+    (p) => new PlanInputError(p),
+  );
 }
 
 /**
@@ -37,14 +32,16 @@ function readWorkloads(file: string): unknown {
  * stack file that `npm run capacity -- --config` accepts.
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      workloads: { type: "string" },
-      json: { type: "boolean", default: false },
-      out: { type: "string" },
-    },
-    allowPositionals: false,
-  });
+  let values;
+  try {
+    ({ values } = cliArgs(
+      { workloads: { type: "string" }, json: { type: "boolean", default: false }, out: { type: "string" } },
+      USAGE,
+    ));
+    if (values.out !== undefined) checkOutputFile("--out", values.out, USAGE);
+  } catch (e) {
+    return usageExitCode(e);
+  }
   if (values.workloads === undefined) {
     process.stderr.write(USAGE);
     return 2;

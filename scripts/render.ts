@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { SeedScriptError } from "../components/k8s/seed-script";
@@ -8,7 +7,10 @@ import { StackConfigError } from "../stacks/errors";
 import { StackConfigRunError } from "../stacks/load";
 import { MockRuntime, settle } from "./mock-runtime";
 import type { RecordedResource } from "./mock-runtime";
+import { checkOutputDirectory, cliArgs, usageExitCode, UsageError } from "./cli";
 import { readStackFile, stackErrorExitCode } from "./stack-file";
+
+const RENDER_USAGE = "usage: npm run --silent render -- --stack <name> [--out <dir>]\n";
 
 /**
  * `npm run --silent render -- --stack <name> --out <dir>`: runs the program of one stack under Pulumi's mock
@@ -44,7 +46,21 @@ export async function render(stack: string, out: string, projectDir = process.cw
   }
   if (failures.length > 0) throw failures[0];
 
-  fs.rmSync(out, { recursive: true, force: true });
+  // Written beside `out` and moved into place whole: a refused render leaves the previous one as it was.
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const staging = fs.mkdtempSync(path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}-`));
+  try {
+    writeRender(staging, runtime);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(staging, out);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return runtime.resources;
+}
+
+/** Writes a render's files into `out`, an empty directory. */
+function writeRender(out: string, runtime: MockRuntime): void {
   fs.mkdirSync(path.join(out, "manifests"), { recursive: true });
   const resources = runtime.resources.map((r) => ({
     type: r.type,
@@ -58,7 +74,6 @@ export async function render(stack: string, out: string, projectDir = process.cw
     const body = r.type.startsWith("kubernetes:helm.sh/") ? { helmRelease: r.name, ...r.inputs } : r.inputs;
     fs.writeFileSync(path.join(out, "manifests", manifestFileName(i, r)), stringify(body, { sortMapEntries: false }));
   });
-  return runtime.resources;
 }
 
 /**
@@ -78,11 +93,15 @@ export function userError(e: unknown): StackConfigError | undefined {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" } } });
-  if (values.stack === undefined) {
-    process.stderr.write("usage: npm run --silent render -- --stack <name> [--out <dir>]\n");
-    return 2;
+  let values;
+  try {
+    ({ values } = cliArgs({ stack: { type: "string" }, out: { type: "string" } }, RENDER_USAGE));
+    if (values.stack === undefined) throw new UsageError("--stack is missing", RENDER_USAGE);
+    if (values.out !== undefined) checkOutputDirectory("--out", values.out, RENDER_USAGE);
+  } catch (e) {
+    return usageExitCode(e);
   }
+  if (values.stack === undefined) return 2;
   const out = values.out ?? path.join("out", values.stack);
   try {
     const resources = await render(values.stack, out);

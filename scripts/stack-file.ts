@@ -28,6 +28,51 @@ export function stackErrorExitCode(
   return 1;
 }
 
+/** More YAML errors than this, or a NUL byte, and the file is not YAML at all: one line says so. */
+const MAX_YAML_ERRORS = 5;
+
+/**
+ * A YAML file's content, refused as the user's error (`fail`) when it is not YAML, has errors or duplicate keys, or
+ * expands aliases or nesting past what a config needs (an alias bomb, a nesting that exhausts the stack): each with
+ * the file and line, never a stack trace and never a flood of messages.
+ */
+export function readYaml(
+  file: string,
+  text: string,
+  uniqueWhat: string,
+  expected: string,
+  fail: (problems: string[]) => Error,
+): unknown {
+  const name = path.basename(file);
+  if (text.includes("\u0000")) throw fail([`${file}: a binary file, not YAML; pass ${expected}`]);
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > MAX_YAML_ERRORS) {
+    const first = doc.errors[0];
+    throw fail([
+      `${file}: not YAML (${doc.errors.length} errors, the first at line ${first.linePos?.[0].line ?? "?"}: ${first.message.split("\n")[0]}); pass ${expected}`,
+    ]);
+  }
+  if (doc.errors.length > 0) {
+    throw fail(
+      doc.errors.map((e) =>
+        e.code === "DUPLICATE_KEY"
+          ? `${name}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: ${uniqueWhat}; rename or merge one of them`
+          : `${name}: ${e.message.split("\n")[0]}`,
+      ),
+    );
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    if (e instanceof ReferenceError || e instanceof RangeError) {
+      throw fail([
+        `${name}: the YAML expands past what a config needs (${e instanceof RangeError ? "nesting too deep" : "too many alias expansions"}); write the values out plainly`,
+      ]);
+    }
+    throw e;
+  }
+}
+
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -49,17 +94,13 @@ export function readStackFile(file: string): StackFile {
       `${file}: cannot read the stack file; pass --config Pulumi.<stack>.yaml of this project`,
     ]);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new StackConfigError(
-      doc.errors.map((e) =>
-        e.code === "DUPLICATE_KEY"
-          ? `${path.basename(file)}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: names of pools, servers and config keys must be unique; rename or merge one of them`
-          : `${path.basename(file)}: ${e.message}`,
-      ),
-    );
-  }
-  const root: unknown = doc.toJS();
+  const root = readYaml(
+    file,
+    text,
+    "names of pools, servers and config keys must be unique",
+    "a Pulumi.<stack>.yaml of this project",
+    (p) => new StackConfigError(p),
+  );
   const section = isMapping(root) ? root.config : undefined;
   if (!isMapping(section)) {
     throw new StackConfigError([

@@ -327,6 +327,26 @@ describe("a bad stack file, through both commands", () => {
     expect(r.stderr).not.toContain("problem");
     expect(r.status).toBe(0);
   });
+
+  it("leaves a previous render as it was when the next one is refused", () => {
+    const dir = project("stale", ["  gpushare:gpuPools: {t4: {gpu: T4, nodes: {min: 1, max: 1}}}"]);
+    const out = path.join(dir, "out");
+    const render = () =>
+      spawnSync(TSX, [path.join(dir, "scripts", "render.ts"), "--stack", "stale", "--out", out], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+    expect(render().status).toBe(0);
+    const before = fs.readFileSync(path.join(out, "resources.json"), "utf8");
+    const manifests = fs.readdirSync(path.join(out, "manifests")).sort();
+    const file = path.join(dir, "Pulumi.stale.yaml");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("gpu: T4", "gpu: T5"));
+    const refused = render();
+    expect(refused.status).toBe(1);
+    expect(fs.readFileSync(path.join(out, "resources.json"), "utf8")).toBe(before);
+    expect(fs.readdirSync(path.join(out, "manifests")).sort()).toEqual(manifests);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(".out-"))).toEqual([]);
+  });
 });
 
 describe("the errors render prints as problems", () => {
@@ -360,5 +380,86 @@ describe("the errors render prints as problems", () => {
     const { userError } = await import("../../scripts/render");
     expect(userError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
     expect(userError("a string")).toBeUndefined();
+  });
+});
+
+describe("the commands' own input: flags, output paths, files that are not stack files", () => {
+  const CAPACITY_USAGE =
+    "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
+  const RENDER_USAGE = "usage: npm run --silent render -- --stack <name> [--out <dir>]\n";
+  const PLAN_USAGE = "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n";
+  const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-cli-"));
+
+  it.each<[string, string, string[], string]>([
+    [
+      "capacity: an unknown flag",
+      "capacity.ts",
+      ["--config", "Pulumi.prod.yaml", "--bogus"],
+      `Unknown option '--bogus'`,
+    ],
+    ["render: an unknown flag", "render.ts", ["--stack", "prod", "--verbose"], `Unknown option '--verbose'`],
+    ["plan: an unknown flag", "plan.ts", ["--workloads", "examples/workloads.yaml", "-x"], `Unknown option '-x'`],
+    ["render: no --stack", "render.ts", [], "--stack is missing"],
+    ["capacity: a flag without its value", "capacity.ts", ["--config"], `Option '--config <value>' argument missing`],
+  ])("%s: one line and the usage, exit 2", (_, script, args, message) => {
+    const r = run(script, args);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    const usage = { "capacity.ts": CAPACITY_USAGE, "render.ts": RENDER_USAGE, "plan.ts": PLAN_USAGE }[script];
+    expect(r.stderr).toBe(`${message}\n${usage}`);
+  });
+
+  it("plan --out into a missing directory: refused before planning, nothing written", () => {
+    const dir = tmp();
+    const out = path.join(dir, "missing", "Pulumi.planned.yaml");
+    const r = run("plan.ts", ["--workloads", "examples/workloads.yaml", "--out", out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `--out ${out}: the directory ${path.join(dir, "missing")} does not exist; create it first or pick another path\n${PLAN_USAGE}`,
+    );
+    expect(fs.existsSync(path.join(dir, "missing"))).toBe(false);
+  });
+
+  it("render --out under a regular file, or in /proc: refused at once", () => {
+    const file = path.join(tmp(), "a-file");
+    fs.writeFileSync(file, "");
+    const under = run("render.ts", ["--stack", "prod", "--out", path.join(file, "out")]);
+    expect(under.status).toBe(2);
+    expect(under.stderr).toBe(
+      `--out ${path.join(file, "out")}: ${file} is a file, not a directory; pick a path under a directory\n${RENDER_USAGE}`,
+    );
+    const proc = run("render.ts", ["--stack", "prod", "--out", "/proc/gpushare"]);
+    expect(proc.status).toBe(2);
+    expect(proc.stderr).toBe(
+      `--out /proc/gpushare: a kernel pseudo-filesystem, not a place for output; pick a directory of your own\n${RENDER_USAGE}`,
+    );
+  });
+
+  it.each<[string, string, string]>([
+    ["a Markdown file", "# Title\n\nSome: text: here\n- a\n  b: c\n: x\n:::\n] [\n} {\n@@\n`x`\n", "not YAML ("],
+    ["a binary file", "\u0000\u0001ELF", "a binary file, not YAML; pass a Pulumi.<stack>.yaml of this project"],
+    [
+      "an alias bomb",
+      [
+        "config:",
+        '  a: &a ["x","x","x","x","x","x","x","x","x"]',
+        "  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]",
+        "  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]",
+        "  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]",
+        "  e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]",
+        "",
+      ].join("\n"),
+      "the YAML expands past what a config needs (too many alias expansions); write the values out plainly",
+    ],
+  ])("--compare with %s: one problem, no stack trace", (_, text, message) => {
+    const file = path.join(tmp(), "OLD.yaml");
+    fs.writeFileSync(file, text);
+    const r = run("capacity.ts", ["--config", "Pulumi.prod.yaml", "--compare", file]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[0]).toBe("gpushare stack config has 1 problem:");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(message);
+    expect(r.stderr).not.toMatch(/^ {4}at /m);
   });
 });
