@@ -91,7 +91,7 @@ export function readStackFile(file: string): StackFile {
     text = fs.readFileSync(file, "utf8");
   } catch {
     throw new StackConfigError([
-      `${file}: cannot read the stack file; pass --config Pulumi.<stack>.yaml of this project`,
+      `${file}: cannot read the stack file; name a Pulumi.<stack>.yaml of this project (capacity --config FILE, render --stack NAME)`,
     ]);
   }
   const root = readYaml(

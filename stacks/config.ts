@@ -104,7 +104,41 @@ const DRIVERLESS_NODE_IMAGE = /fedora-coreos|fcos/i;
 
 /** A config value as a message quotes it: JSON, but numbers as JavaScript prints them (JSON has no Infinity). */
 function show(value: unknown): string {
-  return typeof value === "number" ? String(value) : JSON.stringify(value);
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return quote(value);
+  // Infinity and NaN inside a mapping print as themselves, not as JSON's null.
+  const json = JSON.stringify(value, (_, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
+  return json.length > 80 ? `${json.slice(0, 77)}…` : json;
+}
+
+/** What a config value is, in a message's words: "a string", "a mapping", "a list", ... */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  return `a ${typeof value}`;
+}
+
+/** zod's names of types, in a message's words. */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+  record: "a mapping",
+  object: "a mapping",
+  array: "a list",
+};
+
+/** What an issue expected, when zod says it: a type, or any of a union's types. */
+function expectedOf(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === "invalid_type") return TYPE_WORDS[issue.expected] ?? issue.expected;
+  if (issue.code === "invalid_union") {
+    const kinds = issue.errors.flatMap((branch) => branch.filter((i) => i.path.length === 0).map(expectedOf));
+    const words = [...new Set(kinds.filter((k): k is string => k !== undefined))];
+    return words.length > 0 ? words.join(" or ") : undefined;
+  }
+  return undefined;
 }
 
 /** Milliseconds of a Prometheus duration (`1m30s`), or `undefined` when it is not one. */
@@ -130,6 +164,14 @@ function structuralProblems(raw: unknown, error: z.ZodError): string[] {
     }
     const value = valueAt(raw, issue.path);
     const got = value === undefined ? "missing" : show(value);
+    const nonFinite = typeof value === "number" && !Number.isFinite(value);
+    const expected = nonFinite ? "a finite number" : expectedOf(issue);
+    if (expected !== undefined && value === undefined) {
+      return `${path}: missing; set ${path} in the stack file to ${expected}`;
+    }
+    if (expected !== undefined) {
+      return `${path}: ${got} is not allowed (${expected}, not ${kindOf(value)}); set ${path} in the stack file to ${expected}`;
+    }
     return `${path}: ${got} is not allowed (${issue.message}); set ${path} in the stack file to a valid value`;
   });
 }
@@ -433,6 +475,12 @@ function checkServer(
       PODS_WHY,
       problems,
     );
+    if (countsOk && maxOk && replicas > auto.maxReplicas) {
+      problems.push(
+        `${at}.replicas: ${replicas} is more than autoscaling.maxReplicas ${auto.maxReplicas}, and the HPA would scale it down at once; lower ${at}.replicas to at most ${auto.maxReplicas} or raise autoscaling.maxReplicas`,
+      );
+      countsOk = false;
+    }
     if (minOk && maxOk && auto.minReplicas > auto.maxReplicas) {
       problems.push(
         `${at}.autoscaling: minReplicas ${auto.minReplicas} is greater than maxReplicas ${auto.maxReplicas}; raise maxReplicas or lower minReplicas`,

@@ -705,12 +705,12 @@ describe("every rule, one bad value at a time", () => {
     [
       "a value has the wrong type",
       minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: "three" } }) } }),
-      'gpuPools.t4.nodes.max: "three" is not allowed (Invalid input: expected number, received string); set gpuPools.t4.nodes.max in the stack file to a valid value',
+      'gpuPools.t4.nodes.max: "three" is not allowed (a number, not a string); set gpuPools.t4.nodes.max in the stack file to a number',
     ],
     [
       "a required value is missing",
       minimalConfig({ gpuPools: { t4: { nodes: { min: 1, max: 1 } } } }),
-      "gpuPools.t4.gpu: missing is not allowed (Invalid input: expected string, received undefined); set gpuPools.t4.gpu in the stack file to a valid value",
+      "gpuPools.t4.gpu: missing; set gpuPools.t4.gpu in the stack file to a string",
     ],
     [
       "a value is not one of the choices",
@@ -735,12 +735,12 @@ describe("every rule, one bad value at a time", () => {
     [
       "a count is infinite (YAML .inf)",
       minimalConfig({ gpuPools: { t4: t4({ nodes: { min: 1, max: Infinity } }) } }),
-      "gpuPools.t4.nodes.max: Infinity is not allowed (Invalid input: expected number, received Infinity); set gpuPools.t4.nodes.max in the stack file to a valid value",
+      "gpuPools.t4.nodes.max: Infinity is not allowed (a finite number, not Infinity); set gpuPools.t4.nodes.max in the stack file to a finite number",
     ],
     [
       "the config is not a mapping",
       42,
-      "gpushare: 42 is not allowed (Invalid input: expected object, received number); set gpushare in the stack file to a valid value",
+      "gpushare: 42 is not allowed (a mapping, not a number); set gpushare in the stack file to a mapping",
     ],
     // The cluster.
     [
@@ -1114,9 +1114,9 @@ describe("every rule, one bad value at a time", () => {
       `servers.s.autoscaling.maxReplicas: 200000 is not allowed; use a whole number from 1 to 150000 ${PODS}`,
     ],
     [
-      "replicas above the HPA's maximum do not fit",
+      "replicas are above the HPA's maximum, which is blamed on replicas, not on the maximum",
       minimalConfig(server({ replicas: 6, autoscaling: { maxReplicas: 2 } })),
-      "servers.s.autoscaling.maxReplicas: 6 pods of nvidia.com/gpu do not fit pool t4: at its 1 max node it advertises 4, 2 short; lower autoscaling.maxReplicas to 4 or raise gpuPools.t4.nodes.max",
+      "servers.s.replicas: 6 is more than autoscaling.maxReplicas 2, and the HPA would scale it down at once; lower servers.s.replicas to at most 2 or raise autoscaling.maxReplicas",
     ],
     [
       "the autoscaling target is 0",
