@@ -904,6 +904,45 @@ function checkPool(
   return { name, raw: pool, gpu, countsOk, ...(mig === undefined ? {} : { mig }) };
 }
 
+/** Sections of the config that are maps of named entries: a bad entry is left out, not the whole section. */
+const NAMED_ENTRIES = ["gpuPools", "servers"];
+
+/**
+ * The problems of the parts of a config that parse, when others do not: every problem at once, not only the
+ * first type error. Each bad entry (a pool, a server) or section is left out, unknown keys are dropped, and the rest
+ * is validated; problems that only repeat what leaving something out causes (a server's missing pool, a section's
+ * absence) are not reported, since the type error says what to fix.
+ */
+function salvagedProblems(input: unknown, error: z.ZodError): string[] {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return [];
+  const rest = structuredClone(input) as Record<string, unknown>;
+  const removed: string[] = [];
+  for (const issue of error.issues) {
+    const [section, entry] = issue.path.map(String);
+    if (section === undefined) return [];
+    if (issue.code === "unrecognized_keys") {
+      const holder = valueAt(rest, issue.path);
+      if (typeof holder === "object" && holder !== null) {
+        for (const k of issue.keys) delete (holder as Record<string, unknown>)[k];
+      }
+    } else if (NAMED_ENTRIES.includes(section) && entry !== undefined) {
+      const map = rest[section];
+      if (typeof map === "object" && map !== null) delete (map as Record<string, unknown>)[entry];
+      removed.push(`${section}.${entry}`, `"${entry}"`);
+    } else {
+      delete rest[section];
+      removed.push(section);
+    }
+  }
+  try {
+    parseStackConfig(rest);
+  } catch (e) {
+    if (!(e instanceof StackConfigError)) return [];
+    return e.problems.filter((p) => !removed.some((r) => p.startsWith(r) || p.includes(r)));
+  }
+  return [];
+}
+
 /**
  * Parses and validates the `gpushare:` config of a stack: structure, GPU knowledge, capacity. Throws a
  * `StackConfigError` with every problem found; returns the resolved config with warnings otherwise. A value
@@ -912,7 +951,9 @@ function checkPool(
  */
 export function parseStackConfig(input: unknown): StackConfig {
   const parsed = stackConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new StackConfigError(structuralProblems(input, parsed.error));
+  if (!parsed.success) {
+    throw new StackConfigError([...structuralProblems(input, parsed.error), ...salvagedProblems(input, parsed.error)]);
+  }
   const raw = parsed.data;
   const problems: string[] = [];
   const warnings: string[] = [];

@@ -186,3 +186,25 @@ describe("bad inputs, each refused with one message", () => {
     expect(() => parseStackSettings({ config, secretKeys: new Set() })).not.toThrow();
   });
 });
+
+describe("every problem at once", () => {
+  it("reports a type error and, beside it, the problems of the parts that parse", () => {
+    const problems = problemsOf(
+      stack({
+        gpuPools: { t4: { ...T4_POOL, timeSlicing: { replicas: "4" } }, l4: { gpu: "L5", nodes: { min: 1, max: 1 } } },
+        servers: { triton: { pool: "t4" }, other: { pool: "l4", image: "NVCR.io/x:1" } },
+      }),
+    );
+    expect(problems).toEqual([
+      'gpuPools.t4.timeSlicing.replicas: "4" is not allowed (a number or a mapping, not a string); set gpuPools.t4.timeSlicing.replicas in the stack file to a number or a mapping',
+      'gpuPools.l4.gpu: "L5" is not a known GPU model; use one of A100-SXM4-40GB, A100-80GB, H100-80GB, H200-141GB, A30-24GB, T4, L4, A10, A40, L40S, V100-16GB, V100-32GB',
+      'servers.other.image: "NVCR.io/x:1" is not an image reference: the registry and repository must be lowercase; use "nvcr.io/x:1"',
+    ]);
+  });
+
+  it("says nothing more about a server whose pool has the type error", () => {
+    expect(problemsOf(stack({ gpuPools: { t4: { ...T4_POOL, gpusPerNode: "1" } } }))).toEqual([
+      'gpuPools.t4.gpusPerNode: "1" is not allowed (a number, not a string); set gpuPools.t4.gpusPerNode in the stack file to a number',
+    ]);
+  });
+});
