@@ -19,6 +19,7 @@ export default {
     "stacks/credentials.ts",
     "stacks/errors.ts",
     "stacks/rules/*.ts",
+    "components/cloud/network-range.ts",
   ],
   coverageAnalysis: "perTest",
   concurrency: 2,

@@ -44,7 +44,7 @@ import { plainTextSecretProblems } from "./credentials";
 import { POOL_LABEL } from "./defaults";
 import { StackConfigError } from "./errors";
 import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
-import { cidrProblem } from "./rules/cidr";
+import { cidrProblem } from "../components/cloud/network-range";
 import { imageReferenceProblem } from "./rules/image-reference";
 import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, quote } from "./rules/kubernetes-syntax";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";

@@ -1,5 +1,6 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { networkRangeReason } from "./network-range";
 
 /** Manila protocol of the share: Kubernetes mounts it with its built-in NFS volume. */
 export const MODEL_SHARE_PROTOCOL = "NFS";
@@ -88,24 +89,12 @@ export function nfsExportOf(locations: readonly ShareExportLocation[]): NfsExpor
   return splitExportLocation(chosen.path);
 }
 
-/** An IPv4 or IPv6 address, optionally with a prefix length (loosely: Manila checks the address itself). */
-const IP_OR_CIDR =
-  /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/(?:[0-9]|[12][0-9]|3[0-2]))?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(?:\/\d{1,3})?)$/;
-
 function validate(name: string, args: ModelShareArgs): void {
   const errors: { propertyPath: string; reason: string }[] = [];
   const cidr = args.accessCidr;
-  if (!IP_OR_CIDR.test(cidr)) {
-    errors.push({
-      propertyPath: "accessCidr",
-      reason: `"${cidr}" is not an IP address or CIDR; give the nodes' subnet, e.g. 10.0.0.0/24`,
-    });
-  } else if (/\/0+$/.test(cidr)) {
-    errors.push({
-      propertyPath: "accessCidr",
-      reason: `"${cidr}" admits every address; give the nodes' subnet, e.g. 10.0.0.0/24`,
-    });
-  }
+  // The same rule as the stack's `modelStore.manila.accessCidr`: one owner, here.
+  const reason = networkRangeReason(cidr, false);
+  if (reason !== undefined) errors.push({ propertyPath: "accessCidr", reason });
   const size = args.sizeGiB;
   if (!Number.isInteger(size) || size < 1) {
     errors.push({ propertyPath: "sizeGiB", reason: `${size} is not a size; use a whole number of GiB ≥ 1` });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cidrProblem } from "../../stacks/rules/cidr";
+import { cidrProblem } from "../../components/cloud/network-range";
 import { imageReferenceProblem } from "../../stacks/rules/image-reference";
 
 describe("image references", () => {

@@ -33,13 +33,22 @@ function addressBits(address: string, version: 4 | 6): bigint {
  * address (`/0`) is refused: it would open the share to the whole internet.
  */
 export function cidrProblem(at: string, value: string, prefixRequired: boolean): string | undefined {
+  const reason = networkRangeReason(value, prefixRequired);
+  return reason === undefined ? undefined : `${at}: ${reason}`;
+}
+
+/**
+ * What is wrong with a network range, without where it sits (`"10.0.0.5/24" has host bits set ...`), or `undefined`:
+ * the reason a component gives in its `InputPropertiesError`, and the stack layer after the config path.
+ */
+export function networkRangeReason(value: string, prefixRequired: boolean): string | undefined {
   const example = "e.g. 10.0.0.0/24";
   const slash = value.indexOf("/");
   const address = slash < 0 ? value : value.slice(0, slash);
   const family = isIP(address);
   if (family === 0 || (slash < 0 && prefixRequired)) {
     const what = prefixRequired ? "a CIDR (address/prefix length)" : "an IP address or CIDR";
-    return `${at}: "${value}" is not ${what}; give the nodes' subnet, ${example}`;
+    return `"${value}" is not ${what}; give the nodes' subnet, ${example}`;
   }
   const version = family === 4 ? 4 : 6;
   if (slash < 0) return undefined;
@@ -47,10 +56,10 @@ export function cidrProblem(at: string, value: string, prefixRequired: boolean):
   const prefixText = value.slice(slash + 1);
   const prefix = Number(prefixText);
   if (!/^\d{1,3}$/.test(prefixText) || prefix > width) {
-    return `${at}: "${value}" has no valid prefix length; use /1 to /${width} for an IPv${version} address, ${example}`;
+    return `"${value}" has no valid prefix length; use /1 to /${width} for an IPv${version} address, ${example}`;
   }
   if (prefix === 0) {
-    return `${at}: "${value}" admits every address; give the nodes' subnet, ${example}`;
+    return `"${value}" admits every address; give the nodes' subnet, ${example}`;
   }
   const hostBits = BigInt(width - prefix);
   const bits = addressBits(address, version);
@@ -60,7 +69,7 @@ export function cidrProblem(at: string, value: string, prefixRequired: boolean):
       version === 4
         ? `use ${[24n, 16n, 8n, 0n].map((s) => String((network >> s) & 0xffn)).join(".")}/${prefix}`
         : "clear the bits below the prefix";
-    return `${at}: "${value}" has host bits set below its /${prefix} prefix, which Manila refuses; ${fix}`;
+    return `"${value}" has host bits set below its /${prefix} prefix, which Manila refuses; ${fix}`;
   }
   if (version === 6) {
     // ::ffff:0:0/96 holds every IPv4 address in mapped form: a rule over it reaches the IPv4 internet.
@@ -68,18 +77,18 @@ export function cidrProblem(at: string, value: string, prefixRequired: boolean):
     const end = bits + (1n << hostBits);
     if (start < MAPPED_V4 + (1n << 32n) && MAPPED_V4 < end) {
       if (prefix < 96) {
-        return `${at}: "${value}" covers every IPv4 address in IPv4-mapped form (::ffff:0:0/96); write the nodes' IPv4 subnet as IPv4, ${example}`;
+        return `"${value}" covers every IPv4 address in IPv4-mapped form (::ffff:0:0/96); write the nodes' IPv4 subnet as IPv4, ${example}`;
       }
       // Within the mapped block: an IPv4 range, judged as one.
       if (prefix - 96 < MIN_PREFIX_V4) {
-        return `${at}: "${value}" admits 2^${width - prefix} IPv4 addresses in mapped form, far more than a subnet of nodes; use a prefix of /${96 + MIN_PREFIX_V4} or longer, ${example}`;
+        return `"${value}" admits 2^${width - prefix} IPv4 addresses in mapped form, far more than a subnet of nodes; use a prefix of /${96 + MIN_PREFIX_V4} or longer, ${example}`;
       }
       return undefined;
     }
   }
   const widest = version === 4 ? MIN_PREFIX_V4 : MIN_PREFIX_V6;
   if (prefix < widest) {
-    return `${at}: "${value}" admits 2^${width - prefix} addresses, far more than a subnet of nodes; use a prefix of /${widest} or longer, ${example}`;
+    return `"${value}" admits 2^${width - prefix} addresses, far more than a subnet of nodes; use a prefix of /${widest} or longer, ${example}`;
   }
   return undefined;
 }
