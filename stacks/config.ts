@@ -31,7 +31,7 @@ import {
 } from "../gpu/config-names";
 import { devicePluginConfig } from "../gpu/device-plugin-config";
 import { describeProblem, ownedValueProblems, valueAt } from "../components/k8s/helm-values";
-import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-spec";
+import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../components/k8s/triton-spec";
 import {
   adapterSettingsProblems,
   monitoringSettingsProblems,
@@ -41,6 +41,8 @@ import {
   seedScriptProblems,
 } from "./component-rules";
 import { plainTextSecretProblems } from "./credentials";
+import { clusterTemplateProblems } from "../components/cloud/magnum-names";
+import { subPathProblems } from "../components/k8s/seed-script";
 import { POOL_LABEL } from "./defaults";
 import { StackConfigError } from "./errors";
 import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
@@ -450,11 +452,7 @@ function checkServer(
   if (memory !== undefined) problems.push(memory);
   const imageProblem = imageReferenceProblem(`${at}.image`, server.image);
   if (imageProblem !== undefined) problems.push(imageProblem);
-  if (server.service.type === "LoadBalancer" && server.service.exposeMetrics) {
-    problems.push(
-      `${at}.service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP`,
-    );
-  }
+  problems.push(...tritonServiceProblems(`${at}.service`, server.service));
   const replicas = server.replicas;
   let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
@@ -644,11 +642,7 @@ function checkModelStore(raw: RawStackConfig, openstack: boolean, problems: stri
     );
   }
   if (store.nfs !== undefined) problems.push(...nfsProblems(store.nfs));
-  if (store.subPath.startsWith("/")) {
-    problems.push(
-      `modelStore.subPath: "${store.subPath}" is absolute; give it relative to the export (modelStore.nfs.path or the Manila share)`,
-    );
-  }
+  problems.push(...subPathProblems("modelStore.subPath", store.subPath, "modelStore.nfs.path or the Manila share"));
   // The sub-path is checked with or without seeding: the model claim mounts it either way.
   problems.push(...seedScriptProblems(store.seed.enabled ? store.seed.models : [], store.subPath));
   if (store.seed.enabled) {
@@ -741,11 +735,7 @@ function checkCluster(raw: RawStackConfig, problems: string[]): void {
     );
     return;
   }
-  if ((os.clusterTemplateId === undefined) === (os.template === undefined)) {
-    problems.push(
-      `cluster.openstack: give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has ${os.template === undefined ? "neither" : "both"}`,
-    );
-  }
+  problems.push(...clusterTemplateProblems(os).map((reason) => `cluster.openstack: ${reason}`));
   if (
     !Number.isInteger(os.masterCount) ||
     os.masterCount < 1 ||

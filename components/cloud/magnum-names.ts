@@ -72,3 +72,17 @@ export function nodeGroupNameProblems(
   }
   return problems;
 }
+
+/**
+ * What is wrong with where the cluster's template comes from: exactly one of an existing template's id or a template
+ * to create. The one owner of the rule; the stack layer puts its config path before each reason.
+ */
+export function clusterTemplateProblems(args: {
+  readonly clusterTemplateId?: unknown;
+  readonly template?: unknown;
+}): string[] {
+  if ((args.clusterTemplateId === undefined) !== (args.template === undefined)) return [];
+  return [
+    `give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); it has ${args.template === undefined ? "neither" : "both"}`,
+  ];
+}

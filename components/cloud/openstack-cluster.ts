@@ -7,7 +7,7 @@ import {
   DEFAULT_MASTER_COUNT,
   DEFAULT_WORKER_COUNT,
 } from "../defaults";
-import { magnumNodeNamePattern, nodeGroupNameProblems } from "./magnum-names";
+import { clusterTemplateProblems, magnumNodeNamePattern, nodeGroupNameProblems } from "./magnum-names";
 
 /**
  * Magnum role of every GPU node group. The Heat driver labels the nodes `magnum.openstack.org/role=gpu`; the pool
@@ -126,12 +126,7 @@ export interface OpenStackClusterArgs {
 
 function validate(name: string, args: OpenStackClusterArgs): void {
   const errors: { propertyPath: string; reason: string }[] = [];
-  if ((args.clusterTemplateId === undefined) === (args.template === undefined)) {
-    errors.push({
-      propertyPath: "clusterTemplateId",
-      reason: `give exactly one of clusterTemplateId (an existing Magnum template) or template (one gpushare creates); ${args.template === undefined ? "neither is" : "both are"} given`,
-    });
-  }
+  for (const reason of clusterTemplateProblems(args)) errors.push({ propertyPath: "clusterTemplateId", reason });
   for (const reason of nodeGroupNameProblems(args.nodeGroups.map((g) => g.name))) {
     errors.push({ propertyPath: "nodeGroups", reason });
   }

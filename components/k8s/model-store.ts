@@ -2,7 +2,14 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_INFERENCE_NAMESPACE, DEFAULT_SEED_IMAGE } from "../defaults";
-import { buildSeedScript, contentHash, normalizeSubPath, type SeedModel, seedScriptProblems } from "./seed-script";
+import {
+  buildSeedScript,
+  contentHash,
+  normalizeSubPath,
+  type SeedModel,
+  seedScriptProblems,
+  subPathProblems,
+} from "./seed-script";
 
 export interface ModelStoreArgs {
   /** The NFS server of the export holding the models: a Manila share's export location or an existing server. */
@@ -90,9 +97,7 @@ export class ModelStore extends pulumi.ComponentResource {
 
     // Validated before any resource exists, this component included.
     const problems = seedScriptProblems(seed?.models ?? [], rawSubPath, { models: "seed.models", subPath: "subPath" });
-    if (rawSubPath.startsWith("/")) {
-      problems.push(`subPath: "${rawSubPath}" is absolute; give it relative to the export (nfsPath)`);
-    }
+    problems.push(...subPathProblems("subPath", rawSubPath, "nfsPath"));
     if (problems.length > 0) {
       throw new pulumi.InputPropertiesError({
         message: `ModelStore ${name}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems

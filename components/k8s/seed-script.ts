@@ -275,3 +275,13 @@ export function buildSeedScript(options: SeedScriptOptions): string {
     "",
   ].join("\n");
 }
+
+/**
+ * What is wrong with the repository's sub-path at `at`: it lies below the export, so it is relative. The one owner of
+ * the rule; `exportAt` names where the caller's input holds the export.
+ */
+export function subPathProblems(at: string, subPath: string, exportAt: string): string[] {
+  return subPath.startsWith("/")
+    ? [`${at}: "${subPath}" is absolute; give it relative to the export (${exportAt})`]
+    : [];
+}

@@ -15,6 +15,7 @@ import {
   tritonSelectorLabels,
   tritonEndpoint,
   tritonServicePorts,
+  tritonServiceProblems,
   type TritonServerSpec,
 } from "./triton-spec";
 
@@ -55,15 +56,14 @@ export class TritonServer extends pulumi.ComponentResource {
     const exposeMetrics = args.service?.exposeMetrics ?? false;
     const auto = args.autoscaling;
 
-    if (exposeMetrics && serviceType === "LoadBalancer") {
+    const serviceProblems = tritonServiceProblems("service", args.service);
+    if (serviceProblems.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message: `TritonServer ${name}: service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP`,
-        errors: [
-          {
-            propertyPath: "service.exposeMetrics",
-            reason: "the metrics port is never exposed through a LoadBalancer; Prometheus scrapes the pods directly",
-          },
-        ],
+        message: `TritonServer ${name}: ${serviceProblems.join("; ")}`,
+        errors: serviceProblems.map((p) => ({
+          propertyPath: "service.exposeMetrics",
+          reason: p.slice("service.exposeMetrics: ".length),
+        })),
       });
     }
     super("gpushare:k8s:TritonServer", name, args, opts);

@@ -273,8 +273,8 @@ describe("OpenStackCluster", () => {
   });
 
   it.each([
-    ["neither", { template: undefined }, "neither is given"],
-    ["both", { clusterTemplateId: "tmpl-42" }, "both are given"],
+    ["neither", { template: undefined }, "it has neither"],
+    ["both", { clusterTemplateId: "tmpl-42" }, "it has both"],
   ])("fails when %s of a template and a template id are given, registering nothing", async (_, change, what) => {
     const { error, resources } = await runFailing(buildCluster({ ...CLUSTER_ARGS, ...change }).program);
     expect(error).toBeInstanceOf(Error);

@@ -554,13 +554,15 @@ describe("TritonServer choices", () => {
         }),
     );
     expect(pulumi.InputPropertiesError.isInstance(error)).toBe(true);
+    // The stack validation says the same words, from the same rule (tritonServiceProblems).
     expect((error as Error).message).toBe(
-      "TritonServer t: service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; set it to false or use service.type ClusterIP",
+      "TritonServer t: service.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP",
     );
     expect((error as pulumi.InputPropertiesError).errors).toEqual([
       {
         propertyPath: "service.exposeMetrics",
-        reason: "the metrics port is never exposed through a LoadBalancer; Prometheus scrapes the pods directly",
+        reason:
+          "true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP",
       },
     ]);
     expect(resources).toEqual([]);
