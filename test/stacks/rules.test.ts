@@ -1,4 +1,14 @@
 import { describe, expect, it } from "vitest";
+import {
+  annotationsProblems,
+  dns1035Problem,
+  labelsProblems,
+  labelValueProblem,
+  MAX_ANNOTATIONS_BYTES,
+  qualifiedNameProblem,
+  quantityProblem,
+  quote,
+} from "../../stacks/rules/kubernetes-syntax";
 import { cidrProblem } from "../../components/cloud/network-range";
 import { imageReferenceProblem } from "../../stacks/rules/image-reference";
 
@@ -160,5 +170,101 @@ describe("network ranges", () => {
     expect(cidrProblem("modelStore.manila.accessCidr", value, prefixRequired)).toBe(
       `modelStore.manila.accessCidr: "${value}" ${reason}`,
     );
+  });
+});
+
+describe("Kubernetes syntax, as apimachinery's validation.go and quantity.go have it", () => {
+  const KEY_FIX =
+    'use an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (e.g. example.com/node-group)';
+  it.each([
+    "app",
+    "gpushare.io/pool",
+    "nvidia.com/device-plugin.config",
+    "a",
+    "A_b.c-d",
+    "x".repeat(63),
+    `${"a".repeat(253)}/x`,
+    "kubernetes.io/hostname",
+  ])("accepts the key %j", (key) => {
+    expect(qualifiedNameProblem("k", key)).toBeUndefined();
+  });
+
+  it.each<[string, string]>([
+    ["bad key!", "is not a Kubernetes label or annotation key"],
+    ["", "is not a Kubernetes label or annotation key"],
+    ["-a", "is not a Kubernetes label or annotation key"],
+    ["a-", "is not a Kubernetes label or annotation key"],
+    ["x".repeat(64), "is not a Kubernetes label or annotation key"],
+    ["a/b/c", 'has more than one "/"'],
+    ["Example.com/a", "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
+    [`${"a".repeat(254)}/x`, "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
+    ["/a", "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
+    ["example.com/", "is not a Kubernetes label or annotation key"],
+  ])("refuses the key %j", (key, why) => {
+    expect(qualifiedNameProblem("k", key)).toBe(`k: key ${quote(key)} ${why}; ${KEY_FIX}`);
+  });
+
+  it.each(["", "t4", "T4_pool.a-b", "x".repeat(63)])("accepts the label value %j", (value) => {
+    expect(labelValueProblem("v", value)).toBeUndefined();
+  });
+
+  it.each(["x".repeat(64), "-t4", "t4-", "a b", "a/b"])("refuses the label value %j", (value) => {
+    expect(labelValueProblem("v", value)).toBe(
+      `v: ${quote(value)} is not a Kubernetes label value; use at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, or ""`,
+    );
+  });
+
+  it("checks a label map's keys and values, each at its path", () => {
+    expect(labelsProblems("n", { ok: "ok", "bad key": "ok", good: "bad value" })).toEqual([
+      `n: key "bad key" is not a Kubernetes label or annotation key; ${KEY_FIX}`,
+      'n.good: "bad value" is not a Kubernetes label value; use at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, or ""',
+    ]);
+  });
+
+  it("takes 256 KiB of annotations, keys and values together in UTF-8 bytes, and not a byte more", () => {
+    const at = (bytes: number): string[] => annotationsProblems("a", { k: "x".repeat(bytes - 1) });
+    expect(at(MAX_ANNOTATIONS_BYTES)).toEqual([]);
+    expect(at(MAX_ANNOTATIONS_BYTES + 1)).toEqual([
+      "a: 262145 bytes of annotations; Kubernetes takes at most 262144 (256 KiB) per object, keys and values together; keep large data in a ConfigMap",
+    ]);
+    // Two bytes per character: half as many characters.
+    expect(annotationsProblems("a", { k: "é".repeat(MAX_ANNOTATIONS_BYTES / 2) })).toHaveLength(1);
+    expect(annotationsProblems("a", { "bad key": "v" })).toEqual([
+      `a: key "bad key" is not a Kubernetes label or annotation key; ${KEY_FIX}`,
+    ]);
+  });
+
+  it.each(["triton", "t", "triton-t4", `t${"x".repeat(62)}`])("accepts the Service name %j", (name) => {
+    expect(dns1035Problem("servers", name)).toBeUndefined();
+  });
+
+  it.each(["9triton", "-t", "t-", "Triton", "tri.ton", "tri_ton", `t${"x".repeat(63)}`, ""])(
+    "refuses the Service name %j",
+    (name) => {
+      expect(dns1035Problem("servers", name)).toBe(
+        `servers: ${quote(name)} cannot name a Kubernetes Service; use a DNS-1035 label: lowercase letters, digits and "-", starting with a letter, at most 63 characters`,
+      );
+    },
+  );
+
+  it.each(["1", "500m", "1.5", ".5", "4Gi", "1Ki", "2Ei", "1e3", "1E-2", "+1", "0", "100n", "3u", "2k", "7M", "1.5Gi"])(
+    "accepts the quantity %j",
+    (value) => {
+      expect(quantityProblem("q", value, '"1"')).toBeUndefined();
+    },
+  );
+
+  it.each(["lots", "", "-1", "1 Gi", "1gb", "Gi", "1.2.3", "1Kii", "e3", "1e", "0x10"])(
+    "refuses the quantity %j",
+    (value) => {
+      expect(quantityProblem("q", value, '"1"')).toBe(
+        `q: ${quote(value)} is not a Kubernetes quantity; use a number with an optional suffix (Ki, Mi, Gi, m, k, M, G, ...), e.g. "1"`,
+      );
+    },
+  );
+
+  it("quotes a long value cut short, with its length", () => {
+    expect(quote("x".repeat(60))).toBe(`"${"x".repeat(60)}"`);
+    expect(quote("x".repeat(61))).toBe(`"${"x".repeat(59)}…" (61 characters)`);
   });
 });
