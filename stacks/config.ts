@@ -1107,9 +1107,13 @@ function namespaceProblems(config: Readonly<Record<string, unknown>>): string[] 
     const namespace = colon < 0 ? "" : key.slice(0, colon);
     if (KNOWN_NAMESPACES.includes(namespace)) return [];
     const rest = colon < 0 ? key : key.slice(colon + 1);
-    const closest = [...KNOWN_NAMESPACES].sort(
-      (a, b) => distance(namespace.toLowerCase(), a) - distance(namespace.toLowerCase(), b),
-    )[0];
+    // A key without a namespace is Pulumi's project namespace left out: gpushare's.
+    const closest =
+      namespace === ""
+        ? "gpushare"
+        : [...KNOWN_NAMESPACES].sort(
+            (a, b) => distance(namespace.toLowerCase(), a) - distance(namespace.toLowerCase(), b),
+          )[0];
     return [
       `${quote(key)}: no part of this stack reads the namespace ${quote(namespace)}, so the value would be ignored; did you mean ${quote(`${closest}:${rest}`)}? gpushare reads gpushare:, its providers ${KNOWN_NAMESPACES.filter((n) => n !== "gpushare" && n !== "pulumi").join(":, ")}:, and Pulumi pulumi:`,
     ];

@@ -208,3 +208,148 @@ describe("every problem at once", () => {
     ]);
   });
 });
+
+describe("the rules at their edges", () => {
+  const nfs = (server: string, path = "/models") => problemsOf(stack({ modelStore: { nfs: { server, path } } }));
+  const accepts = (config: Record<string, unknown>) =>
+    expect(() => parseStackSettings({ config, secretKeys: new Set() })).not.toThrow();
+
+  it.each(["nfs.example.internal", "nfs-1", "NFS01.corp", "10.0.0.5", "fd00::5", `${"a".repeat(63)}.b`])(
+    "accepts the NFS server %j",
+    (server) => accepts(stack({ modelStore: { nfs: { server, path: "/models" } } })),
+  );
+
+  it.each<[string, boolean]>([
+    ["nfs://10.0.0.5", true],
+    ["NFS+TCP://host", true],
+    ["10.0.0.5:/models", false],
+    ["-host", false],
+    ["host-", false],
+    ["a..b", false],
+    ["a_b", false],
+    [`${"a".repeat(250)}.com`, false],
+  ])("refuses the NFS server %j", (server, scheme) => {
+    expect(nfs(server)).toEqual([
+      `modelStore.nfs.server: ${JSON.stringify(server).length > 62 ? `"${server.slice(0, 59)}…" (${server.length} characters)` : JSON.stringify(server)} is not a host name or IP address${scheme ? " (no scheme: the kubelet mounts server:path)" : ""}; give the server alone, e.g. nfs.example.internal or 10.0.0.5, and the export under modelStore.nfs.path`,
+    ]);
+  });
+
+  it.each(["/", "/exports/models", "/a.b/..c/d..", "/srv/nfs/share-3010a65e"])("accepts the NFS path %j", (path) =>
+    accepts(stack({ modelStore: { nfs: { server: "10.0.0.5", path } } })),
+  );
+
+  it.each(["/a/../b", "/a/./b", "/a/..", "/a\tb", "/a\u007fb", "models/"])("refuses the NFS path %j", (path) => {
+    expect(nfs("10.0.0.5", path)).toEqual([
+      `modelStore.nfs.path: ${JSON.stringify(path)} is not allowed; give the export's absolute path as the server exports it, without ".", ".." or control characters (e.g. /exports/models)`,
+    ]);
+  });
+
+  it.each(["v26.7.0", "88.5.3", "0.1.0", "1.0.0-rc.1+build.5", "2.3.4-alpha-1"])(
+    "accepts the chart version %j",
+    (chartVersion) => accepts(stack({ monitoring: { chartVersion } })),
+  );
+
+  it.each(["26.7", "latest", "01.2.3", "^1.2.3", "1.2.3.4", "v", "1.2.3-", "1.2.3+"])(
+    "refuses the chart version %j",
+    (chartVersion) => {
+      expect(problemsOf(stack({ metricsAdapter: { chartVersion } }))).toEqual([
+        `metricsAdapter.chartVersion: ${JSON.stringify(chartVersion)} is not a chart version; pin an exact SemVer version (e.g. the default), since an empty or loose one lets Helm pick whatever is newest`,
+      ]);
+    },
+  );
+
+  it.each(["https://charts.example/x", "http://mirror.internal:8080/charts", "oci://registry.example/charts"])(
+    "accepts the chart repository %j",
+    (repository) => accepts(stack({ gpuOperator: { repository } })),
+  );
+
+  it.each(["ftp://charts.example", "https://", "charts.example/x", "file:///charts"])(
+    "refuses the chart repository %j",
+    (repository) => {
+      expect(problemsOf(stack({ monitoring: { repository } }))).toEqual([
+        `monitoring.repository: ${JSON.stringify(repository)} is not a Helm repository URL; use an https:// chart repository or an oci:// registry path (e.g. the default)`,
+      ]);
+    },
+  );
+
+  it("counts the control plane and the system workers with the pools toward 5000 nodes in OpenStack mode", () => {
+    const openstack = (masterCount: number, workerCount: number) =>
+      stack({
+        cluster: { ...OPENSTACK, openstack: { ...OPENSTACK.openstack, masterCount, workerCount } },
+        gpuPools: { t4: { ...T4_POOL, flavor: "g", nodes: { min: 1, max: 4990 } } },
+      });
+    accepts(openstack(3, 7));
+    expect(problemsOf(openstack(3, 8))).toEqual([
+      "gpuPools: gpuPools.t4.nodes.max 4990 + cluster.openstack.masterCount 3 + cluster.openstack.workerCount 8 = 5001 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
+    ]);
+    // A count that is wrong says so itself; it is not added up.
+    expect(problemsOf(openstack(3, 1.5))).toEqual([
+      "cluster.openstack.workerCount: 1.5 is not allowed; use a whole number from 1 to 5000 for the system node group (Kubernetes supports at most 5000 nodes per cluster)",
+    ]);
+  });
+
+  it("adds up the pools alone in an existing cluster, at exactly 5000", () => {
+    accepts(
+      stack({
+        gpuPools: {
+          t4: { ...T4_POOL, nodes: { min: 0, max: 2500 } },
+          l4: { gpu: "L4", nodes: { min: 0, max: 2500 } },
+        },
+      }),
+    );
+  });
+
+  it.each<[string, unknown, string]>([
+    ["a list", [4], "a list"],
+    ["a mapping", { n: 4 }, "a mapping"],
+    ["true", true, "a boolean"],
+    ["null", null, "null"],
+  ])("names what a number was given as: %s", (_, max, kind) => {
+    expect(problemsOf(stack({ gpuPools: { t4: { ...T4_POOL, nodes: { min: 1, max } } } }))[0]).toBe(
+      `gpuPools.t4.nodes.max: ${JSON.stringify(max)} is not allowed (a number, not ${kind}); set gpuPools.t4.nodes.max in the stack file to a number`,
+    );
+  });
+
+  it("cuts a long mapping short in a message, and shows Infinity inside it as Infinity", () => {
+    const profiles = {
+      "1g.5gb": 7,
+      "1g.10gb": 4,
+      "2g.10gb": 3,
+      "3g.20gb": 2,
+      "4g.20gb": 1,
+      "7g.40gb": 1,
+      "1g.5gb+me": 1,
+    };
+    const [problem] = problemsOf(
+      stack({ gpuPools: { t4: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, mig: { profiles } } } }),
+    );
+    expect(problem).toBe(
+      'gpuPools.t4.mig.profiles: {"1g.5gb":7,"1g.10gb":4,"2g.10gb":3,"3g.20gb":2,"4g.20gb":1,"7g.40gb":1,"1g.5… has no legal placement on A100-SXM4-40GB (instances overlap on its 8 memory slices or exceed its 7 compute slices); remove an instance or use a named layout such as all-balanced',
+    );
+    const [inf] = problemsOf(stack({ gpuPools: { t4: { ...T4_POOL, mig: { profiles: { "1g.5gb": Infinity } } } } }));
+    expect(inf).toBe(
+      "gpuPools.t4.mig.profiles.1g.5gb: Infinity is not allowed (a finite number, not Infinity); set gpuPools.t4.mig.profiles.1g.5gb in the stack file to a finite number",
+    );
+  });
+
+  it("suggests the namespace for a key that has none", () => {
+    expect(problemsOf({ ...stack(), servers: {} })).toEqual([
+      `"servers": no part of this stack reads the namespace "", so the value would be ignored; did you mean "gpushare:servers"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ]);
+  });
+
+  it("keeps checking the rest when a section has a type error, and drops an unknown key of an entry", () => {
+    expect(
+      problemsOf(
+        stack({
+          modelStore: 5,
+          gpuPools: { t4: { ...T4_POOL, colour: "red", nodes: { min: 2, max: 1 } } },
+        }),
+      ),
+    ).toEqual([
+      'gpuPools.t4: unknown key "colour"; remove it or check the spelling against the README\'s config reference',
+      "modelStore: 5 is not allowed (a mapping, not a number); set modelStore in the stack file to a mapping",
+      "gpuPools.t4.nodes: min 2 is greater than max 1; raise nodes.max or lower nodes.min",
+    ]);
+  });
+});
