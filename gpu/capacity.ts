@@ -32,10 +32,25 @@ export interface NodePodLimit {
   readonly systemPodsPerNode: number;
 }
 
-export const DEFAULT_NODE_POD_LIMIT: NodePodLimit = {
-  maxPodsPerNode: DEFAULT_MAX_PODS_PER_NODE,
-  systemPodsPerNode: DEFAULT_SYSTEM_PODS_PER_NODE,
-};
+/**
+ * What is wrong with a pod limit, each key after `prefix` (`cluster.` in a stack file, nothing in a workloads file):
+ * whole numbers, at most {@link MAX_PODS_PER_NODE_SETTING} pods, and fewer system pods than pods. The one owner of the
+ * rule, for the stack validation and the planner alike.
+ */
+export function nodePodLimitProblems(prefix: string, limit: NodePodLimit): string[] {
+  const { maxPodsPerNode, systemPodsPerNode } = limit;
+  if (!Number.isInteger(maxPodsPerNode) || maxPodsPerNode < 1 || maxPodsPerNode > MAX_PODS_PER_NODE_SETTING) {
+    return [
+      `${prefix}maxPodsPerNode: ${String(maxPodsPerNode)} is not allowed; use a whole number from 1 to ${MAX_PODS_PER_NODE_SETTING} (the kubelet's --max-pods on the GPU nodes; its default is ${DEFAULT_MAX_PODS_PER_NODE})`,
+    ];
+  }
+  if (!Number.isInteger(systemPodsPerNode) || systemPodsPerNode < 0 || systemPodsPerNode >= maxPodsPerNode) {
+    return [
+      `${prefix}systemPodsPerNode: ${String(systemPodsPerNode)} is not allowed; use a whole number from 0 to ${maxPodsPerNode - 1} (pods each GPU node runs besides the servers', fewer than ${prefix}maxPodsPerNode)`,
+    ];
+  }
+  return [];
+}
 
 /** Pods of GPU resources one node can run under `limit`. */
 export function gpuPodBudget(limit: NodePodLimit): number {

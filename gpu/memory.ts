@@ -63,6 +63,21 @@ export const MPS_SERVER_GIB = 66 / 1024;
 /** The most per-replica overhead a server may declare, GiB: more than most GPUs hold is a typo. */
 export const MAX_OVERHEAD_GIB = 64;
 
+/**
+ * What is wrong with a server's declared overhead at `at`, or `undefined`: a finite number from 0 to
+ * {@link MAX_OVERHEAD_GIB}. `instead` says what leaving it out gives. The one owner of the rule, for the stack
+ * validation and the planner alike.
+ */
+export function overheadProblem(at: string, overheadGiB: number | undefined, instead: string): string | undefined {
+  if (
+    overheadGiB === undefined ||
+    (Number.isFinite(overheadGiB) && overheadGiB >= 0 && overheadGiB <= MAX_OVERHEAD_GIB)
+  ) {
+    return undefined;
+  }
+  return `${at}: ${String(overheadGiB)} is not allowed; use a number from 0 to ${MAX_OVERHEAD_GIB} (GiB each replica process takes besides its model), or remove it for ${instead}`;
+}
+
 /** Floating-point slack of the fit comparison: 1 KiB, far below any figure the catalog or a config holds. */
 const SLACK_GIB = 1 / (1024 * 1024);
 

@@ -2,8 +2,8 @@ import { z } from "zod";
 import type { GpuModel } from "./catalog";
 import { findGpuModel, gpuModelNames } from "./catalog";
 import type { MigStrategy, NodePodLimit } from "./capacity";
-import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, MAX_PODS_PER_NODE_SETTING } from "./capacity";
-import { gib, MAX_OVERHEAD_GIB, replicaOverheadGiB } from "./memory";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, nodePodLimitProblems } from "./capacity";
+import { gib, overheadProblem, replicaOverheadGiB } from "./memory";
 
 /**
  * What isolation a server's replicas need from each other and from their neighbours:
@@ -186,11 +186,12 @@ export function parseWorkloads(input: unknown): Workloads {
       );
     }
     const overhead = server.overheadGiB;
-    if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0 && overhead <= MAX_OVERHEAD_GIB)) {
-      problems.push(
-        `${at}.overheadGiB: ${show(overhead)} is not allowed; use a number from 0 to ${MAX_OVERHEAD_GIB} (GiB each replica process takes besides its model), or remove it for its GPU's default (${gib(replicaOverheadGiB({ architecture: "turing" }))} on a T4, ${gib(replicaOverheadGiB({ architecture: "hopper" }))} on an H100)`,
-      );
-    }
+    const overheadWrong = overheadProblem(
+      `${at}.overheadGiB`,
+      overhead,
+      `its GPU's default (${gib(replicaOverheadGiB({ architecture: "turing" }))} on a T4, ${gib(replicaOverheadGiB({ architecture: "hopper" }))} on an H100)`,
+    );
+    if (overheadWrong !== undefined) problems.push(overheadWrong);
     servers.push({
       name,
       modelMemoryGiB: server.modelMemoryGiB,
@@ -202,15 +203,7 @@ export function parseWorkloads(input: unknown): Workloads {
   }
 
   const { maxPodsPerNode, systemPodsPerNode } = raw;
-  if (!Number.isInteger(maxPodsPerNode) || maxPodsPerNode < 1 || maxPodsPerNode > MAX_PODS_PER_NODE_SETTING) {
-    problems.push(
-      `maxPodsPerNode: ${show(maxPodsPerNode)} is not allowed; use a whole number from 1 to ${MAX_PODS_PER_NODE_SETTING} (the kubelet's --max-pods; its default is ${DEFAULT_MAX_PODS_PER_NODE})`,
-    );
-  } else if (!Number.isInteger(systemPodsPerNode) || systemPodsPerNode < 0 || systemPodsPerNode >= maxPodsPerNode) {
-    problems.push(
-      `systemPodsPerNode: ${show(systemPodsPerNode)} is not allowed; use a whole number from 0 to ${maxPodsPerNode - 1} (pods each GPU node runs besides the servers', fewer than maxPodsPerNode)`,
-    );
-  }
+  problems.push(...nodePodLimitProblems("", { maxPodsPerNode, systemPodsPerNode }));
 
   if (problems.length > 0) throw new PlanInputError(problems);
   return {

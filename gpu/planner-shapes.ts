@@ -1,10 +1,9 @@
 import type { GpuModel } from "./catalog";
 import { maxMpsClients } from "./catalog";
-import type { MigStrategy } from "./capacity";
 import type { MigCounts } from "./layouts";
 import { nonZeroProfiles } from "./layouts";
 import { maxInstancesOf, placeMigLayout } from "./placement";
-import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type NodePodLimit } from "./capacity";
+import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type MigStrategy, type NodePodLimit } from "./capacity";
 import { maxReplicasByMemory, type SharingMode } from "./memory";
 import type { GpuOffer, WorkloadServer } from "./planner-input";
 import { replicaNeedGiB } from "./planner-input";

@@ -1,6 +1,5 @@
-import type { AdvertisedDevice, MigStrategy, PoolSharingSpec } from "./capacity";
-import { advertisedDevices } from "./capacity";
-import { gpuPodBudget, type NodePodLimit } from "./capacity";
+import type { AdvertisedDevice, MigStrategy, NodePodLimit, PoolSharingSpec } from "./capacity";
+import { advertisedDevices, gpuPodBudget } from "./capacity";
 import { gib, memoryFit, replicaOverheadGiB } from "./memory";
 import type { SolveLimits } from "./milp";
 import { LinearProgram } from "./milp";
@@ -152,12 +151,12 @@ function offerOf(w: Workloads, shape: NodeShape): GpuOffer {
 }
 
 /** Servers that fit no device on offer at all, and servers whose peak exceeds any single pool at the node limit. */
-function hopelessServers(w: Workloads, types: readonly PoolType[]): string[] {
+function hopelessServers(w: Workloads, shapes: readonly NodeShape[], types: readonly PoolType[]): string[] {
   const problems: string[] = [];
   for (const s of w.servers) {
     // The largest device on offer, by what it leaves the server's replica after its overhead.
     let largest: { room: number; what: string } | undefined;
-    for (const shape of nodeShapes(w.offers, allowedStrategies(w), w.nodePods)) {
+    for (const shape of shapes) {
       const gpu = offerOf(w, shape).gpu;
       for (const k of shape.kinds) {
         const overhead = replicaOverheadGiB(gpu, s.overheadGiB);
@@ -241,7 +240,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
   const shapes = nodeShapes(w.offers, strategies, w.nodePods);
   const single = singleKindTypes(w, shapes, strategies);
   const multi = shapes.filter((s) => s.kinds.length > 1);
-  const hopeless = hopelessServers(w, [
+  const hopeless = hopelessServers(w, shapes, [
     ...single,
     ...multi.map((shape) => ({ shape, sharings: shape.kinds.map(() => UNSHARED), strategy: shape.strategy })),
   ]);
@@ -261,7 +260,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
   if (relaxed === Infinity) throw new PlanError([nodeLimitProblem(w)]);
   // Both bounds are proven: the relaxation (the cheaper strategy's) and the cheapest pool that fits the most
   // demanding server alone.
-  let bound = Math.max(relaxed, floorBound(w));
+  let bound = Math.max(relaxed, floorBound(w, shapes));
   if (best !== undefined && best.cost <= bound + EPS) {
     return finish(w, best.drafts, {
       provenOptimal: true,
@@ -306,10 +305,9 @@ function nodeLimitProblem(w: Workloads): string {
 }
 
 /** Any plan hosts each server somewhere: at least the cheapest pool that fits its peak on its own. */
-function floorBound(w: Workloads): number {
+function floorBound(w: Workloads, shapes: readonly NodeShape[]): number {
   let bound = 0;
   const strategies = allowedStrategies(w);
-  const shapes = nodeShapes(w.offers, strategies, w.nodePods);
   for (const s of w.servers) {
     let cheapest = Infinity;
     for (const shape of shapes) {

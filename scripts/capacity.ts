@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
+import { alignedRows, compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
 import { serverMemoryTable } from "../stacks/capacity-table";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
 import { cliArgs, usageExitCode } from "./cli";
@@ -29,15 +29,8 @@ function load(file: string, compare = false): StackConfig {
  */
 /** Rows as aligned columns, one line each. */
 function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows
-    .map(
-      (r) =>
-        `${r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join("  ")
-          .trimEnd()}\n`,
-    )
+  return alignedRows(rows)
+    .map((l) => `${l}\n`)
     .join("");
 }
 

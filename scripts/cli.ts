@@ -22,9 +22,9 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** The flags of a command line, or a {@link UsageError} naming the flag Node's parser refused. */
-export function cliArgs<T extends Options>(options: T, usage: string, args?: string[]) {
+export function cliArgs<T extends Options>(options: T, usage: string) {
   try {
-    return parseArgs({ options, allowPositionals: false, strict: true, ...(args === undefined ? {} : { args }) });
+    return parseArgs({ options, allowPositionals: false, strict: true });
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {

@@ -93,19 +93,20 @@ export function userError(e: unknown): StackConfigError | undefined {
 }
 
 async function main(): Promise<number> {
-  let values;
+  let stack: string;
+  let out: string;
   try {
-    ({ values } = cliArgs({ stack: { type: "string" }, out: { type: "string" } }, RENDER_USAGE));
+    const { values } = cliArgs({ stack: { type: "string" }, out: { type: "string" } }, RENDER_USAGE);
     if (values.stack === undefined) throw new UsageError("--stack is missing", RENDER_USAGE);
     if (values.out !== undefined) checkOutputDirectory("--out", values.out, RENDER_USAGE);
+    stack = values.stack;
+    out = values.out ?? path.join("out", stack);
   } catch (e) {
     return usageExitCode(e);
   }
-  if (values.stack === undefined) return 2;
-  const out = values.out ?? path.join("out", values.stack);
   try {
-    const resources = await render(values.stack, out);
-    process.stdout.write(`${resources.length} resources of stack ${values.stack} written to ${out}\n`);
+    const resources = await render(stack, out);
+    process.stdout.write(`${resources.length} resources of stack ${stack} written to ${out}\n`);
     for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
     return 0;
   } catch (e) {

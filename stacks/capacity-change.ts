@@ -167,7 +167,8 @@ export function comparisonMatters(c: CapacityComparison): boolean {
   );
 }
 
-function table(rows: readonly (readonly string[])[]): string[] {
+/** Rows as lines of columns aligned on their widest cell, two spaces apart. */
+export function alignedRows(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) =>
     r
@@ -185,7 +186,7 @@ export function comparisonText(c: CapacityComparison): string {
   } else {
     lines.push("Advertised capacity at max nodes:");
     lines.push(
-      ...table([
+      ...alignedRows([
         ["POOL", "RESOURCE", "BEFORE", "AFTER"],
         ...c.changes.map((x) => [x.pool, x.resource, String(x.before), `${x.after} (${signed(x.after - x.before)})`]),
       ]).map((l) => `  ${l}`),
@@ -197,7 +198,7 @@ export function comparisonText(c: CapacityComparison): string {
     const memory = c.servers.some((s) => s.memoryAfter !== undefined);
     const head = ["SERVER", "RESOURCE", "MAX REPLICAS", "FITS BEFORE", "FITS AFTER"];
     lines.push(
-      ...table([
+      ...alignedRows([
         memory ? [...head, "GiB PER REPLICA AFTER", "NEEDS GiB"] : head,
         ...c.servers.map((s) => {
           const row = [s.name, s.resource, String(s.maxReplicas), yes(s.fitsBefore), yes(s.fitsAfter)];

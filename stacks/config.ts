@@ -8,17 +8,17 @@ import {
   advertisedDevices,
   capacityPerNode,
   gpuPodBudget,
-  MAX_PODS_PER_NODE_SETTING,
+  nodePodLimitProblems,
   podsPerNode,
   scaleCapacity,
 } from "../gpu/capacity";
 import type { MemoryFit } from "../gpu/memory";
 import {
   gib,
-  MAX_OVERHEAD_GIB,
   maxReplicasByMemory,
   memoryFit,
   MPS_SERVER_GIB,
+  overheadProblem,
   replicaOverheadGiB,
 } from "../gpu/memory";
 import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
@@ -452,7 +452,7 @@ function checkServer(
   if (memory !== undefined) problems.push(memory);
   const imageProblem = imageReferenceProblem(`${at}.image`, server.image);
   if (imageProblem !== undefined) problems.push(imageProblem);
-  problems.push(...tritonServiceProblems(`${at}.service`, server.service));
+  problems.push(...tritonServiceProblems(server.service).map((p) => `${at}.service.${p.key}: ${p.reason}`));
   const replicas = server.replicas;
   let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
@@ -556,10 +556,13 @@ function checkServer(
     );
   }
   const overhead = server.overheadGiB;
-  if (overhead !== undefined && !(Number.isFinite(overhead) && overhead >= 0 && overhead <= MAX_OVERHEAD_GIB)) {
-    problems.push(
-      `${at}.overheadGiB: ${show(overhead)} is not allowed; use a number from 0 to ${MAX_OVERHEAD_GIB} (GiB each replica process takes besides its model), or remove it for ${pool.gpu.name}'s default of ${gib(replicaOverheadGiB(pool.gpu))}`,
-    );
+  const overheadWrong = overheadProblem(
+    `${at}.overheadGiB`,
+    overhead,
+    `${pool.gpu.name}'s default of ${gib(replicaOverheadGiB(pool.gpu))}`,
+  );
+  if (overheadWrong !== undefined) {
+    problems.push(overheadWrong);
   } else if (server.modelMemoryGiB !== undefined) {
     const fit = memoryFit(device, server.modelMemoryGiB, replicaOverheadGiB(pool.gpu, overhead));
     if (!fit.fits) {
@@ -689,28 +692,6 @@ function checkClusterNodes(raw: RawStackConfig, openstack: boolean, problems: st
       `gpuPools: ${parts.map(([what]) => what).join(" + ")} = ${total} nodes, but Kubernetes supports at most ${MAX_CLUSTER_NODES} nodes per cluster; lower nodes.max of the pools`,
     );
   }
-}
-
-/** Checks the cluster's pods per node and system pods; returns whether both are usable. */
-function checkPodLimit(raw: RawStackConfig, problems: string[]): boolean {
-  const { maxPodsPerNode, systemPodsPerNode } = raw.cluster;
-  const maxOk = wholeNumberIn(
-    "cluster.maxPodsPerNode",
-    maxPodsPerNode,
-    1,
-    MAX_PODS_PER_NODE_SETTING,
-    " (the kubelet's --max-pods on the GPU nodes; its default is 110)",
-    problems,
-  );
-  if (!maxOk) return false;
-  return wholeNumberIn(
-    "cluster.systemPodsPerNode",
-    systemPodsPerNode,
-    0,
-    maxPodsPerNode - 1,
-    " (pods each GPU node runs besides the servers', fewer than cluster.maxPodsPerNode)",
-    problems,
-  );
 }
 
 /** The problems of where the cluster comes from: a Magnum cluster gpushare creates, or an existing one. */
@@ -928,7 +909,7 @@ function salvagedProblems(input: unknown, error: z.ZodError): string[] {
     parseStackConfig(rest);
   } catch (e) {
     if (!(e instanceof StackConfigError)) return [];
-    return e.problems.filter((p) => !removed.some((r) => p.startsWith(r) || p.includes(r)));
+    return e.problems.filter((p) => !removed.some((r) => p.includes(r)));
   }
   return [];
 }
@@ -988,7 +969,9 @@ export function parseStackConfig(input: unknown): StackConfig {
   const migStrategy: MigStrategy =
     raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
 
-  const podLimitOk = checkPodLimit(raw, problems);
+  const podLimitProblems = nodePodLimitProblems("cluster.", raw.cluster);
+  problems.push(...podLimitProblems);
+  const podLimitOk = podLimitProblems.length === 0;
   checkClusterNodes(raw, openstack, problems);
   const pools = new Map<string, PoolConfig>();
   for (const d of drafts) {

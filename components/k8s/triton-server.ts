@@ -56,14 +56,14 @@ export class TritonServer extends pulumi.ComponentResource {
     const exposeMetrics = args.service?.exposeMetrics ?? false;
     const auto = args.autoscaling;
 
-    const serviceProblems = tritonServiceProblems("service", args.service);
+    const serviceProblems = tritonServiceProblems(args.service).map((p) => ({
+      propertyPath: `service.${p.key}`,
+      reason: p.reason,
+    }));
     if (serviceProblems.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message: `TritonServer ${name}: ${serviceProblems.join("; ")}`,
-        errors: serviceProblems.map((p) => ({
-          propertyPath: "service.exposeMetrics",
-          reason: p.slice("service.exposeMetrics: ".length),
-        })),
+        message: `TritonServer ${name}: ${serviceProblems.map((p) => `${p.propertyPath}: ${p.reason}`).join("; ")}`,
+        errors: serviceProblems,
       });
     }
     super("gpushare:k8s:TritonServer", name, args, opts);

@@ -306,25 +306,28 @@ export function tritonPodSpec(
   };
 }
 
-/** Service ports: HTTP and gRPC, plus metrics only when asked for (and never through a load balancer). */
 /**
- * What is wrong with a server's Service settings at `at` (`service` of the component's args, or the caller's own
- * path): the metrics port is never published through a LoadBalancer. The one owner of the rule; the stack layer
- * calls it with its config path.
+ * What is wrong with a server's Service settings, each with the key of `service` it is about: the metrics port is
+ * never published through a LoadBalancer. The one owner of the rule; the component and the stack layer put their own
+ * path before the key.
  */
 export function tritonServiceProblems(
-  at: string,
   service: { readonly type?: string; readonly exposeMetrics?: boolean } | undefined,
-): string[] {
+): { readonly key: "exposeMetrics"; readonly reason: string }[] {
   const type = service?.type ?? DEFAULT_TRITON_SERVICE_TYPE;
   if (service?.exposeMetrics === true && type === "LoadBalancer") {
     return [
-      `${at}.exposeMetrics: true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP`,
+      {
+        key: "exposeMetrics",
+        reason:
+          "true would publish Triton's metrics port through a LoadBalancer; Prometheus scrapes pods directly, so set it to false or use service.type ClusterIP",
+      },
     ];
   }
   return [];
 }
 
+/** Service ports: HTTP and gRPC, plus metrics only when asked for (and never through a load balancer). */
 export function tritonServicePorts(exposeMetrics: boolean): k8s.types.input.core.v1.ServicePort[] {
   return [
     { name: "http", port: TRITON_PORTS.http, targetPort: "http", protocol: "TCP" },

@@ -143,6 +143,22 @@ describe("parseWorkloads", () => {
       withServer({ ...SERVER, minReplicas: 5, maxReplicas: 4 }),
       `servers.densenet: minReplicas 5 is greater than maxReplicas 4; raise maxReplicas or lower minReplicas`,
     ],
+    // The stack validation's rules, in the workloads file's paths.
+    [
+      "an overhead is negative",
+      withServer({ ...SERVER, overheadGiB: -1 }),
+      "servers.densenet.overheadGiB: -1 is not allowed; use a number from 0 to 64 (GiB each replica process takes besides its model), or remove it for its GPU's default (0.49 GiB on a T4, 0.84 GiB on an H100)",
+    ],
+    [
+      "the pod limit is not a count",
+      { ...(withServer(SERVER) as object), maxPodsPerNode: 1001 },
+      "maxPodsPerNode: 1001 is not allowed; use a whole number from 1 to 1000 (the kubelet's --max-pods on the GPU nodes; its default is 110)",
+    ],
+    [
+      "the system pods take every pod",
+      { ...(withServer(SERVER) as object), maxPodsPerNode: 20, systemPodsPerNode: 20 },
+      "systemPodsPerNode: 20 is not allowed; use a whole number from 0 to 19 (pods each GPU node runs besides the servers', fewer than maxPodsPerNode)",
+    ],
   ])("fails when %s", (_, input, message) => {
     expect(problemsOf(input)).toEqual([message]);
   });
