@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { alignedRows, compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
 import { serverMemoryTable } from "../stacks/capacity-table";
+import { servingJson, servingReport, servingText } from "../stacks/serving";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
 import { cliArgs, usageExitCode } from "./cli";
 import { readStackFile, stackErrorExitCode } from "./stack-file";
@@ -69,7 +70,10 @@ function main(): number {
         atMaxNodes: p.atMaxNodes,
       }));
       const servers = serverMemoryTable(config);
-      process.stdout.write(`${JSON.stringify({ migStrategy: config.migStrategy, pools, servers }, null, 2)}\n`);
+      const serving = servingJson(servingReport(config));
+      process.stdout.write(
+        `${JSON.stringify({ migStrategy: config.migStrategy, pools, servers, serving }, null, 2)}\n`,
+      );
       return 0;
     }
     const rows: string[][] = [
@@ -122,6 +126,8 @@ function main(): number {
       ];
       process.stdout.write(`\n${table(serverRows)}`);
     }
+    const serving = servingText(servingReport(config));
+    if (serving.length > 0) process.stdout.write(`\n${serving.map((l) => `${l}\n`).join("")}`);
     return 0;
   } catch (e) {
     return stackErrorExitCode(e);

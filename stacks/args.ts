@@ -156,7 +156,17 @@ export function tritonServerSpec(server: ServerConfig): TritonServerSpec {
     ...(raw.models === undefined ? {} : { models: raw.models }),
     resources: raw.resources,
     replicas: server.replicas,
-    ...(raw.autoscaling === undefined ? {} : { autoscaling: raw.autoscaling }),
+    ...(raw.autoscaling === undefined
+      ? {}
+      : {
+          autoscaling: {
+            minReplicas: raw.autoscaling.minReplicas,
+            // The resolved bound: the one set, or the sharing curve's knee.
+            maxReplicas: server.maxReplicas,
+            targetAverageValue: raw.autoscaling.targetAverageValue,
+            scaleDown: raw.autoscaling.scaleDown,
+          },
+        }),
     service: raw.service,
   };
 }

@@ -2,6 +2,10 @@ import { MIG_CONFIG_LABEL, type SharingState } from "../components/k8s/gpu-opera
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
 import type { StackConfig } from "./config";
+import { serverServing } from "./serving";
+import { alignedRows } from "./text";
+
+export { alignedRows };
 
 /**
  * What a change of stack config does to capacity: per pool and resource the advertised count before → after,
@@ -38,6 +42,17 @@ export interface ServerFit {
    * `modelMemoryGiB`. The previous deployment's outputs hold no memory, so there is no before.
    */
   readonly memoryAfter?: { readonly perReplicaGiB: number; readonly needGiB: number; readonly fits: boolean };
+  /**
+   * After the change, in requests, where the server has a sharing curve: what its max replicas serve, at which p99,
+   * and the knee they are measured against. The previous deployment's outputs hold no curve, so there is no before.
+   */
+  readonly servingAfter?: {
+    readonly requestsPerSecond: number;
+    readonly p99Ms: number;
+    readonly podsPerDevice: number;
+    readonly kneePodsPerDevice: number;
+    readonly pastKnee: boolean;
+  };
 }
 
 export interface Disruption {
@@ -120,6 +135,7 @@ export function compareCapacity(before: CapacitySnapshot, after: StackConfig): C
   const servers: ServerFit[] = after.servers.map((s) => {
     const total = claimed.get(key(s.pool.name, s.resource)) ?? 0;
     const memory = serverMemory(s);
+    const serving = serverServing(s, after.raw.validation.kneeFraction);
     return {
       name: s.name,
       resource: s.resource,
@@ -129,6 +145,17 @@ export function compareCapacity(before: CapacitySnapshot, after: StackConfig): C
       ...(memory === undefined
         ? {}
         : { memoryAfter: { perReplicaGiB: memory.perReplicaGiB, needGiB: memory.needGiB, fits: memory.fits } }),
+      ...(serving === undefined
+        ? {}
+        : {
+            servingAfter: {
+              requestsPerSecond: serving.atMax.requestsPerSecond,
+              p99Ms: serving.atMax.p99Ms,
+              podsPerDevice: serving.atMax.podsPerDevice,
+              kneePodsPerDevice: serving.knee.pods,
+              pastKnee: serving.knee.measured && serving.atMax.podsPerDevice > serving.knee.pods,
+            },
+          }),
     };
   });
 
@@ -163,18 +190,7 @@ export function comparisonMatters(c: CapacityComparison): boolean {
   return (
     c.changes.length > 0 ||
     c.disruptions.length > 0 ||
-    c.servers.some((s) => !s.fitsAfter || s.memoryAfter?.fits === false)
-  );
-}
-
-/** Rows as lines of columns aligned on their widest cell, two spaces apart. */
-export function alignedRows(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]))
-      .join("  ")
-      .trimEnd(),
+    c.servers.some((s) => !s.fitsAfter || s.memoryAfter?.fits === false || s.servingAfter?.pastKnee === true)
   );
 }
 
@@ -196,17 +212,25 @@ export function comparisonText(c: CapacityComparison): string {
     lines.push("Servers at max replicas:");
     // Memory columns only where some server declares its model's memory.
     const memory = c.servers.some((s) => s.memoryAfter !== undefined);
+    // Request columns only where some server has a sharing curve.
+    const serving = c.servers.some((s) => s.servingAfter !== undefined);
     const head = ["SERVER", "RESOURCE", "MAX REPLICAS", "FITS BEFORE", "FITS AFTER"];
     lines.push(
       ...alignedRows([
-        memory ? [...head, "GiB PER REPLICA AFTER", "NEEDS GiB"] : head,
-        ...c.servers.map((s) => {
-          const row = [s.name, s.resource, String(s.maxReplicas), yes(s.fitsBefore), yes(s.fitsAfter)];
-          if (!memory) return row;
-          const m = s.memoryAfter;
-          if (m === undefined) return [...row, "-", "-"];
-          return [...row, `${m.perReplicaGiB.toFixed(2)}${m.fits ? "" : " (too little)"}`, m.needGiB.toFixed(2)];
-        }),
+        [
+          ...head,
+          ...(memory ? ["GiB PER REPLICA AFTER", "NEEDS GiB"] : []),
+          ...(serving ? ["REQ/S AFTER", "P99 ms AFTER", "PODS PER DEVICE / KNEE"] : []),
+        ],
+        ...c.servers.map((s) => [
+          s.name,
+          s.resource,
+          String(s.maxReplicas),
+          yes(s.fitsBefore),
+          yes(s.fitsAfter),
+          ...(memory ? memoryCells(s) : []),
+          ...(serving ? servingCells(s) : []),
+        ]),
       ]).map((l) => `  ${l}`),
     );
   }
@@ -220,6 +244,22 @@ export function comparisonText(c: CapacityComparison): string {
     );
   }
   return lines.join("\n");
+}
+
+function memoryCells(s: ServerFit): string[] {
+  const m = s.memoryAfter;
+  if (m === undefined) return ["-", "-"];
+  return [`${m.perReplicaGiB.toFixed(2)}${m.fits ? "" : " (too little)"}`, m.needGiB.toFixed(2)];
+}
+
+function servingCells(s: ServerFit): string[] {
+  const v = s.servingAfter;
+  if (v === undefined) return ["(slots)", "-", "-"];
+  return [
+    String(Math.round(v.requestsPerSecond)),
+    v.p99Ms.toFixed(1),
+    `${v.podsPerDevice} / ${v.kneePodsPerDevice}${v.pastKnee ? " (past the knee)" : ""}`,
+  ];
 }
 
 function signed(n: number): string {

@@ -51,6 +51,8 @@ import { imageReferenceProblem } from "./rules/image-reference";
 import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, quote } from "./rules/kubernetes-syntax";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
+import { kneeOf } from "../gpu/sharing-curve";
+import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "./serving";
 
 export { StackConfigError };
 
@@ -428,6 +430,26 @@ function memoryProblem(
 }
 
 /**
+ * The HPA's `maxReplicas` a server's sharing curve gives when it sets none ({@link kneeMaxReplicas}), or `undefined`
+ * without a curve or a device to read it on (the server's other problems say why).
+ */
+function curveMaxReplicas(
+  server: RawServer,
+  pools: ReadonlyMap<string, PoolConfig>,
+  kneeFraction: number,
+): number | undefined {
+  const curve = server.sharingCurve;
+  const pool = pools.get(server.pool);
+  if (curve === undefined || pool === undefined) return undefined;
+  const offered = Object.keys(pool.perNode);
+  const resource = server.resource ?? (offered.length === 1 ? offered[0] : undefined);
+  const device = pool.devices.find((d) => d.resource === resource);
+  if (device === undefined) return undefined;
+  const knee = kneeOf(curve, kneeFraction);
+  return kneeMaxReplicas(knee, device, serverDevices(pool, device), server.autoscaling?.stopAtKnee ?? true);
+}
+
+/**
  * Checks one server and resolves it against its pool. Returns `undefined` when the server has a problem, and
  * also, without a problem of its own, when its pool has one: what the pool advertises is then unknown.
  */
@@ -456,6 +478,10 @@ function checkServer(
   const replicas = server.replicas;
   let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
+  const autoMax =
+    auto === undefined
+      ? undefined
+      : (auto.maxReplicas ?? curveMaxReplicas(server, pools, stack.validation.kneeFraction));
   if (auto !== undefined) {
     const minOk = wholeNumberIn(
       `${at}.autoscaling.minReplicas`,
@@ -465,23 +491,23 @@ function checkServer(
       PODS_WHY,
       problems,
     );
-    const maxOk = wholeNumberIn(
-      `${at}.autoscaling.maxReplicas`,
-      auto.maxReplicas,
-      1,
-      MAX_CLUSTER_PODS,
-      PODS_WHY,
-      problems,
-    );
-    if (countsOk && maxOk && replicas > auto.maxReplicas) {
+    if (autoMax === undefined) {
       problems.push(
-        `${at}.replicas: ${replicas} is more than autoscaling.maxReplicas ${auto.maxReplicas}, and the HPA would scale it down at once; lower ${at}.replicas to at most ${auto.maxReplicas} or raise autoscaling.maxReplicas`,
+        `${at}.autoscaling.maxReplicas: not set, and the server has no sharingCurve to take the knee from; set maxReplicas, or give ${at}.sharingCurve (npm run advise learns it)`,
+      );
+    }
+    const maxOk =
+      autoMax !== undefined &&
+      wholeNumberIn(`${at}.autoscaling.maxReplicas`, autoMax, 1, MAX_CLUSTER_PODS, PODS_WHY, problems);
+    if (countsOk && maxOk && replicas > autoMax) {
+      problems.push(
+        `${at}.replicas: ${replicas} is more than autoscaling.maxReplicas ${autoMax}${auto.maxReplicas === undefined ? " (the sharing curve's knee)" : ""}, and the HPA would scale it down at once; lower ${at}.replicas to at most ${autoMax} or raise autoscaling.maxReplicas`,
       );
       countsOk = false;
     }
-    if (minOk && maxOk && auto.minReplicas > auto.maxReplicas) {
+    if (minOk && maxOk && auto.minReplicas > autoMax) {
       problems.push(
-        `${at}.autoscaling: minReplicas ${auto.minReplicas} is greater than maxReplicas ${auto.maxReplicas}; raise maxReplicas or lower minReplicas`,
+        `${at}.autoscaling: minReplicas ${auto.minReplicas} is greater than maxReplicas ${autoMax}${auto.maxReplicas === undefined ? " (the sharing curve's knee)" : ""}; raise maxReplicas or lower minReplicas`,
       );
     }
     countsOk = countsOk && minOk && maxOk;
@@ -546,7 +572,7 @@ function checkServer(
   }
   // Counts that are wrong already say so; their fit would be a second message about the same value.
   if (!countsOk) return undefined;
-  const maxReplicas = auto === undefined ? replicas : Math.max(auto.maxReplicas, replicas);
+  const maxReplicas = autoMax === undefined ? replicas : Math.max(autoMax, replicas);
   const minReplicas = auto === undefined ? replicas : auto.minReplicas;
   const fit = pool.atMaxNodes[resource] ?? 0;
   if (maxReplicas > fit) {
@@ -573,8 +599,21 @@ function checkServer(
   } else if (overhead !== undefined) {
     warnings.push(`${at}.overheadGiB: ignored without ${at}.modelMemoryGiB; set the model's memory so it is checked`);
   }
+  if (server.sharingCurve !== undefined) {
+    problems.push(...curveDeviceProblems(`${at}.sharingCurve`, server.sharingCurve, pool, device));
+  } else if (server.slo !== undefined) {
+    warnings.push(
+      `${at}.slo: not checked without ${at}.sharingCurve; capacity is counted in slots, which say nothing about requests/s or latency; give the curve (npm run advise learns it)`,
+    );
+  }
   if (problems.length > before) return undefined;
-  return { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
+  const resolved: ServerConfig = { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
+  const serving = serverServing(resolved, stack.validation.kneeFraction);
+  if (serving !== undefined) {
+    const key = auto === undefined ? "replicas" : "autoscaling.maxReplicas";
+    warnings.push(...servingWarnings(at, serving, key));
+  }
+  return resolved;
 }
 
 /**
@@ -931,6 +970,12 @@ export function parseStackConfig(input: unknown): StackConfig {
   const openstack = raw.cluster.kind === "openstack";
 
   checkCluster(raw, problems);
+  const fraction = raw.validation.kneeFraction;
+  if (!(fraction > 0 && fraction < 1)) {
+    problems.push(
+      `validation.kneeFraction: ${show(fraction)} is not allowed; use a fraction between 0 and 1 (0.1: a pod past the knee adds less than 10 % of what one pod serves alone)`,
+    );
+  }
   checkModelStore(raw, openstack, problems);
   checkMonitoring(raw, problems);
   checkNodeImages(raw, problems);

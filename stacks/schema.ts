@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
+import { DEFAULT_KNEE_FRACTION, servingObjectiveSchema, sharingCurveSchema } from "../gpu/sharing-curve";
 import {
   DEFAULT_CUSTOM_METRIC_NAME,
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
@@ -206,7 +207,13 @@ const serverSchema = z.strictObject({
   autoscaling: z
     .strictObject({
       minReplicas: z.number().default(1),
-      maxReplicas: z.number(),
+      /**
+       * The most pods the HPA scales to; @default with a `sharingCurve`, every device filled to the knee (or its
+       * slots when fewer): pods past the knee add latency, not requests. Required without a curve.
+       */
+      maxReplicas: z.number().optional(),
+      /** With a curve and no `maxReplicas`: stop at the knee (true), or fill every slot (false). */
+      stopAtKnee: z.boolean().default(true),
       /** Target of the custom metric per pod (µs of queue time per request). */
       targetAverageValue: z.number().default(DEFAULT_TARGET_QUEUE_TIME_US),
       /** How fast the HPA gives pods back when the load drops (its `behavior.scaleDown`). */
@@ -227,6 +234,14 @@ const serverSchema = z.strictObject({
    * memory pool); @default the GPU architecture's measured figure (gpu/memory.ts).
    */
   overheadGiB: z.number().optional(),
+  /**
+   * What one device serves at 1, 2, … N pods of this server: requests/s in total and p99 latency, measured on the
+   * device and sharing mode the server runs on (`npm run advise` learns it from the running platform). With it,
+   * capacity and the preview count requests, and the HPA stops at the knee.
+   */
+  sharingCurve: sharingCurveSchema.optional(),
+  /** The server's objective at its peak: requests/s it must serve, each within a p99 latency (ms). */
+  slo: servingObjectiveSchema.optional(),
   /** Models to load (explicit model control); all models of the repository if unset. */
   models: z.array(z.string().min(1)).optional(),
   resources: z.strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") }).prefault({}),
@@ -255,6 +270,8 @@ export const stackConfigSchema = z.strictObject({
     .strictObject({
       /** What oversubscribed GPU memory under time-slicing does: warn, or fail the preview. */
       memoryOversubscription: z.enum(["warn", "fail"]).default("warn"),
+      /** The knee of a sharing curve: the pod count past which one more pod adds less than this fraction of one alone. */
+      kneeFraction: z.number().default(DEFAULT_KNEE_FRACTION),
     })
     .prefault({}),
 });

@@ -62,6 +62,44 @@ describe("npm run capacity", () => {
     expect(lines[4].split(/\s{2,}/)).toEqual(["t4", "T4", "timeSlicing", "nvidia.com/gpu", "14.73", "14", "1", "14"]);
   });
 
+  it("counts requests where a server has a sharing curve: the knee, requests/s and p99 at max replicas, the SLO", () => {
+    const r = run("capacity.ts", ["--config", "examples/serving-h200.yaml"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    const serving = r.stdout.trim().split("\n\n")[2].split("\n");
+    expect(serving.map((l) => l.split(/\s{2,}/))).toEqual([
+      [
+        "SERVER",
+        "DEVICES",
+        "MAX REPLICAS",
+        "PODS PER DEVICE",
+        "KNEE",
+        "REQ/S AT MAX",
+        "P99 ms AT MAX",
+        "REQ/S AT KNEE",
+        "SLO",
+      ],
+      // maxReplicas is unset: the knee (7) on the one H200, not its 14 slots.
+      ["resnet", "1", "7", "7", "7", "833", "8.4", "833", "800/s ≤ 10 ms: met at 7"],
+    ]);
+    const json = JSON.parse(run("capacity.ts", ["--config", "examples/serving-h200.yaml", "--json"]).stdout) as {
+      serving: { servers: { maxReplicas: number; knee: object; slo: { metBy: { replicas: number } } }[] };
+    };
+    expect(json.serving.servers[0]).toMatchObject({
+      maxReplicas: 7,
+      knee: { podsPerDevice: 7, measured: true, fraction: 0.1 },
+      slo: { metBy: { replicas: 7 } },
+    });
+  });
+
+  it("says which servers are counted in slots when they have no curve", () => {
+    const r = run("capacity.ts", ["--config", "Pulumi.dev.yaml"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(
+      /^Counted in slots, not requests \(no sharingCurve\): .+; npm run advise learns a curve from the running platform\.$/,
+    );
+  });
+
   it("prints each server's memory per replica: the real figure, the overhead and the headroom", () => {
     const r = run("capacity.ts", ["--config", "Pulumi.prod.yaml"]);
     expect(r.status).toBe(0);

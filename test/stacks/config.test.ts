@@ -1532,6 +1532,7 @@ describe("what a stack leaves out", () => {
           autoscaling: {
             minReplicas: 1,
             maxReplicas: 2,
+            stopAtKnee: true,
             targetAverageValue: 50,
             scaleDown: { stabilizationWindowSeconds: 300, periodSeconds: 60 },
           },
@@ -1540,7 +1541,7 @@ describe("what a stack leaves out", () => {
         b: { pool: "t4", ...triton, service: { type: "NodePort", ...service } },
         c: { pool: "v100", ...triton, service: { type: "LoadBalancer", ...service } },
       },
-      validation: { memoryOversubscription: "warn" },
+      validation: { memoryOversubscription: "warn", kneeFraction: 0.1 },
     });
     expect(config.pools.map((p) => p.nodes.initial)).toEqual([1, 1]);
   });
