@@ -17,5 +17,6 @@ export const kubeconfig = platform.kubeconfig ?? null;
 export const servers = platform.servers;
 export const capacity = platform.capacity;
 export const grafanaAdminPassword = platform.grafanaAdminPassword ?? null;
-// Read back by the next deployment (stacks/previous.ts): keep these configs while labels move, compare capacity.
+// Read back by the next deployment (components/k8s/sharing-state.ts, versioned): keep these configs while labels
+// move, compare capacity.
 export const sharing = platform.sharing;

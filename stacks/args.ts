@@ -59,14 +59,14 @@ export function modelShareArgs(config: StackConfig): ModelShareArgs | undefined 
   };
 }
 
-/** A resolved pool as the GPU operator configures it; its `nodeSelector` only when the stack file sets one. */
+/** A resolved pool as the GPU operator is asked to configure it: what it shares and how its nodes are known. */
 function gpuOperatorPool(pool: PoolConfig): GpuOperatorPool {
   return {
     name: pool.name,
     sharing: pool.sharing,
-    devicePluginConfig: pool.devicePluginConfig,
+    maxNodes: pool.nodes.max,
     ...(pool.raw.nodeSelector === undefined ? {} : { nodeSelector: pool.raw.nodeSelector }),
-    atMaxNodes: pool.atMaxNodes,
+    ...(pool.raw.mig?.name === undefined ? {} : { migName: pool.raw.mig.name }),
   };
 }
 

@@ -1,4 +1,5 @@
-import { MIG_CONFIG_LABEL, type SharingState } from "../components/k8s/gpu-operator-values";
+import { MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
+import type { SharingState } from "../components/k8s/sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
 import type { StackConfig } from "./config";

@@ -6,8 +6,8 @@ import { GpuOperator } from "../components/k8s/gpu-operator";
 import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
 import { Monitoring } from "../components/k8s/monitoring";
-import type { SharingState } from "../components/k8s/gpu-operator-values";
 import { monitorLabelsFor } from "../components/k8s/monitoring-values";
+import type { SharingState } from "../components/k8s/sharing-state";
 import { TritonServer } from "../components/k8s/triton-server";
 import {
   gpuOperatorSettings,
@@ -21,7 +21,7 @@ import {
 import type { StackConfig } from "./config";
 import { capacityTable, type PoolCapacityRow } from "./capacity-table";
 import { compareCapacity, comparisonMatters, comparisonText, snapshotFromOutputs } from "./capacity-change";
-import { type PreviousDeployment, retainedConfigs } from "./previous";
+import { type PreviousDeployment, previousSharing } from "./previous";
 
 /**
  * The platform's logical name in `index.ts`. A contract: every URN of the stack starts with it (the golden lists of
@@ -109,38 +109,24 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       });
     }
 
-    const provider = new k8s.Provider(
-      `${name}-k8s`,
-      {
-        ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
-        ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
-        // Server-side apply: fields other controllers own (HPA replicas, injected CA bundles) stay theirs.
-        enableServerSideApply: true,
-      },
-      { parent: this },
-    );
+    const connection: k8s.ProviderArgs = {
+      ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
+      ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
+      // Server-side apply: fields other controllers own (HPA replicas, injected CA bundles) stay theirs.
+      enableServerSideApply: true,
+    };
+    const provider = new k8s.Provider(`${name}-k8s`, connection, { parent: this });
     this.provider = provider;
     const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
-    // The same cluster, for the GPU operator's two ConfigMaps: updated in place rather than deleted and recreated
-    // when a pool's sharing changes, so that nodes never point at a config that is momentarily gone.
-    const nodeConfigProvider = new k8s.Provider(
-      `${name}-k8s-node-configs`,
-      {
-        ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
-        ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
-        enableServerSideApply: true,
-        enableConfigMapMutable: true,
-      },
-      { parent: this },
-    );
 
     // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
     const monitoringSettings = monitoringArgs(config);
     const monitoring = new Monitoring(`${name}-monitoring`, monitoringSettings, k8sOpts);
     const previous = pulumi.output(args.previous ?? {});
+    const prior = previous.apply(previousSharing);
     // Shown by `pulumi preview` (and the pull request's comment) before anything changes on the nodes.
-    previous.apply((p) => {
-      const before = snapshotFromOutputs(p.sharing, p.capacity);
+    pulumi.all([previous, prior]).apply(([p, sharing]) => {
+      const before = snapshotFromOutputs(sharing.state, p.capacity);
       if (before === undefined) return;
       const comparison = compareCapacity(before, config);
       if (comparisonMatters(comparison)) {
@@ -151,14 +137,10 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       `${name}-gpu-operator`,
       {
         ...gpuOperatorSettings(config),
-        configMapProvider: nodeConfigProvider,
-        retained: previous.apply((p) =>
-          retainedConfigs(
-            config,
-            p.sharing,
-            p.sharing === undefined && p.capacity !== undefined ? [...new Set(p.capacity.map((r) => r.pool))] : [],
-          ),
-        ),
+        providerArgs: connection,
+        previous: prior,
+        // The platform created this provider itself before the operator did: the same provider, not a new one.
+        configMapProviderAliases: [{ name: `${name}-k8s-node-configs`, parent: this }],
         ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
         // The DCGM exporter's ServiceMonitor carries the labels the platform's Prometheus selects.
         serviceMonitorLabels: monitorLabelsFor(monitoringSettings),

@@ -1,19 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  devicePluginConfigData,
-  migLayoutUses,
-  type RetainedConfigs,
-  type SharingState,
-} from "../components/k8s/gpu-operator-values";
-import { type MigConfigEntry, migManagerConfig } from "../gpu/mig-manager-config";
-import { gpuOperatorSettings } from "./args";
+  CAPACITY_OUTPUT,
+  type PreviousSharing,
+  readPreviousSharing,
+  SHARING_STATE_OUTPUT,
+  SharingStateError,
+} from "../components/k8s/sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
-import type { StackConfig } from "./config";
 
-/** The outputs of this stack's previous deployment that the next one reads. */
+/** The outputs of this stack's previous deployment that the next one reads, as they were exported. */
 export interface PreviousDeployment {
-  /** What the previous deployment configured; absent before configs were named after their content. */
-  readonly sharing?: SharingState;
+  /**
+   * Its sharing state (`sharing`), read by `readPreviousSharing` of components/k8s/sharing-state; absent before
+   * configs were named after their content.
+   */
+  readonly sharing?: unknown;
   /** Its capacity table; absent for a stack never deployed. */
   readonly capacity?: readonly PoolCapacityRow[];
 }
@@ -35,53 +36,26 @@ export function readPreviousDeployment(): pulumi.Output<PreviousDeployment> {
   return pulumi.unsecret(
     read.apply((r) => {
       const outputs = r.outputs ?? {};
-      const sharing = outputs.sharing;
-      const capacity = outputs.capacity;
+      const sharing = outputs[SHARING_STATE_OUTPUT];
+      const capacity = outputs[CAPACITY_OUTPUT];
       return {
-        ...(isObject(sharing) ? { sharing: sharing as SharingState } : {}),
+        ...(sharing === undefined || sharing === null ? {} : { sharing }),
         ...(Array.isArray(capacity) ? { capacity: capacity as PoolCapacityRow[] } : {}),
       };
     }),
   );
 }
 
-function isObject(v: unknown): boolean {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
- * The configs of the previous deployment that the current one no longer names. Until node-feature-discovery has
- * moved every node's labels (after this `pulumi up` updated the rules), nodes still point at them; if the
- * device plugin or mig-manager restarts meanwhile it must find them. The next `pulumi up` drops them.
- *
- * `previous` is the previous deployment's `sharing` output; `legacyPools` are the pools of a deployment made
- * before configs were named after their content (it exported `capacity` but no `sharing`): their nodes point at
- * `<pool>` and `gpushare-<pool>`, kept here with the current content until the labels have moved.
+ * The sharing the previous deployment left, for the GPU operator and the capacity comparison. An output gpushare
+ * cannot read fails the update with what is wrong and what to do (a `RunError`, printed without a stack trace)
+ * before any node's config changes.
  */
-export function retainedConfigs(
-  config: StackConfig,
-  previous: SharingState | undefined,
-  legacyPools: readonly string[] = [],
-): RetainedConfigs {
-  const settings = gpuOperatorSettings(config);
-  const currentDp = devicePluginConfigData(settings);
-  const currentMig = migManagerConfig(migLayoutUses(settings.pools))["mig-configs"];
-  const devicePlugin: Record<string, string> = {};
-  const mig: Record<string, MigConfigEntry[]> = {};
-  for (const [key, content] of Object.entries(previous?.devicePluginConfigs ?? {})) {
-    if (currentDp[key] === undefined) devicePlugin[key] = content;
+export function previousSharing(previous: PreviousDeployment): PreviousSharing {
+  try {
+    return readPreviousSharing({ [SHARING_STATE_OUTPUT]: previous.sharing, [CAPACITY_OUTPUT]: previous.capacity });
+  } catch (e) {
+    if (e instanceof SharingStateError) throw new pulumi.RunError(e.message);
+    throw e;
   }
-  for (const [name, entries] of Object.entries(previous?.migConfigs ?? {})) {
-    if (currentMig[name] === undefined) mig[name] = entries.map((e) => ({ ...e }));
-  }
-  for (const name of legacyPools) {
-    const pool = config.pools.find((p) => p.name === name);
-    if (pool === undefined) continue;
-    if (currentDp[name] === undefined) devicePlugin[name] = currentDp[pool.devicePluginConfig];
-    const legacyLayout = pool.raw.mig?.name ?? `gpushare-${name}`;
-    if (pool.sharing.mig !== undefined && currentMig[legacyLayout] === undefined) {
-      mig[legacyLayout] = currentMig[pool.sharing.mig.configName].map((e) => ({ ...e }));
-    }
-  }
-  return { devicePlugin, mig };
 }

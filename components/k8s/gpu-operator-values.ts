@@ -1,6 +1,8 @@
 import { stringify } from "yaml";
 import { defaultDevicePluginConfig, devicePluginConfig } from "../../gpu/device-plugin-config";
+import { advertisedDevices, capacityPerNode, scaleCapacity } from "../../gpu/capacity";
 import type { MigStrategy, PoolSharingSpec } from "../../gpu/capacity";
+import { generationName } from "../../gpu/config-names";
 import type { LayoutUse, MigConfigEntry, MigManagerConfig } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
 import { deepMerge, type OwnedValue, type Values } from "./helm-values";
@@ -57,31 +59,58 @@ export const OWNED_GPU_OPERATOR_VALUES: readonly OwnedValue[] = [
   { path: ["driver", "enabled"], use: "the driverEnabled argument" },
 ];
 
-/** A GPU pool as the GPU operator configures it: how its GPUs are shared, and how its nodes are recognised. */
+/**
+ * A GPU pool as the GPU operator is asked to configure it: what it runs and how it shares it, and how its nodes are
+ * recognised. Names, labels and capacity follow from it ({@link configuredPool}).
+ */
 export interface GpuOperatorPool {
   /** The pool's name: the value of its nodes' `gpushare.io/pool` label and the prefix of its config names. */
   readonly name: string;
   /** The pool's GPU model, GPUs per node and sharing (MIG layout, time-slicing, MPS), as `gpu/capacity` models it. */
   readonly sharing: PoolSharingSpec;
-  /**
-   * The pool's key in the device-plugin ConfigMap and the value of its nodes' `nvidia.com/device-plugin.config`
-   * label. Name it after the config's content (`generationName(name, <config YAML>)` of `gpu/config-names`): the
-   * device plugin re-reads a config only when the label's value changes.
-   */
-  readonly devicePluginConfig: string;
+  /** The most nodes the pool scales to; its capacity in the `sharing` output is counted at this size. */
+  readonly maxNodes: number;
   /**
    * Labels the pool's nodes already carry, with values the nodes of other pools of the same GPU model do not have.
    * @default - none: the pool's nodes are recognised by their GPU's PCI device id (and, given one, a node-name
    * pattern) alone, which tells apart only pools of different GPU models.
    */
   readonly nodeSelector?: Readonly<Record<string, string>>;
-  /** Devices the pool advertises at its maximum node count, per resource; reported in the `sharing` output. */
+  /**
+   * The name the stack file gives the pool's explicit MIG layout (`mig.name`), which deployments made before
+   * configs were named after their content used as the layout's label value.
+   * @default - `gpushare-<pool>` (`defaultMigLayoutPrefix` of `gpu/config-names`).
+   */
+  readonly migName?: string;
+}
+
+/** A pool with what follows from it: the name of its device-plugin config and its capacity at max nodes. */
+export interface ConfiguredPool extends GpuOperatorPool {
+  /**
+   * The pool's key in the device-plugin ConfigMap and the value of its nodes' `nvidia.com/device-plugin.config`
+   * label: `<pool>-<hash of the config>`, since the device plugin re-reads a config only when the label's value
+   * changes.
+   */
+  readonly devicePluginConfig: string;
+  /** Devices the pool advertises at its maximum node count, per resource. */
   readonly atMaxNodes: Readonly<Record<string, number>>;
 }
 
+/** A pool's config names and capacity, derived from what it shares under the cluster's MIG strategy. */
+export function configuredPool(pool: GpuOperatorPool, migStrategy: MigStrategy): ConfiguredPool {
+  const perNode = capacityPerNode(advertisedDevices(pool.sharing, migStrategy));
+  return {
+    ...pool,
+    // Named after its content: config-manager re-reads a config only when the node's label value changes.
+    devicePluginConfig: generationName(pool.name, stringify(devicePluginConfig(pool.sharing, migStrategy))),
+    atMaxNodes: scaleCapacity(perNode, pool.maxNodes),
+  };
+}
+
 /**
- * What the GPU operator is configured with, as plain data: the builders below take it, and `GpuOperatorArgs`
- * extends it with what only a deployment has (providers, node-name patterns, the previous generation's configs).
+ * What the GPU operator is configured with, as plain data: the builders below take it (its pools configured by
+ * {@link configuredPools}), and `GpuOperatorArgs` extends it with what only a deployment has (the cluster's
+ * provider, node-name patterns, what the previous deployment left).
  */
 export interface GpuOperatorSettings {
   /**
@@ -145,6 +174,20 @@ export interface GpuOperatorSettings {
 /** The cluster-wide part of the settings: what every pool's configs depend on. */
 export type GpuOperatorPools = Pick<GpuOperatorSettings, "migStrategy" | "pools">;
 
+/** The pools with their config names and capacity, under the cluster's MIG strategy. */
+export interface ConfiguredPools {
+  readonly migStrategy: MigStrategy;
+  readonly pools: readonly ConfiguredPool[];
+}
+
+/** Every pool configured under the settings' MIG strategy. */
+export function configuredPools(settings: GpuOperatorPools): ConfiguredPools {
+  return {
+    migStrategy: settings.migStrategy,
+    pools: settings.pools.map((p) => configuredPool(p, settings.migStrategy)),
+  };
+}
+
 /**
  * Helm values of the `gpu-operator` chart: the cluster's MIG strategy, the two ConfigMaps gpushare writes,
  * the driver and DCGM switches, and node-feature-discovery allowed to write the pool label. The extra `values`
@@ -184,11 +227,11 @@ export function gpuOperatorValues(settings: GpuOperatorSettings): Values {
 /**
  * The device-plugin ConfigMap's data: one key per pool (`<pool>-<content hash>`, which the pool's nodes carry in
  * `nvidia.com/device-plugin.config`), `default` for every other node, and the `retained` keys of the previous
- * generation that no pool uses any more (see {@link retainedConfigs}).
+ * generation that no pool uses any more (`retainedConfigs` of `./sharing-state`).
  * @see https://github.com/NVIDIA/k8s-device-plugin#multiple-config-file-example
  */
 export function devicePluginConfigData(
-  settings: GpuOperatorPools,
+  settings: ConfiguredPools,
   retained: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const data: Record<string, string> = {
@@ -226,47 +269,6 @@ export function migManagerConfigData(
 }
 
 /**
- * What a deployment leaves for the next one to read (the stack output `sharing`): the cluster's MIG strategy,
- * per pool the labels its nodes carry and what it advertises at max nodes, and the content of every config a
- * node label can name. The next `pulumi up` keeps these configs while it moves the labels, and its preview
- * compares capacity against them.
- */
-export interface SharingState {
-  readonly migStrategy: MigStrategy;
-  readonly pools: Readonly<
-    Record<
-      string,
-      { readonly labels: Readonly<Record<string, string>>; readonly atMaxNodes: Readonly<Record<string, number>> }
-    >
-  >;
-  /** Device-plugin ConfigMap keys of the pools (not `default`) → config YAML. */
-  readonly devicePluginConfigs: Readonly<Record<string, string>>;
-  /** mig-manager layouts (not `all-disabled`) → their entries. */
-  readonly migConfigs: Readonly<Record<string, readonly MigConfigEntry[]>>;
-}
-
-export function sharingState(settings: GpuOperatorPools): SharingState {
-  const dp = devicePluginConfigData(settings);
-  delete dp[DEFAULT_DEVICE_PLUGIN_CONFIG_KEY];
-  const mig = { ...migManagerConfig(migLayoutUses(settings.pools))["mig-configs"] };
-  delete mig[DEFAULT_MIG_CONFIG];
-  return {
-    migStrategy: settings.migStrategy,
-    pools: Object.fromEntries(
-      settings.pools.map((p) => [p.name, { labels: poolNodeLabels(p), atMaxNodes: { ...p.atMaxNodes } }]),
-    ),
-    devicePluginConfigs: dp,
-    migConfigs: mig,
-  };
-}
-
-/** Configs of the previous generation to keep while node labels move to the current one. */
-export interface RetainedConfigs {
-  readonly devicePlugin: Readonly<Record<string, string>>;
-  readonly mig: Readonly<Record<string, readonly MigConfigEntry[]>>;
-}
-
-/**
  * Label values the pools' nodes would carry that their ConfigMaps lack, as messages (empty when none): a node
  * pointing at a missing config makes config-manager fail ("specified config ... does not exist") or mig-manager
  * mark the node `failed`.
@@ -299,7 +301,7 @@ export function danglingConfigNames(
  * on MIG-capable GPUs, the MIG layout (`all-disabled` for a pool without a `mig` section, so that removing
  * one turns MIG off visibly instead of leaving the last layout in place).
  */
-export function poolNodeLabels(pool: GpuOperatorPool): Record<string, string> {
+export function poolNodeLabels(pool: ConfiguredPool): Record<string, string> {
   const labels: Record<string, string> = {
     [POOL_LABEL]: pool.name,
     [DEVICE_PLUGIN_CONFIG_LABEL]: pool.devicePluginConfig,
@@ -335,7 +337,7 @@ function selectorsExclude(a: Readonly<Record<string, string>>, b: Readonly<Recor
  * would label the other pool's nodes too.
  */
 export function poolsLabelledByNodeGroup(
-  pools: readonly GpuOperatorPool[],
+  pools: readonly LabelledPool[],
   hasNamePattern: (pool: string) => boolean,
 ): string[] {
   return pools.filter((p) => !hasNamePattern(p.name) && sameGpuPools(pools, p).length > 0).map((p) => p.name);
@@ -398,7 +400,7 @@ export interface NodeFeatureRuleSpec<P> {
  * Both terms must hold; within the `pci.device` term vendor and device must hold for the same device.
  * @see https://kubernetes-sigs.github.io/node-feature-discovery/stable/usage/customization-guide.html#nodefeaturerule-custom-resource
  */
-export function nodeFeatureRuleSpec<P = never>(pool: GpuOperatorPool, namePattern?: P): NodeFeatureRuleSpec<P> {
+export function nodeFeatureRuleSpec<P = never>(pool: ConfiguredPool, namePattern?: P): NodeFeatureRuleSpec<P> {
   const matchFeatures: NodeFeatureRuleSpec<P>["rules"][number]["matchFeatures"] = [
     {
       feature: "pci.device",

@@ -12,6 +12,7 @@ import {
   NODE_FEATURE_RULE_API_VERSION,
   OWNED_GPU_OPERATOR_VALUES,
   POOL_LABEL,
+  configuredPools,
   danglingConfigNames,
   devicePluginConfigData,
   gpuOperatorValues,
@@ -21,12 +22,10 @@ import {
   poolLabelConflicts,
   poolNodeLabels,
   poolsLabelledByNodeGroup,
-  sharingState,
   type GpuOperatorSettings,
-  type RetainedConfigs,
-  type SharingState,
 } from "./gpu-operator-values";
 import { ownedValuesSet } from "./helm-values";
+import { type PreviousSharing, retainedConfigs, type SharingState, sharingState } from "./sharing-state";
 
 /** The chart gpushare installs from the `repository` argument. */
 export const GPU_OPERATOR_CHART = "gpu-operator";
@@ -57,19 +56,28 @@ export interface GpuOperatorArgs extends GpuOperatorSettings {
    */
   readonly nodeNamePatterns?: Record<string, pulumi.Input<string>>;
   /**
-   * Configs of the previous deployment that nodes may still point at while this update moves their labels
-   * (`retainedConfigs` of the previous `sharing` output). They stay in the ConfigMaps until the next update.
-   * @default - none (a first deployment).
+   * What the previous deployment left (`readPreviousSharing` of `./sharing-state`, from the stack's outputs). The
+   * configs it names that this deployment no longer does stay in the ConfigMaps until the next update, so that
+   * nodes whose labels are still moving find them.
+   * @default - nothing: a first deployment.
    */
-  readonly retained?: pulumi.Input<RetainedConfigs>;
+  readonly previous?: pulumi.Input<PreviousSharing>;
   /**
-   * Provider for the two ConfigMaps: the same cluster, with `enableConfigMapMutable`. The Kubernetes provider
-   * otherwise replaces a ConfigMap whose data changes, and a ConfigMap with a fixed name is replaced by deleting it
-   * first — for that moment every node's label would name a config that does not exist.
-   * @default - the provider the component inherits, which replaces the ConfigMaps on every sharing change.
+   * How to reach the cluster: the arguments of the Kubernetes provider this component is given (through
+   * `providers`). The component writes its two ConfigMaps through a provider of its own built from them, with
+   * `enableConfigMapMutable`: the Kubernetes provider otherwise replaces a ConfigMap whose data changes, and one
+   * with a fixed name is replaced by deleting it first — for that moment every node's label would name a config
+   * that does not exist.
+   * @default - `{}`: the ambient kubeconfig and context, as the default Kubernetes provider reads them.
    * @see https://www.pulumi.com/registry/packages/kubernetes/api-docs/provider/#enableconfigmapmutable_nodejs
    */
-  readonly configMapProvider?: k8s.Provider;
+  readonly providerArgs?: k8s.ProviderArgs;
+  /**
+   * URNs the ConfigMap provider had before this component created it (e.g. where a caller created it under
+   * another name), so that existing stacks update it rather than replace it and both ConfigMaps with it.
+   * @default - none.
+   */
+  readonly configMapProviderAliases?: pulumi.Input<pulumi.URN | pulumi.Alias>[];
 }
 
 /**
@@ -87,7 +95,7 @@ export interface GpuOperatorArgs extends GpuOperatorSettings {
  * act only when a node's label value changes; a ConfigMap rewritten under the same key is never read again. A
  * changed config is a changed name, so the rule moves the label and the node acts. The ConfigMaps are written
  * before the rules (a label never names a key that is not there yet), and keep the previous generation's keys
- * (`retained`) until the next update, so a plugin restarting while labels move still finds its config.
+ * (from `previous`) until the next update, so a plugin restarting while labels move still finds its config.
  *
  * **An operator installed outside gpushare** (`installed: true`): no namespace and no Helm release
  * are created, only the two ConfigMaps (in `namespace`, which must exist) and the rules. The
@@ -130,7 +138,8 @@ export class GpuOperator extends pulumi.ComponentResource {
   public readonly sharing: SharingState;
 
   constructor(name: string, args: GpuOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { pools } = args;
+    const configured = configuredPools(args);
+    const { pools } = configured;
     const patterns = args.nodeNamePatterns ?? {};
     const hasNamePattern = (pool: string): boolean => patterns[pool] !== undefined;
 
@@ -157,21 +166,28 @@ export class GpuOperator extends pulumi.ComponentResource {
 
     // Every label value a rule will set must name a config this component writes (retained ones aside).
     const labels = Object.fromEntries(pools.map((p) => [p.name, poolNodeLabels(p)]));
-    const dangling = danglingConfigNames(labels, devicePluginConfigData(args), migManagerConfig(migLayoutUses(pools)));
+    const dangling = danglingConfigNames(
+      labels,
+      devicePluginConfigData(configured),
+      migManagerConfig(migLayoutUses(pools)),
+    );
     if (dangling.length > 0) {
       throw new pulumi.InputPropertiesError({
         message: `GpuOperator ${name}: node labels would name configs that do not exist`,
         errors: dangling.map((reason) => ({ propertyPath: "pools", reason })),
       });
     }
-    super("gpushare:k8s:GpuOperator", name, args, opts);
+    // Recorded as the component's inputs: the intent, not the connection (a kubeconfig) nor the previous state.
+    super("gpushare:k8s:GpuOperator", name, componentInputs(args), opts);
     const installed = args.installed ?? false;
     const namespaceName = args.namespace ?? DEFAULT_GPU_OPERATOR_NAMESPACE;
-    const retained = pulumi.output(args.retained ?? { devicePlugin: {}, mig: {} });
-    const configMapOpts: pulumi.CustomResourceOptions = {
-      parent: this,
-      ...(args.configMapProvider === undefined ? {} : { provider: args.configMapProvider }),
-    };
+    const retained = pulumi.output(args.previous ?? {}).apply((p) => retainedConfigs(configured, p));
+    const configMapProvider = new k8s.Provider(
+      `${name}-configmaps`,
+      { ...args.providerArgs, enableConfigMapMutable: true },
+      { parent: this, aliases: args.configMapProviderAliases ?? [] },
+    );
+    const configMapOpts: pulumi.CustomResourceOptions = { parent: this, provider: configMapProvider };
 
     let namespace: pulumi.Output<string>;
     if (installed) {
@@ -197,7 +213,7 @@ export class GpuOperator extends pulumi.ComponentResource {
       `${name}-device-plugin-configs`,
       {
         metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
-        data: retained.apply((r) => devicePluginConfigData(args, r.devicePlugin)),
+        data: retained.apply((r) => devicePluginConfigData(configured, r.devicePlugin)),
       },
       configMapOpts,
     );
@@ -270,7 +286,7 @@ export class GpuOperator extends pulumi.ComponentResource {
     this.migConfigMap = migConfigs.metadata.name;
     this.nodeLabels = labels;
     this.poolsLabelledByNodeGroup = manual;
-    this.sharing = sharingState(args);
+    this.sharing = sharingState(configured);
     this.registerOutputs({
       namespace: this.namespace,
       devicePluginConfigMap: this.devicePluginConfigMap,
@@ -280,4 +296,11 @@ export class GpuOperator extends pulumi.ComponentResource {
       sharing: this.sharing,
     });
   }
+}
+
+/** The arguments worth recording: the intent, without the connection (a kubeconfig) and the previous state. */
+function componentInputs(args: GpuOperatorArgs): pulumi.Inputs {
+  const recorded: Record<string, unknown> = { ...args };
+  for (const key of ["providerArgs", "previous", "configMapProviderAliases"]) delete recorded[key];
+  return recorded;
 }

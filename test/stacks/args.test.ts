@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { configuredPools } from "../../components/k8s/gpu-operator-values";
 import {
   gpuOperatorSettings,
   metricsAdapterSettings,
@@ -130,15 +131,22 @@ describe("the stack config, mapped to the components' arguments", () => {
       dcgmServiceMonitor: true,
       values: {},
     });
-    expect(settings.pools.map((p) => [p.name, p.devicePluginConfig, p.nodeSelector, p.atMaxNodes])).toEqual([
+    // Intent only: what each pool shares and how big it grows; the component derives names and capacity.
+    expect(settings.pools.map((p) => [p.name, p.maxNodes, p.nodeSelector, p.sharing])).toEqual(
+      OPENSTACK.pools.map((p) => [p.name, p.nodes.max, undefined, p.sharing]),
+    );
+    expect(configuredPools(settings).pools.map((p) => [p.name, p.devicePluginConfig, p.atMaxNodes])).toEqual([
       [
         "a100",
         "a100-5b97f72f",
-        undefined,
         { "nvidia.com/mig-1g.5gb": 8, "nvidia.com/mig-2g.10gb": 3, "nvidia.com/mig-3g.20gb": 4 },
       ],
-      ["t4", "t4-b108b941", undefined, { "nvidia.com/gpu": 42 }],
+      ["t4", "t4-b108b941", { "nvidia.com/gpu": 42 }],
     ]);
+    // The stack config's own figures (the capacity table, the planner) agree with the component's.
+    expect(configuredPools(settings).pools.map((p) => [p.devicePluginConfig, p.atMaxNodes])).toEqual(
+      OPENSTACK.pools.map((p) => [p.devicePluginConfig, p.atMaxNodes]),
+    );
     expect("nodeSelector" in settings.pools[0]).toBe(false);
     expect(gpuOperatorSettings(EXISTING).pools[0].nodeSelector).toEqual({ group: "t4" });
     expect(gpuOperatorSettings(EXISTING).installed).toBe(true);

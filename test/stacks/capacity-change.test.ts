@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { sharingState } from "../../components/k8s/gpu-operator-values";
+import { configuredPools } from "../../components/k8s/gpu-operator-values";
+import { sharingState } from "../../components/k8s/sharing-state";
 import { gpuOperatorSettings } from "../../stacks/args";
 import { capacityTable } from "../../stacks/capacity-table";
 import {
@@ -144,7 +145,9 @@ describe("snapshotFromOutputs", () => {
   });
 
   it("reads the strategy, layouts and capacity of a previous deployment's sharing output", () => {
-    expect(snapshotFromOutputs(sharingState(gpuOperatorSettings(stackFileConfig("prod"))), undefined)).toEqual({
+    expect(
+      snapshotFromOutputs(sharingState(configuredPools(gpuOperatorSettings(stackFileConfig("prod")))), undefined),
+    ).toEqual({
       migStrategy: "mixed",
       pools: {
         a100: {

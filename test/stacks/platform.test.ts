@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { sharingState } from "../../components/k8s/gpu-operator-values";
+import { configuredPools } from "../../components/k8s/gpu-operator-values";
+import { sharingState } from "../../components/k8s/sharing-state";
 import { MONITORING_RELEASE_NAME } from "../../components/k8s/monitoring-values";
 import type { RecordedResource } from "../../scripts/mock-runtime";
 import { gpuOperatorSettings } from "../../stacks/args";
@@ -83,7 +84,10 @@ describe("an update after a previous deployment", () => {
         () =>
           new GpuInferencePlatform("gpushare", {
             config: after,
-            previous: { sharing: sharingState(gpuOperatorSettings(before)), capacity: capacityTable(before) },
+            previous: {
+              sharing: sharingState(configuredPools(gpuOperatorSettings(before))),
+              capacity: capacityTable(before),
+            },
           }),
       );
       const data = one(resources, CONFIG_MAP, "gpushare-gpu-operator-device-plugin-configs").inputs.data as Record<
@@ -110,16 +114,22 @@ describe("an update after a previous deployment", () => {
   it("updates the GPU operator's ConfigMaps in place, through a provider with mutable ConfigMaps", async () => {
     const resources = await runProgram(() => new GpuInferencePlatform("gpushare", { config: withT4(7) }));
     const providers = ofType(resources, "pulumi:providers:kubernetes");
-    const mutable = providers.find((p) => p.name === "gpushare-k8s-node-configs");
+    // The GPU operator builds it from the platform's connection; it answers to the URN it had when the platform
+    // created it, so existing stacks keep it and their ConfigMaps.
+    const mutable = providers.find((p) => p.name === "gpushare-gpu-operator-configmaps");
     const main = providers.find((p) => p.name === "gpushare-k8s");
+    expect(mutable?.parent).toMatch(/gpushare:k8s:GpuOperator::gpushare-gpu-operator$/);
+    expect(mutable?.aliases).toContain(
+      "urn:pulumi:test::gpushare::gpushare:stack:GpuInferencePlatform$pulumi:providers:kubernetes::gpushare-k8s-node-configs",
+    );
     expect(mutable?.inputs).toMatchObject({ enableConfigMapMutable: "true", enableServerSideApply: "true" });
     expect(main?.inputs.enableConfigMapMutable).toBeUndefined();
     for (const name of ["gpushare-gpu-operator-device-plugin-configs", "gpushare-gpu-operator-mig-configs"]) {
-      expect(one(resources, CONFIG_MAP, name).provider).toMatch(/::gpushare-k8s-node-configs::/);
+      expect(one(resources, CONFIG_MAP, name).provider).toMatch(/::gpushare-gpu-operator-configmaps::/);
     }
     // Every other object keeps the main provider (ConfigMaps the charts read are replaced to roll them out).
     const others = ofType(resources, CONFIG_MAP).filter((r) => !r.name.startsWith("gpushare-gpu-operator-"));
-    for (const r of others) expect(r.provider ?? "").not.toMatch(/node-configs/);
+    for (const r of others) expect(r.provider ?? "").not.toMatch(/configmaps/);
   });
 
   it("says nothing and keeps nothing on a first deployment", async () => {

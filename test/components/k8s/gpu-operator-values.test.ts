@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
+  type ConfiguredPool,
+  type ConfiguredPools,
+  configuredPool,
+  configuredPools,
   danglingConfigNames,
   devicePluginConfigData,
   type GpuOperatorPool,
@@ -21,17 +25,24 @@ import { minimalConfig, stackFileConfig } from "../../helpers";
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
 const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
 
-/** The GPU operator's settings of a committed stack file, as the platform passes them. */
-function stackSettings(stack: string): GpuOperatorSettings {
-  return gpuOperatorSettings(stackFileConfig(stack));
+/** Settings whose pools carry their config names and capacity, as the component derives them. */
+type Configured = Omit<GpuOperatorSettings, "pools"> & ConfiguredPools;
+
+function configured(settings: GpuOperatorSettings): Configured {
+  return { ...settings, ...configuredPools(settings) };
 }
 
-/** The GPU operator's settings of a minimal stack with `overrides`. */
-function settingsWith(overrides: Record<string, unknown>): GpuOperatorSettings {
-  return gpuOperatorSettings(parseStackConfig(minimalConfig(overrides)));
+/** The GPU operator's settings of a committed stack file, as the platform passes them, configured. */
+function stackSettings(stack: string): Configured {
+  return configured(gpuOperatorSettings(stackFileConfig(stack)));
 }
 
-function pool(settings: GpuOperatorSettings, name: string): GpuOperatorPool {
+/** The GPU operator's settings of a minimal stack with `overrides`, configured. */
+function settingsWith(overrides: Record<string, unknown>): Configured {
+  return configured(gpuOperatorSettings(parseStackConfig(minimalConfig(overrides))));
+}
+
+function pool(settings: Configured, name: string): ConfiguredPool {
   const found = settings.pools.find((p) => p.name === name);
   if (found === undefined) throw new Error(`no pool ${name}`);
   return found;
@@ -48,11 +59,29 @@ function wholeGpuPool(name: string, model: string, nodeSelector?: Record<string,
   return {
     name,
     sharing: { gpu: gpu(model), gpusPerNode: 1 },
-    devicePluginConfig: `${name}-00000000`,
+    maxNodes: 1,
     ...(nodeSelector === undefined ? {} : { nodeSelector }),
-    atMaxNodes: { "nvidia.com/gpu": 1 },
   };
 }
+
+describe("configuredPool", () => {
+  it("names the pool's device-plugin config after its content and counts its capacity at max nodes", () => {
+    const sliced = (replicas: number) => ({ replicas, renameByDefault: false, failRequestsGreaterThanOne: false });
+    const t4Shared: GpuOperatorPool = {
+      name: "t4",
+      sharing: { gpu: gpu("T4"), gpusPerNode: 2, timeSlicing: sliced(14) },
+      maxNodes: 3,
+    };
+    const c = configuredPool(t4Shared, "single");
+    // `<pool>-<first 8 hex digits of the SHA-256 of the config YAML>`, as gpu/config-names.test.ts checks.
+    expect(c.devicePluginConfig).toMatch(/^t4-[0-9a-f]{8}$/);
+    expect(c.atMaxNodes).toEqual({ "nvidia.com/gpu": 2 * 14 * 3 });
+    expect(configuredPool({ ...t4Shared, maxNodes: 1 }, "single").devicePluginConfig).toBe(c.devicePluginConfig);
+    const seven = { ...t4Shared, sharing: { ...t4Shared.sharing, timeSlicing: sliced(7) } };
+    expect(configuredPool(seven, "single").devicePluginConfig).not.toBe(c.devicePluginConfig);
+    expect(configuredPool(t4Shared, "mixed").devicePluginConfig).not.toBe(c.devicePluginConfig);
+  });
+});
 
 const noPatterns = (): boolean => false;
 

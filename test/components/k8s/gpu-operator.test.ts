@@ -2,11 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { GpuOperator } from "../../../components/k8s/gpu-operator";
-import type {
-  GpuOperatorPool,
-  GpuOperatorSettings,
-  RetainedConfigs,
-} from "../../../components/k8s/gpu-operator-values";
+import type { GpuOperatorPool, GpuOperatorSettings } from "../../../components/k8s/gpu-operator-values";
+import type { PreviousSharing } from "../../../components/k8s/sharing-state";
 import { findGpuModel } from "../../../gpu/catalog";
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config";
@@ -40,8 +37,7 @@ function t4Pool(name: string): GpuOperatorPool {
   return {
     name,
     sharing: { gpu, gpusPerNode: 1 },
-    devicePluginConfig: `${name}-00000000`,
-    atMaxNodes: { "nvidia.com/gpu": 1 },
+    maxNodes: 1,
   };
 }
 
@@ -50,7 +46,8 @@ async function render(
   extra: {
     nodeNamePatterns?: Record<string, pulumi.Input<string>>;
     serviceMonitorLabels?: Record<string, string>;
-    retained?: RetainedConfigs;
+    previous?: PreviousSharing;
+    providerArgs?: { kubeconfig: string };
   } = {},
 ): Promise<{ resources: RecordedResource[]; operator: GpuOperator }> {
   let operator: GpuOperator | undefined;
@@ -171,21 +168,41 @@ describe("GpuOperator on staging (existing cluster, A100 all-1g.5gb single, T4 t
     }
   });
 
-  it("adds the retained keys of the previous generation to the ConfigMaps", async () => {
-    const { resources } = await render(stackSettings("staging"), {
-      retained: {
-        devicePlugin: { "t4-00000000": "version: v1\n" },
-        mig: { "gpushare-a100-00000000": [{ devices: "all", "mig-enabled": true, "mig-devices": { "3g.20gb": 2 } }] },
-      },
-    });
+  it("adds the keys of the previous generation that no pool names any more to the ConfigMaps", async () => {
+    const before = gpuOperatorSettings(
+      parseStackConfig(
+        minimalConfig({
+          cluster: { migStrategy: "single" },
+          gpuPools: {
+            a100: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, mig: { profiles: { "3g.20gb": 2 } } },
+            t4: { gpu: "T4", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: 7 } },
+          },
+        }),
+      ),
+    );
+    const { operator: previous } = await render(before);
+    const { resources } = await render(stackSettings("staging"), { previous: { state: previous.sharing } });
+    // a100-f678f195 (no sharing) is the same config before and after: kept once, as the current one.
     expect(Object.keys(data(resources, "device-plugin")).sort()).toEqual([
       "a100-f678f195",
       "default",
-      "t4-00000000",
       "t4-5c3fa4b5",
+      "t4-5ca2c501",
     ]);
     const layouts = parse(data(resources, "mig-configs")["config.yaml"])["mig-configs"];
-    expect(Object.keys(layouts).sort()).toEqual(["all-1g.5gb", "all-disabled", "gpushare-a100-00000000"]);
+    expect(Object.keys(layouts).sort()).toEqual(["all-1g.5gb", "all-disabled", "gpushare-a100-56807bc4"]);
+  });
+
+  it("writes its ConfigMaps through a provider of its own, built from the given one with mutable ConfigMaps", async () => {
+    const { resources } = await render(stackSettings("dev"), { providerArgs: { kubeconfig: "apiVersion: v1\n" } });
+    const provider = one(resources, "pulumi:providers:kubernetes");
+    expect(provider.name).toBe("gpu-configmaps");
+    expect(provider.parent).toMatch(/gpushare:k8s:GpuOperator::gpu$/);
+    expect(provider.inputs).toMatchObject({ kubeconfig: "apiVersion: v1\n", enableConfigMapMutable: "true" });
+    for (const cm of ofType(resources, CONFIG_MAP)) expect(cm.provider).toMatch(/::gpu-configmaps::/);
+    for (const other of [one(resources, RELEASE), ...ofType(resources, RULE)]) {
+      expect(other.provider ?? "").not.toMatch(/configmaps/);
+    }
   });
 
   it("writes the device-plugin configs: default, a100 (no sharing), t4 (time-slicing 14)", async () => {
@@ -438,15 +455,34 @@ describe("GpuOperator values and labels", () => {
     expect(values(resources).driver).toEqual({ enabled: true });
   });
 
-  it("records its arguments as the component's inputs", async () => {
+  it("records its intent as the component's inputs, not the connection nor the previous state", async () => {
     const settings = { migStrategy: "single" as const, pools: [t4Pool("t4")], driverEnabled: false };
-    const { resources } = await render(settings);
+    const { resources } = await render(settings, {
+      providerArgs: { kubeconfig: "apiVersion: v1\n" },
+      previous: { legacyPools: ["t4"] },
+    });
     const inputs = one(resources, "gpushare:k8s:GpuOperator").inputs;
     expect(inputs.migStrategy).toBe("single");
     expect(inputs.driverEnabled).toBe(false);
-    expect(
-      (inputs.pools as { name: string; devicePluginConfig: string }[]).map((p) => [p.name, p.devicePluginConfig]),
-    ).toEqual([["t4", "t4-00000000"]]);
+    expect((inputs.pools as { name: string; maxNodes: number }[]).map((p) => [p.name, p.maxNodes])).toEqual([
+      ["t4", 1],
+    ]);
+    expect(Object.keys(inputs)).not.toContain("providerArgs");
+    expect(Object.keys(inputs)).not.toContain("previous");
+  });
+
+  it("derives each pool's config name, labels and capacity from its sharing and size", async () => {
+    const { operator } = await render({ migStrategy: "single", pools: [{ ...t4Pool("t4"), maxNodes: 3 }] });
+    // <pool>-<first 8 hex digits of the SHA-256 of `version: v1\nflags:\n  migStrategy: single\n`>.
+    expect(operator.nodeLabels.t4).toEqual({
+      "gpushare.io/pool": "t4",
+      "nvidia.com/device-plugin.config": "t4-f678f195",
+    });
+    expect(operator.sharing.pools.t4).toEqual({
+      labels: operator.nodeLabels.t4,
+      atMaxNodes: { "nvidia.com/gpu": 3 },
+    });
+    expect(operator.sharing.version).toBe(1);
   });
 
   it("fails when two pools of one model cannot be told apart, registering nothing", async () => {
