@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import type { SharingCurve } from "../../gpu/sharing-curve";
 import type { ContendedLoad, PlacedPod } from "../../tools/sim-triton/contention";
-import { contend, curveFor, DEFAULT_QUEUE_LIMIT, devicesOf, resolveLoad } from "../../tools/sim-triton/contention";
+import {
+  contend,
+  curveFor,
+  DEFAULT_QUEUE_LIMIT,
+  devicesOf,
+  resolveAll,
+  resolveLoad,
+} from "../../tools/sim-triton/contention";
 import { IDLE } from "../../tools/sim-triton/metrics";
 
 const TS = H200_RESNET50_BATCH1.timeSlicing;
@@ -33,12 +40,12 @@ describe("the contention model, against the H200 measurements", () => {
   });
 
   it.each([
-    ["7 time-sliced pods", TS, 7, 833],
-    ["14 time-sliced pods", TS, 14, 833],
-    ["14 MPS pods", MPS, 14, 2628],
-    ["2 time-sliced pods", TS, 2, 445],
-    ["4 MPS pods", MPS, 4, 983],
-  ])("%s on one H200 offered 5000 req/s serve the measured total (%s: %i)", (_, curve, count, total) => {
+    ["7 time-sliced pods", 833, TS, 7],
+    ["14 time-sliced pods", 833, TS, 14],
+    ["14 MPS pods", 2628, MPS, 14],
+    ["2 time-sliced pods", 445, TS, 2],
+    ["4 MPS pods", 983, MPS, 4],
+  ])("%s on one H200 offered 5000 req/s serve the measured %i req/s", (_, total, curve, count) => {
     const loads = run(5000, curve, pods(count));
     expect(served(loads)).toBeCloseTo(total, 6);
     for (const l of loads) expect(l.podsOnDevice).toBe(count);
@@ -129,6 +136,36 @@ describe("the model's inputs", () => {
     expect(resolveLoad(undefined, server, modelled)).toMatchObject(server);
     expect(resolveLoad(undefined, undefined, modelled)).toBe(modelled);
     expect(resolveLoad(undefined, undefined, undefined)).toBe(IDLE);
+  });
+
+  it("resolves every pod: direct loads win for their server or pod, the model drives the rest", () => {
+    const direct = { requestsPerSecond: 20, queueUsPerRequest: 300 };
+    const served = [
+      ...pods(7).map((p) => ({ ...p, server: "a" })),
+      { name: "b0", node: "gpu-0", server: "b" },
+      { name: "b1", node: "gpu-0", server: "b", override: { requestsPerSecond: 1, queueUsPerRequest: 2 } },
+      { name: "c0", node: "gpu-0", server: "c" },
+    ];
+    const settings = new Map([
+      ["a", { offered: 2000 }],
+      ["b", { offered: 2000, sharing: "mps" as const }],
+      ["c", { offered: 2000, load: direct }],
+    ]);
+    const resolved = resolveAll(served, settings, () => 1);
+    // Server a's 7 pods share the GPU among themselves; other servers' pods are not counted on it.
+    expect(resolved.get("p00")).toMatchObject({ from: "model", modelled: { podsOnDevice: 7 } });
+    expect(resolved.get("p00")!.load.requestsPerSecond).toBeCloseTo(833 / 7, 9);
+    // Server b under MPS: the pod with its own load keeps it, and still takes its share of the offered requests.
+    expect(resolved.get("b0")).toMatchObject({ from: "model", load: { requestsPerSecond: 461 / 2 } });
+    expect(resolved.get("b1")).toMatchObject({ from: "pod", load: { requestsPerSecond: 1, queueUsPerRequest: 2 } });
+    expect(resolved.get("b1")!.modelled).toMatchObject({ podsOnDevice: 2 });
+    // Server c is offered requests but set directly: the direct load wins.
+    expect(resolved.get("c0")).toMatchObject({ from: "server", load: direct });
+    expect(resolveAll(served, new Map(), () => 1).get("p00")).toEqual({
+      from: "idle",
+      load: IDLE,
+      modelled: undefined,
+    });
   });
 
   it("takes the measured H200 curve of the server's sharing unless one is set", () => {

@@ -149,3 +149,62 @@ export function resolveLoad(pod: Load | undefined, server: Load | undefined, mod
   if (direct !== undefined) return directLoad(direct);
   return modelled ?? IDLE;
 }
+
+/** What the control API set for one server. */
+export interface ServerSettings {
+  /** A load set directly for every pod of the server; wins over the model. */
+  readonly load?: Load;
+  /** Requests per second offered to the server: the model's input. */
+  readonly offered?: number;
+  /** The server's own curve; without it, the measured default of its sharing. */
+  readonly curve?: SharingCurve;
+  readonly sharing?: DefaultSharing;
+}
+
+/** A served pod as the simulator knows it. */
+export interface ServedPod extends PlacedPod {
+  readonly server: string;
+  /** A load set for this pod alone. */
+  readonly override?: Load;
+}
+
+/** Where a pod's load comes from: set for the pod, set for its server, the model's, or none. */
+export type LoadSource = "pod" | "server" | "model" | "idle";
+
+export interface ResolvedLoad {
+  readonly load: PodLoad;
+  readonly from: LoadSource;
+  /** The model's reading, while the pod's server is offered requests (even when a direct load wins). */
+  readonly modelled?: ContendedLoad;
+}
+
+/**
+ * Every served pod's load: the model runs per server that is offered requests, over all of that server's pods (a
+ * Service sends requests to a pod whatever it reports), each server on its own devices; then {@link resolveLoad}.
+ */
+export function resolveAll(
+  pods: readonly ServedPod[],
+  settings: ReadonlyMap<string, ServerSettings>,
+  devicesOn: (node: string) => number,
+): Map<string, ResolvedLoad> {
+  const modelled = new Map<string, ContendedLoad>();
+  for (const [server, set] of settings) {
+    if (set.offered === undefined) continue;
+    const loads = contend({
+      offeredRequestsPerSecond: set.offered,
+      curve: curveFor(set.curve, set.sharing),
+      pods: pods.filter((p) => p.server === server),
+      devicesOn,
+    });
+    for (const [name, load] of loads) modelled.set(name, load);
+  }
+  return new Map(
+    pods.map((p) => {
+      const server = settings.get(p.server)?.load;
+      const model = modelled.get(p.name);
+      const from: LoadSource =
+        p.override !== undefined ? "pod" : server !== undefined ? "server" : model !== undefined ? "model" : "idle";
+      return [p.name, { load: resolveLoad(p.override, server, model), from, modelled: model }];
+    }),
+  );
+}
