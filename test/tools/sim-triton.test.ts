@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
+import { contend } from "../../tools/sim-triton/contention";
 import { isLoopbackIPv4, modelsOf, parseLoad, TritonCounters } from "../../tools/sim-triton/metrics";
 
 /** The value of one series in an exposition text, or undefined. */
@@ -61,6 +63,42 @@ describe("simulated Triton counters", () => {
     c.setLoad({ requestsPerSecond: 10, queueUsPerRequest: 1 }, 1000);
     c.render(2000);
     expect(sample(c.render(1500), `nv_inference_request_success{${SIMPLE}}`)).toBe(10);
+  });
+
+  it("counts request time and exposes Triton's request summary, whose _count and _sum match the counters", () => {
+    const [load] = contend({
+      offeredRequestsPerSecond: 2000,
+      curve: H200_RESNET50_BATCH1.timeSlicing,
+      pods: [{ name: "p", node: "n" }],
+      devicesOn: () => 1,
+    }).values();
+    const c = new TritonCounters(["simple"], 0);
+    c.setLoad(load, 0);
+    const text = c.render(10_000);
+    const requestUs = 2760 * (load.queueUsPerRequest + load.computeUsPerRequest);
+    expect(sample(text, `nv_inference_request_success{${SIMPLE}}`)).toBe(2760);
+    expect(sample(text, `nv_inference_request_duration_us{${SIMPLE}}`)).toBe(Math.floor(requestUs));
+    expect(text).toContain("# TYPE nv_inference_request_duration_us counter\n");
+    expect(text).toContain("# TYPE nv_inference_request_summary_us summary\n");
+    expect(sample(text, `nv_inference_request_summary_us_count{${SIMPLE}}`)).toBe(2760);
+    expect(sample(text, `nv_inference_request_summary_us_sum{${SIMPLE}}`)).toBe(Math.floor(requestUs));
+    for (const q of ["0.5", "0.9", "0.95", "0.99", "0.999"] as const) {
+      expect(sample(text, `nv_inference_request_summary_us{${SIMPLE},quantile="${q}"}`)).toBe(
+        Math.round(load.latencyUs[q]),
+      );
+    }
+  });
+
+  it("under a load set directly, a request takes its queue time, and an idle pod's quantiles are NaN", () => {
+    const c = new TritonCounters(["simple"], 0);
+    c.setLoad({ requestsPerSecond: 20, queueUsPerRequest: 300 }, 0);
+    let text = c.render(1000);
+    expect(sample(text, `nv_inference_request_duration_us{${SIMPLE}}`)).toBe(6000);
+    expect(sample(text, `nv_inference_request_summary_us{${SIMPLE},quantile="0.99"}`)).toBe(300);
+    c.setLoad({ requestsPerSecond: 0, queueUsPerRequest: 0 }, 1000);
+    text = c.render(2000);
+    expect(text).toContain(`nv_inference_request_summary_us{${SIMPLE},quantile="0.5"} NaN\n`);
+    expect(sample(text, `nv_inference_request_summary_us_count{${SIMPLE}}`)).toBe(20);
   });
 
   it("refuses a pod without models", () => {

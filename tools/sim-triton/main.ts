@@ -1,7 +1,8 @@
 /**
  * Simulated Triton metrics for the local KWOK cluster (tools/cluster-up.sh): KWOK pods run no containers, so this
  * program serves each Triton pod's `/metrics` on the pod's own address and Triton's metrics port, with counters
- * whose load a test sets through a control API. Pod addresses must be loopback (KWOK's pod CIDR is 127.x in the
+ * whose load a test sets through a control API, directly or as requests offered to a server that the pods share
+ * out over their GPUs (contention.ts). Pod addresses must be loopback (KWOK's pod CIDR is 127.x in the
  * local cluster); any other address is refused. See README.md next to this file.
  *
  *   node --import tsx tools/sim-triton/main.ts --kubeconfig "$KUBECONFIG" --control-port 20290
@@ -10,8 +11,13 @@ import * as http from "node:http";
 import { parseArgs } from "node:util";
 import type { Endpoint } from "../kube-client";
 import { intervalFlag, kubeconfigFlag, log, request, runDaemon, UsageError } from "../kube-client";
+import type { SharingCurve } from "../../gpu/sharing-curve";
+import type { DefaultSharing, ResolvedLoad, ServerSettings } from "./contention";
+import { curveFor, DEFAULT_SHARING, devicesOf, resolveAll } from "./contention";
+import type { Control } from "./control";
+import { controlServer } from "./control";
 import type { Load } from "./metrics";
-import { IDLE, isLoopbackIPv4, modelsOf, parseLoad, TritonCounters } from "./metrics";
+import { IDLE, isLoopbackIPv4, modelsOf, TritonCounters } from "./metrics";
 
 const USAGE = `usage: sim-triton [--kubeconfig PATH] [--namespace NS] [--selector LABELS] [--metrics-port PORT]
                   [--control-port PORT] [--interval SECONDS]
@@ -65,8 +71,12 @@ function parseOptions(argv: string[]): Options | undefined {
 
 interface Pod {
   metadata: { name: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  spec: { containers: { command?: string[]; args?: string[] }[] };
+  spec: { nodeName?: string; containers: { command?: string[]; args?: string[] }[] };
   status?: { phase?: string; podIP?: string };
+}
+
+interface Node {
+  metadata: { name: string; annotations?: Record<string, string> };
 }
 
 /** What the simulation knows of one pod: its counters and the listener on its address. */
@@ -74,18 +84,24 @@ interface SimPod {
   readonly uid: string;
   readonly ip: string;
   readonly server: string;
+  /** The node it runs on (`spec.nodeName`), which decides the GPU it shares. */
+  readonly node: string;
   readonly counters: TritonCounters;
   readonly listener: http.Server;
   listening: boolean;
   /** A load set for this pod alone; otherwise its server's. */
   override?: Load;
+  /** Its load as last resolved, and where from. */
+  resolved?: ResolvedLoad;
 }
 
 const SERVER_LABEL = "app.kubernetes.io/instance";
 
-class Simulator {
-  readonly pods = new Map<string, SimPod>();
-  private readonly serverLoads = new Map<string, Load>();
+class Simulator implements Control {
+  private readonly served = new Map<string, SimPod>();
+  private readonly settings = new Map<string, ServerSettings>();
+  /** Physical GPUs per node, from the last poll. */
+  private devices = new Map<string, number>();
 
   constructor(
     private readonly options: Options,
@@ -101,12 +117,14 @@ class Simulator {
       "GET",
       `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`,
     )) as { items: Pod[] };
+    const nodes = (await request(this.endpoint, this.signal, "GET", "/api/v1/nodes")) as { items: Node[] };
+    this.devices = new Map(nodes.items.map((n) => [n.metadata.name, devicesOf(n.metadata.annotations)]));
     const seen = new Set<string>();
     for (const pod of list.items) {
       const ip = pod.status?.podIP ?? "";
       if (pod.status?.phase !== "Running" || ip === "" || pod.metadata.deletionTimestamp !== undefined) continue;
       seen.add(pod.metadata.name);
-      const known = this.pods.get(pod.metadata.name);
+      const known = this.served.get(pod.metadata.name);
       if (known !== undefined && known.uid === pod.metadata.uid && known.ip === ip) {
         if (!known.listening) this.listen(pod.metadata.name, known);
         continue;
@@ -118,7 +136,19 @@ class Simulator {
       }
       this.add(pod, ip);
     }
-    for (const [name, sim] of this.pods) if (!seen.has(name)) this.drop(name, sim);
+    for (const [name, sim] of this.served) if (!seen.has(name)) this.drop(name, sim);
+    this.apply();
+  }
+
+  /** Every pod's load from what is set and, for servers offered requests, from the model over today's pods. */
+  private apply(): void {
+    const now = Date.now();
+    const pods = [...this.served].map(([name, p]) => ({ name, server: p.server, node: p.node, override: p.override }));
+    const resolved = resolveAll(pods, this.settings, (node) => this.devices.get(node) ?? 1);
+    for (const [name, sim] of this.served) {
+      sim.resolved = resolved.get(name);
+      sim.counters.setLoad(sim.resolved?.load ?? IDLE, now);
+    }
   }
 
   private add(pod: Pod, ip: string): void {
@@ -126,7 +156,7 @@ class Simulator {
     const args = pod.spec.containers.flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])]);
     const server = pod.metadata.labels?.[SERVER_LABEL] ?? "";
     const counters = new TritonCounters(modelsOf(args), now);
-    counters.setLoad(this.serverLoads.get(server) ?? IDLE, now);
+    counters.setLoad(this.settings.get(server)?.load ?? IDLE, now);
     const listener = http.createServer((req, res) => {
       if (req.method === "GET" && (req.url ?? "").split("?")[0] === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
@@ -135,8 +165,9 @@ class Simulator {
       }
       res.writeHead(404).end();
     });
-    const sim: SimPod = { uid: pod.metadata.uid, ip, server, counters, listener, listening: false };
-    this.pods.set(pod.metadata.name, sim);
+    const node = pod.spec.nodeName ?? "";
+    const sim: SimPod = { uid: pod.metadata.uid, ip, server, node, counters, listener, listening: false };
+    this.served.set(pod.metadata.name, sim);
     this.listen(pod.metadata.name, sim);
   }
 
@@ -156,31 +187,65 @@ class Simulator {
   private drop(name: string, sim: SimPod): void {
     sim.listener.closeAllConnections();
     sim.listener.close();
-    this.pods.delete(name);
+    this.served.delete(name);
     log(`pod ${name}: gone, /metrics on ${sim.ip} closed`);
   }
 
-  setServerLoad(server: string, load: Load): number {
-    this.serverLoads.set(server, load);
-    const now = Date.now();
-    let n = 0;
-    for (const sim of this.pods.values()) {
-      if (sim.server === server && sim.override === undefined) {
-        sim.counters.setLoad(load, now);
-        n += 1;
-      }
-    }
+  pods(): unknown {
+    return [...this.served].map(([name, p]) => ({
+      name,
+      server: p.server,
+      node: p.node,
+      ip: p.ip,
+      listening: p.listening,
+      from: p.resolved?.from ?? "idle",
+      load: p.counters.currentLoad(),
+      ...(p.resolved?.modelled === undefined
+        ? {}
+        : {
+            offeredRequestsPerSecond: p.resolved.modelled.offeredRequestsPerSecond,
+            podsOnDevice: p.resolved.modelled.podsOnDevice,
+            utilisation: p.resolved.modelled.utilisation,
+          }),
+    }));
+  }
+
+  servers(): unknown {
+    return [...this.settings].map(([server, set]) => ({
+      server,
+      pods: this.podsOf(server),
+      load: set.load,
+      offeredRequestsPerSecond: set.offered,
+      sharing: set.sharing ?? DEFAULT_SHARING,
+      curve: curveFor(set.curve, set.sharing),
+    }));
+  }
+
+  private podsOf(server: string): number {
+    return [...this.served.values()].filter((p) => p.server === server).length;
+  }
+
+  private update(server: string, change: Partial<ServerSettings>): void {
+    this.settings.set(server, { ...this.settings.get(server), ...change });
+    this.apply();
+  }
+
+  setServerLoad(server: string, load: Load | undefined): number {
+    this.update(server, { load });
+    const n = [...this.served.values()].filter((p) => p.server === server && p.override === undefined).length;
     log(
-      `server ${server}: ${load.requestsPerSecond} requests/s at ${load.queueUsPerRequest} µs queue time (${n} pods now)`,
+      load === undefined
+        ? `server ${server}: no load set, its pods follow the model (${n} pods now)`
+        : `server ${server}: ${load.requestsPerSecond} requests/s at ${load.queueUsPerRequest} µs queue time (${n} pods now)`,
     );
     return n;
   }
 
   setPodLoad(name: string, load: Load | undefined): boolean {
-    const sim = this.pods.get(name);
+    const sim = this.served.get(name);
     if (sim === undefined) return false;
     sim.override = load;
-    sim.counters.setLoad(load ?? this.serverLoads.get(sim.server) ?? IDLE, Date.now());
+    this.apply();
     log(
       `pod ${name}: ${load === undefined ? "its server's load" : `${load.requestsPerSecond} requests/s at ${load.queueUsPerRequest} µs`}`,
     );
@@ -188,61 +253,35 @@ class Simulator {
   }
 
   reset(name: string): boolean {
-    const sim = this.pods.get(name);
+    const sim = this.served.get(name);
     if (sim === undefined) return false;
     sim.counters.reset(Date.now());
     log(`pod ${name}: counters reset to 0 (a restarted Triton)`);
     return true;
   }
 
-  close(): void {
-    for (const [name, sim] of this.pods) this.drop(name, sim);
+  setOffered(server: string, requestsPerSecond: number | undefined): number {
+    this.update(server, { offered: requestsPerSecond });
+    const n = this.podsOf(server);
+    log(`server ${server}: ${requestsPerSecond ?? 0} requests/s offered, over ${n} pods now`);
+    return n;
   }
-}
 
-/** The control API, on 127.0.0.1 only. */
-function controlServer(sim: Simulator): http.Server {
-  return http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const reply = (status: number, body: unknown): void => {
-        res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
-      };
-      try {
-        const url = (req.url ?? "").split("?")[0];
-        const body = (): Load => parseLoad(JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"));
-        let m: RegExpExecArray | null;
-        if (req.method === "GET" && url === "/pods") {
-          return reply(
-            200,
-            [...sim.pods].map(([name, p]) => ({
-              name,
-              server: p.server,
-              ip: p.ip,
-              listening: p.listening,
-              load: p.counters.currentLoad(),
-            })),
-          );
-        }
-        if (req.method === "PUT" && (m = /^\/servers\/([^/]+)\/load$/.exec(url)) !== null) {
-          return reply(200, { pods: sim.setServerLoad(decodeURIComponent(m[1]), body()) });
-        }
-        if ((req.method === "PUT" || req.method === "DELETE") && (m = /^\/pods\/([^/]+)\/load$/.exec(url)) !== null) {
-          const ok = sim.setPodLoad(decodeURIComponent(m[1]), req.method === "PUT" ? body() : undefined);
-          return ok ? reply(200, {}) : reply(404, { error: `no pod ${m[1]} is served` });
-        }
-        if (req.method === "POST" && (m = /^\/pods\/([^/]+)\/reset$/.exec(url)) !== null) {
-          return sim.reset(decodeURIComponent(m[1]))
-            ? reply(200, {})
-            : reply(404, { error: `no pod ${m[1]} is served` });
-        }
-        reply(404, { error: `${req.method} ${url}: not a control route` });
-      } catch (e) {
-        reply(400, { error: (e as Error).message });
-      }
-    });
-  });
+  setCurve(server: string, curve: SharingCurve | undefined): void {
+    this.update(server, { curve });
+    log(
+      `server ${server}: ${curve === undefined ? "the measured default curve" : `a ${curve.sharing} curve of ${curve.gpu}`}`,
+    );
+  }
+
+  setSharing(server: string, sharing: DefaultSharing | undefined): void {
+    this.update(server, { sharing });
+    log(`server ${server}: default curve for ${sharing ?? DEFAULT_SHARING}`);
+  }
+
+  close(): void {
+    for (const [name, sim] of this.served) this.drop(name, sim);
+  }
 }
 
 void runDaemon("sim-triton", USAGE, parseOptions, async (options, endpoint, signal) => {

@@ -1,7 +1,8 @@
 /**
- * The part of Triton Inference Server's metrics endpoint (`:8002/metrics`) that the autoscaling loop reads, for
- * one simulated pod: the cumulative counters per model and version, advanced by a load the test sets. Pure: time
- * is passed in.
+ * The part of Triton Inference Server's metrics endpoint (`:8002/metrics`) that the autoscaling loop and its
+ * dashboards read, for one simulated pod: the cumulative counters per model and version and the request-latency
+ * summary (`--metrics-config summary_latencies=true`), advanced by a load the test sets or the contention model
+ * derives. Pure: time is passed in.
  * @see https://github.com/triton-inference-server/server/blob/main/docs/user_guide/metrics.md
  */
 
@@ -13,7 +14,31 @@ export interface Load {
   readonly queueUsPerRequest: number;
 }
 
-export const IDLE: Load = { requestsPerSecond: 0, queueUsPerRequest: 0 };
+/** The quantiles of Triton's latency summaries with no `summary_quantiles` set (its metrics doc). */
+export const SUMMARY_QUANTILES = ["0.5", "0.9", "0.95", "0.99", "0.999"] as const;
+export type SummaryQuantile = (typeof SUMMARY_QUANTILES)[number];
+
+/** A load with what a request takes besides its queue wait: what the counters of request time are built from. */
+export interface PodLoad extends Load {
+  /** Time a request takes after its queue wait (compute), µs; 0 under a load set directly. */
+  readonly computeUsPerRequest: number;
+  /** End-to-end latency of a request at each summary quantile, µs, queue wait included. */
+  readonly latencyUs: Readonly<Record<SummaryQuantile, number>>;
+}
+
+/**
+ * A load set directly, as a pod's load: it says nothing of compute time, so a request takes its queue time and
+ * every quantile of the summary is that queue time.
+ */
+export function directLoad(load: Load): PodLoad {
+  const latencyUs = Object.fromEntries(SUMMARY_QUANTILES.map((q) => [q, load.queueUsPerRequest])) as Record<
+    SummaryQuantile,
+    number
+  >;
+  return { ...load, computeUsPerRequest: 0, latencyUs };
+}
+
+export const IDLE: PodLoad = directLoad({ requestsPerSecond: 0, queueUsPerRequest: 0 });
 
 /** Refuses a load that is not two finite numbers ≥ 0, naming the field. */
 export function parseLoad(value: unknown): Load {
@@ -34,16 +59,18 @@ export function parseLoad(value: unknown): Load {
 interface ModelCounters {
   success: number;
   queueUs: number;
+  requestUs: number;
 }
 
 /**
  * The counters of one Triton process. They grow continuously with the load (split evenly over the models) and
  * are exposed as whole numbers, as Triton's uint64 counters are; `reset` starts them again at 0, as a restarted
- * Triton does.
+ * Triton does. The summary's quantiles are the current load's (its window holds only recent requests), NaN while
+ * the pod serves nothing, as an empty Prometheus summary reports.
  */
 export class TritonCounters {
   private readonly counters: Map<string, ModelCounters>;
-  private load: Load = IDLE;
+  private load: PodLoad = IDLE;
   private since: number;
 
   constructor(
@@ -51,17 +78,17 @@ export class TritonCounters {
     now: number,
   ) {
     if (models.length === 0) throw new RangeError("a Triton pod serves at least one model");
-    this.counters = new Map(models.map((m) => [m, { success: 0, queueUs: 0 }]));
+    this.counters = new Map(models.map((m) => [m, { success: 0, queueUs: 0, requestUs: 0 }]));
     this.since = now;
   }
 
-  /** The load from now on; what ran until now is counted at the previous load. */
-  setLoad(load: Load, now: number): void {
+  /** The load from now on; what ran until now is counted at the previous load. A plain `Load` is a direct one. */
+  setLoad(load: Load | PodLoad, now: number): void {
     this.advance(now);
-    this.load = load;
+    this.load = "latencyUs" in load ? load : directLoad(load);
   }
 
-  currentLoad(): Load {
+  currentLoad(): PodLoad {
     return this.load;
   }
 
@@ -71,6 +98,7 @@ export class TritonCounters {
     for (const c of this.counters.values()) {
       c.success = 0;
       c.queueUs = 0;
+      c.requestUs = 0;
     }
   }
 
@@ -96,6 +124,27 @@ export class TritonCounters {
       "Cumulative inference queuing duration in microseconds (includes cached requests)",
       (c) => c.queueUs,
     );
+    family(
+      "nv_inference_request_duration_us",
+      "Cumulative inference request duration in microseconds (includes cached requests)",
+      (c) => c.requestUs,
+    );
+    const summary = "nv_inference_request_summary_us";
+    lines.push(
+      `# HELP ${summary} Summary of inference request duration in microseconds (includes cached requests)`,
+      `# TYPE ${summary} summary`,
+    );
+    const idle = this.load.requestsPerSecond === 0;
+    for (const [model, c] of this.counters) {
+      const labels = `model="${model}",version="1"`;
+      lines.push(
+        `${summary}_count{${labels}} ${Math.floor(c.success)}`,
+        `${summary}_sum{${labels}} ${Math.floor(c.requestUs)}`,
+      );
+      for (const q of SUMMARY_QUANTILES) {
+        lines.push(`${summary}{${labels},quantile="${q}"} ${idle ? "NaN" : Math.round(this.load.latencyUs[q])}`);
+      }
+    }
     return `${lines.join("\n")}\n`;
   }
 
@@ -106,6 +155,7 @@ export class TritonCounters {
     for (const c of this.counters.values()) {
       c.success += perModel;
       c.queueUs += perModel * this.load.queueUsPerRequest;
+      c.requestUs += perModel * (this.load.queueUsPerRequest + this.load.computeUsPerRequest);
     }
   }
 }
