@@ -146,7 +146,7 @@ function expectedOf(issue: z.core.$ZodIssue): string | undefined {
 }
 
 /** Milliseconds of a Prometheus duration (`1m30s`), or `undefined` when it is not one. */
-function durationMilliseconds(duration: string): number | undefined {
+export function durationMilliseconds(duration: string): number | undefined {
   const match = duration === "" ? null : PROMETHEUS_DURATION.exec(duration);
   if (match === null) return undefined;
   return DURATION_UNIT_MS.reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unit, 0);

@@ -6,6 +6,8 @@
 #   - the autoscaling loop: seconds from a load step to the HPA's desired replicas and to the pods Running, and from
 #     the load's end back to minReplicas (tools/bench-loop.ts)
 #   - the cold build time of each tool of the toolchain, as recorded when it was built
+#   - without the cluster: the layout planner (tools/bench-plan.ts) and the sharing-curve advisor's fit
+#     (tools/bench-advise.ts)
 # Usage: tools/bench.sh [runs]   (default 5; medians are reported). Uses its own cluster state and ports.
 set -euo pipefail
 
@@ -110,3 +112,8 @@ awk -F'\t' '{t[$2" "$3]=$4} END {for (k in t) {printf "| %s | %s |\n", k, t[k]; 
 echo
 gp_log "bench: layout planner (plan time, cost against the lower bound)"
 "$ROOT/node_modules/.bin/tsx" "$ROOT/tools/bench-plan.ts"
+
+# The sharing-curve advisor's fit: needs no cluster either (`npm run bench:advise` runs it alone).
+echo
+gp_log "bench: sharing-curve advisor (fit time of an hour of 10 s samples, 20 pods)"
+"$ROOT/node_modules/.bin/tsx" "$ROOT/tools/bench-advise.ts"
