@@ -23,7 +23,7 @@ export interface CurvesBySharing {
  */
 export const H200_RESNET50_BATCH1: CurvesBySharing = {
   timeSlicing: {
-    gpu: "H200",
+    gpu: "H200-141GB",
     sharing: "timeSlicing",
     points: [
       { pods: 1, requestsPerSecond: 276, p99Ms: 5.44 },
@@ -35,7 +35,7 @@ export const H200_RESNET50_BATCH1: CurvesBySharing = {
     source: H200_RESNET50_SOURCE,
   },
   mps: {
-    gpu: "H200",
+    gpu: "H200-141GB",
     sharing: "mps",
     points: [
       { pods: 1, requestsPerSecond: 259, p99Ms: 5.56 },

@@ -27,7 +27,7 @@ export interface CurvePoint {
 
 /** A server's sharing curve: the device it was measured on, how that device was shared, and the points. */
 export interface SharingCurve {
-  /** GPU model of the device, as the catalog names it (`H200`, `T4`). */
+  /** GPU model of the device, as the catalog names it (`H200-141GB`, `T4`). */
   readonly gpu: string;
   /** MIG profile of the device (`1g.5gb`), when the pods shared a MIG slice. */
   readonly migProfile?: string;

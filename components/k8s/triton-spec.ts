@@ -194,6 +194,8 @@ export function tritonArgs(server: TritonServerSpec): string[] {
     "--allow-metrics=true",
     `--allow-gpu-metrics=${gpuMetricsAllowed(server.device)}`,
     `--metrics-port=${TRITON_PORTS.metrics}`,
+    // Latency quantiles per model (nv_inference_request_summary_us): the p99 of a sharing curve (npm run advise).
+    "--metrics-config=summary_latencies=true",
   ];
 }
 

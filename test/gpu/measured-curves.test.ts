@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { findGpuModel } from "../../gpu/catalog";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { curveProblems, sharingCurveSchema } from "../../gpu/sharing-curve";
 
@@ -28,6 +29,8 @@ describe("the measured H200 curves", () => {
       expect(sharingCurveSchema.safeParse(curve).success).toBe(true);
       expect(curveProblems("c", curve)).toEqual([]);
       expect(curve.source).toContain("test/fixtures/h200-sharing-measured.md");
+      // A stack compares a curve's GPU with its pool's by the catalog's name.
+      expect(findGpuModel(curve.gpu)?.name).toBe("H200-141GB");
     }
   });
 });

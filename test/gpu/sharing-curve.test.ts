@@ -21,7 +21,7 @@ function measuredCurves(): Map<string, SharingCurve> {
   const curves = new Map<string, SharingCurve>();
   for (const [, mode, batch, pods, total, , , p99] of rows) {
     const key = `${mode}-${batch}`;
-    const curve = curves.get(key) ?? { gpu: "H200", sharing: mode === "ts" ? "timeSlicing" : "mps", points: [] };
+    const curve = curves.get(key) ?? { gpu: "H200-141GB", sharing: mode === "ts" ? "timeSlicing" : "mps", points: [] };
     curves.set(key, {
       ...curve,
       points: [...curve.points, { pods: Number(pods), requestsPerSecond: Number(total), p99Ms: Number(p99) }],

@@ -1,21 +1,16 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { PROJECT_DIR } from "../helpers";
 import { describe, expect, it } from "vitest";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
 import { tritonServerSpec } from "../../stacks/args";
 import { serverServing } from "../../stacks/serving";
 import { comparisonMatters, comparisonText, compareCapacity, snapshotOf } from "../../stacks/capacity-change";
 
 /** ResNet-50 batch 1 time-sliced on one H200, as measured (test/fixtures/h200-sharing-measured.md). */
-const tsCurve = {
-  gpu: "H200-141GB",
-  sharing: "timeSlicing",
-  points: [
-    { pods: 1, requestsPerSecond: 276, p99Ms: 5.44 },
-    { pods: 2, requestsPerSecond: 445, p99Ms: 6.49 },
-    { pods: 4, requestsPerSecond: 670, p99Ms: 8.91 },
-    { pods: 7, requestsPerSecond: 833, p99Ms: 8.42 },
-    { pods: 14, requestsPerSecond: 833, p99Ms: 16.84 },
-  ],
-};
+const tsCurve = H200_RESNET50_BATCH1.timeSlicing;
 
 function stack(server: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -161,5 +156,14 @@ describe("the preview's capacity change, in requests", () => {
     ]);
     // At the knee nothing needs a reviewer's eye.
     expect(comparisonMatters(compareCapacity(snapshotOf(before), before))).toBe(false);
+  });
+});
+
+describe("examples/serving-h200.yaml", () => {
+  it("holds the measured H200 curve, not a copy that can drift", () => {
+    const file = parse(fs.readFileSync(path.join(PROJECT_DIR, "examples/serving-h200.yaml"), "utf8")) as {
+      config: { "gpushare:servers": { resnet: { sharingCurve: { points: unknown } } } };
+    };
+    expect(file.config["gpushare:servers"].resnet.sharingCurve.points).toEqual(tsCurve.points);
   });
 });

@@ -254,6 +254,7 @@ describe.each(SHAPES)("TritonServer $server of stack $stack", (shape) => {
       "--allow-metrics=true",
       `--allow-gpu-metrics=${shape.gpuMetrics}`,
       "--metrics-port=8002",
+      "--metrics-config=summary_latencies=true",
     ]);
   });
 
