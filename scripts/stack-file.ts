@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
+import type { Problem } from "../problems";
 import type { StackSettings } from "../stacks/config";
 import { StackConfigError } from "../stacks/errors";
 import { SECRET_STAND_IN } from "../stacks/schema";
@@ -11,21 +12,6 @@ export interface StackFile extends StackSettings {
   readonly config: Record<string, unknown>;
   /** The keys whose values are `secure:` (encrypted with `pulumi config set --secret`). */
   readonly secretKeys: ReadonlySet<string>;
-}
-
-/**
- * The exit code of a command that failed with `e`: a user's error (a bad stack file or config, as `userError`
- * recognizes it) prints its problems alone to stderr, and the code is 1; anything else is a bug and is rethrown,
- * so that its stack is printed.
- */
-export function stackErrorExitCode(
-  e: unknown,
-  userError: (e: unknown) => StackConfigError | undefined = (x) => (x instanceof StackConfigError ? x : undefined),
-): number {
-  const error = userError(e);
-  if (error === undefined) throw e;
-  process.stderr.write(`${error.message}\n`);
-  return 1;
 }
 
 /** More YAML errors than this, or a NUL byte, and the file is not YAML at all: one line says so. */
@@ -41,23 +27,29 @@ export function readYaml(
   text: string,
   uniqueWhat: string,
   expected: string,
-  fail: (problems: string[]) => Error,
+  fail: (problems: Problem[]) => Error,
 ): unknown {
   const name = path.basename(file);
-  if (text.includes("\u0000")) throw fail([`${file}: a binary file, not YAML; pass ${expected}`]);
+  if (text.includes("\u0000")) throw fail([{ path: file, reason: `a binary file, not YAML; pass ${expected}` }]);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > MAX_YAML_ERRORS) {
     const first = doc.errors[0];
     throw fail([
-      `${file}: not YAML (${doc.errors.length} errors, the first at line ${first.linePos?.[0].line ?? "?"}: ${first.message.split("\n")[0]}); pass ${expected}`,
+      {
+        path: file,
+        reason: `not YAML (${doc.errors.length} errors, the first at line ${first.linePos?.[0].line ?? "?"}: ${first.message.split("\n")[0]}); pass ${expected}`,
+      },
     ]);
   }
   if (doc.errors.length > 0) {
     throw fail(
       doc.errors.map((e) =>
         e.code === "DUPLICATE_KEY"
-          ? `${name}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: ${uniqueWhat}; rename or merge one of them`
-          : `${name}: ${e.message.split("\n")[0]}`,
+          ? {
+              path: name,
+              reason: `duplicate key at line ${e.linePos?.[0].line ?? "?"}: ${uniqueWhat}; rename or merge one of them`,
+            }
+          : { path: name, reason: e.message.split("\n")[0] },
       ),
     );
   }
@@ -66,7 +58,10 @@ export function readYaml(
   } catch (e) {
     if (e instanceof ReferenceError || e instanceof RangeError) {
       throw fail([
-        `${name}: the YAML expands past what a config needs (${e instanceof RangeError ? "nesting too deep" : "too many alias expansions"}); write the values out plainly`,
+        {
+          path: name,
+          reason: `the YAML expands past what a config needs (${e instanceof RangeError ? "nesting too deep" : "too many alias expansions"}); write the values out plainly`,
+        },
       ]);
     }
     throw e;
@@ -91,7 +86,11 @@ export function readStackFile(file: string): StackFile {
     text = fs.readFileSync(file, "utf8");
   } catch {
     throw new StackConfigError([
-      `${file}: cannot read the stack file; name a Pulumi.<stack>.yaml of this project (capacity --config FILE, render --stack NAME)`,
+      {
+        path: file,
+        reason:
+          "cannot read the stack file; name a Pulumi.<stack>.yaml of this project (capacity --config FILE, render --stack NAME)",
+      },
     ]);
   }
   const root = readYaml(
@@ -104,7 +103,11 @@ export function readStackFile(file: string): StackFile {
   const section = isMapping(root) ? root.config : undefined;
   if (!isMapping(section)) {
     throw new StackConfigError([
-      `${file}: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project`,
+      {
+        path: file,
+        reason:
+          'not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project',
+      },
     ]);
   }
   const config: Record<string, unknown> = {};

@@ -233,6 +233,7 @@ describe("a bad stack file, through both commands", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-bad-"));
     for (const entry of [
       "index.ts",
+      "problems.ts",
       "Pulumi.yaml",
       "package.json",
       "tsconfig.json",
@@ -355,31 +356,44 @@ describe("the errors render prints as problems", () => {
     const { SeedScriptError } = await import("../../components/k8s/seed-script");
     const { StackConfigError } = await import("../../stacks/errors");
     const { StackConfigRunError } = await import("../../stacks/load");
-    const { userError } = await import("../../scripts/render");
-    const problems = (e: unknown) => userError(e)?.problems;
+    const { renderError } = await import("../../scripts/render");
+    const ab = { path: "a", reason: "b" };
+    const cd = { path: "c", reason: "d" };
+    const asStackConfig = (e: unknown) => {
+      const error = renderError(e);
+      expect(error).toBeInstanceOf(StackConfigError);
+      return error?.problems;
+    };
 
-    expect(problems(new StackConfigError(["a: b"]))).toEqual(["a: b"]);
-    expect(problems(new StackConfigRunError(["a: b", "c: d"]))).toEqual(["a: b", "c: d"]);
-    expect(problems(new SeedScriptError(["modelStore.seed.models[0].name: bad"]))).toEqual([
-      "modelStore.seed.models[0].name: bad",
-    ]);
+    const config = new StackConfigError([ab]);
+    expect(renderError(config)).toBe(config);
+    expect(asStackConfig(new StackConfigRunError(new StackConfigError([ab, cd])))).toEqual([ab, cd]);
+    const seed = { path: "modelStore.seed.models[0].name", reason: "bad" };
+    expect(asStackConfig(new SeedScriptError([seed]))).toEqual([seed]);
     expect(
-      problems(
+      asStackConfig(
         new pulumi.InputPropertiesError({
           message: "ModelShare x: bad",
           errors: [{ propertyPath: "accessCidr", reason: '"x" is not an IP address or CIDR' }],
         }),
       ),
-    ).toEqual(['accessCidr: "x" is not an IP address or CIDR']);
-    expect(problems(new pulumi.RunError("Missing required configuration variable 'gpushare:x'"))).toEqual([
-      "Missing required configuration variable 'gpushare:x'",
+    ).toEqual([{ path: "accessCidr", reason: '"x" is not an IP address or CIDR' }]);
+    expect(asStackConfig(new pulumi.RunError("Missing required configuration variable 'gpushare:x'"))).toEqual([
+      { path: "", reason: "Missing required configuration variable 'gpushare:x'" },
     ]);
   });
 
+  it("keep a command line's error as it is, with its usage and exit code 2", async () => {
+    const { UsageError } = await import("../../scripts/cli");
+    const { renderError } = await import("../../scripts/render");
+    const usage = new UsageError({ path: "", reason: "--stack is missing" }, "usage: render\n");
+    expect(renderError(usage)).toBe(usage);
+  });
+
   it("are not a bug's, whose stack is printed", async () => {
-    const { userError } = await import("../../scripts/render");
-    expect(userError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
-    expect(userError("a string")).toBeUndefined();
+    const { renderError } = await import("../../scripts/render");
+    expect(renderError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
+    expect(renderError("a string")).toBeUndefined();
   });
 });
 
@@ -400,6 +414,8 @@ describe("the commands' own input: flags, output paths, files that are not stack
     ["render: an unknown flag", "render.ts", ["--stack", "prod", "--verbose"], `Unknown option '--verbose'`],
     ["plan: an unknown flag", "plan.ts", ["--workloads", "examples/workloads.yaml", "-x"], `Unknown option '-x'`],
     ["render: no --stack", "render.ts", [], "--stack is missing"],
+    ["capacity: no --config", "capacity.ts", ["--json"], "--config is missing"],
+    ["plan: no --workloads", "plan.ts", ["--json"], "--workloads is missing"],
     ["capacity: a flag without its value", "capacity.ts", ["--config"], `Option '--config <value>' argument missing`],
   ])("%s: one line and the usage, exit 2", (_, script, args, message) => {
     const r = run(script, args);
