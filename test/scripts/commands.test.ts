@@ -350,6 +350,57 @@ describe("a bad stack file, through both commands", () => {
   });
 });
 
+describe("a stack file nested past any config", () => {
+  const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-deep-"));
+  const fix =
+    "nested deeper than 64 levels, far deeper than a Pulumi.<stack>.yaml of this project needs; write the values out plainly";
+
+  it.each<[string, string, string]>([
+    // Deep enough to overflow the YAML parser's stack: hundreds of its errors, one problem.
+    [
+      "10000 unclosed [",
+      `config:\n  gpushare:servers: ${"[".repeat(10000)}\n`,
+      "config.gpushare:servers[0][0]… (line 2)",
+    ],
+    [
+      "100 nested flow maps",
+      `config:\n  gpushare:gpuOperator:\n    values: ${"{a: ".repeat(100)}1${"}".repeat(100)}\n`,
+      "config.gpushare:gpuOperator.values.a… (line 3)",
+    ],
+    [
+      "70 nested block maps",
+      `config:\n  gpushare:monitoring:\n${Array.from({ length: 70 }, (_, i) => `${"  ".repeat(i + 2)}k${i}:\n`).join("")}${"  ".repeat(72)}x: 1\n`,
+      "config.gpushare:monitoring.k0.k1… (line 65)",
+    ],
+  ])("fails on %s, naming the key and line, without a stack trace", (_, text, where) => {
+    const file = path.join(tmp(), "Pulumi.deep.yaml");
+    fs.writeFileSync(file, text);
+    const r = run("capacity.ts", ["--config", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`gpushare stack config has 1 problem:\n  - Pulumi.deep.yaml: ${where}: ${fix}\n`);
+  });
+
+  it("accepts a config 64 levels deep, and refuses one a level deeper", () => {
+    // The file's mapping, config's, gpushare:gpuOperator's, and `n` below values.
+    const deep = (n: number): string => {
+      const file = path.join(tmp(), "Pulumi.deep.yaml");
+      fs.writeFileSync(
+        file,
+        `config:\n  gpushare:modelStore: {nfs: {server: 10.0.0.5, path: /models}}\n  gpushare:gpuOperator:\n    values: ${"{a: ".repeat(n)}1${"}".repeat(n)}\n`,
+      );
+      return file;
+    };
+    const ok = run("capacity.ts", ["--config", deep(61), "--json"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    const refused = run("capacity.ts", ["--config", deep(62), "--json"]);
+    expect(refused.stderr).toBe(
+      `gpushare stack config has 1 problem:\n  - Pulumi.deep.yaml: config.gpushare:gpuOperator.values.a… (line 4): ${fix}\n`,
+    );
+    expect(refused.status).toBe(1);
+  });
+});
+
 describe("the errors render prints as problems", () => {
   it("are the user's: the stack config's, a component's input properties, the seed script's, a RunError's", async () => {
     const pulumi = await import("@pulumi/pulumi");
