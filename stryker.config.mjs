@@ -18,6 +18,7 @@ export default {
     "stacks/schema.ts",
     "stacks/credentials.ts",
     "stacks/errors.ts",
+    "problems.ts",
     "stacks/rules/*.ts",
     "components/cloud/network-range.ts",
   ],

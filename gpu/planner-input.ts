@@ -4,6 +4,7 @@ import { findGpuModel, gpuModelNames } from "./catalog";
 import type { MigStrategy, NodePodLimit } from "./capacity";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, nodePodLimitProblems } from "./capacity";
 import { gib, overheadProblem, replicaOverheadGiB } from "./memory";
+import { type Problem, problemFromText, UserError } from "../problems";
 
 /**
  * What isolation a server's replicas need from each other and from their neighbours:
@@ -58,12 +59,9 @@ export function replicaNeedGiB(server: WorkloadServer, gpu: GpuModel): number {
 }
 
 /** Every problem of a workloads file, found before planning. */
-export class PlanInputError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `gpushare workloads file has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
-        problems.map((p) => `  - ${p}`).join("\n"),
-    );
+export class PlanInputError extends UserError {
+  constructor(problems: readonly Problem[]) {
+    super("gpushare workloads file", problems);
     this.name = "PlanInputError";
   }
 }
@@ -133,7 +131,7 @@ function structuralProblems(raw: unknown, error: z.ZodError): string[] {
  */
 export function parseWorkloads(input: unknown): Workloads {
   const parsed = workloadsSchema.safeParse(input);
-  if (!parsed.success) throw new PlanInputError(structuralProblems(input, parsed.error));
+  if (!parsed.success) throw new PlanInputError(structuralProblems(input, parsed.error).map(problemFromText));
   const raw = parsed.data;
   const problems: string[] = [];
 
@@ -205,7 +203,7 @@ export function parseWorkloads(input: unknown): Workloads {
   const { maxPodsPerNode, systemPodsPerNode } = raw;
   problems.push(...nodePodLimitProblems("", { maxPodsPerNode, systemPodsPerNode }));
 
-  if (problems.length > 0) throw new PlanInputError(problems);
+  if (problems.length > 0) throw new PlanInputError(problems.map(problemFromText));
   return {
     ...(raw.migStrategy === undefined ? {} : { migStrategy: raw.migStrategy }),
     offers,

@@ -1,6 +1,7 @@
 import type { AdvertisedDevice, MigStrategy, NodePodLimit, PoolSharingSpec } from "./capacity";
 import { advertisedDevices, gpuPodBudget } from "./capacity";
 import { gib, memoryFit, replicaOverheadGiB } from "./memory";
+import { type Problem, problemCount, problemFromText, UserError } from "../problems";
 import type { SolveLimits } from "./milp";
 import { LinearProgram } from "./milp";
 import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
@@ -100,13 +101,12 @@ export interface Plan {
   readonly clusterKind: Workloads["clusterKind"];
 }
 
+const PLAN_SUBJECT = "no plan hosts these workloads";
+
 /** The workloads cannot be planned on what is on offer; every reason is named. */
-export class PlanError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `no plan hosts these workloads (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${p}`).join("\n"),
-    );
+export class PlanError extends UserError {
+  constructor(problems: readonly Problem[]) {
+    super(PLAN_SUBJECT, problems, { heading: `${PLAN_SUBJECT} (${problemCount(problems.length)}):` });
     this.name = "PlanError";
   }
 }
@@ -244,7 +244,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
     ...single,
     ...multi.map((shape) => ({ shape, sharings: shape.kinds.map(() => UNSHARED), strategy: shape.strategy })),
   ]);
-  if (hopeless.length > 0) throw new PlanError(hopeless);
+  if (hopeless.length > 0) throw new PlanError(hopeless.map(problemFromText));
   const limits: SolveLimits = { timeSeconds: options.timeSeconds ?? DEFAULT_TIME_SECONDS };
 
   // First, per strategy, the LP relaxation (a lower bound) and the heuristic search.
@@ -257,7 +257,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
     const r = searchPlan(w, shapes, strategy);
     if (r !== undefined && (best === undefined || r.cost < best.cost - EPS)) best = r;
   }
-  if (relaxed === Infinity) throw new PlanError([nodeLimitProblem(w)]);
+  if (relaxed === Infinity) throw new PlanError([problemFromText(nodeLimitProblem(w))]);
   // Both bounds are proven: the relaxation (the cheaper strategy's) and the cheapest pool that fits the most
   // demanding server alone.
   let bound = Math.max(relaxed, floorBound(w, shapes));
@@ -272,7 +272,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
 
   // Not proven optimal: the exact program, while it is small enough.
   const exact = await solveExact(w, single, multi, strategies, options.exactLimit ?? DEFAULT_EXACT_LIMIT, limits);
-  if (exact.kind === "infeasible") throw new PlanError([nodeLimitProblem(w)]);
+  if (exact.kind === "infeasible") throw new PlanError([problemFromText(nodeLimitProblem(w))]);
   if (exact.kind === "optimal") {
     return finish(w, exact.drafts, {
       provenOptimal: true,
@@ -289,7 +289,7 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
       search = "exact";
     }
   }
-  if (best === undefined) throw new PlanError([nodeLimitProblem(w)]);
+  if (best === undefined) throw new PlanError([problemFromText(nodeLimitProblem(w))]);
   return finish(w, best.drafts, {
     provenOptimal: best.cost <= bound + EPS,
     search,

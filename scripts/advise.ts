@@ -12,11 +12,11 @@ import { DEFAULT_INFERENCE_NAMESPACE } from "../components/defaults";
 import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-spec";
 import { alignedRows } from "../stacks/capacity-change";
 import { durationMilliseconds, parseStackSettings } from "../stacks/config";
-import { checkOutputFile, cliArgs, usageExitCode, UsageError } from "./cli";
+import { checkOutputFile, cliArgs, runCommand, UsageError } from "./cli";
 import type { MatrixSeries } from "./prometheus";
 import { PrometheusClient, PrometheusError, prometheusEndpoint } from "./prometheus";
-import { readStackFile, stackErrorExitCode } from "./stack-file";
-import { StackConfigError } from "../stacks/errors";
+import { readStackFile } from "./stack-file";
+import { problemFromText, UserError } from "../problems";
 
 const USAGE = `usage: npm run --silent advise -- --prometheus URL [--stack NAME] [--server S] [--since 1h] [--json] [--out FILE]
        npm run --silent advise -- --prometheus URL --server S --gpu MODEL --sharing none|timeSlicing|mps
@@ -56,11 +56,17 @@ interface Target {
 }
 
 /** A failure the user can fix that is about the data, not the command line: one line, exit 1. */
-class AdviseError extends Error {
+/** What the advisor cannot learn for one server, in one line: a missing series, too few windows. */
+class AdviseError extends UserError {
   constructor(message: string) {
-    super(message);
+    super("npm run advise", [problemFromText(message)], { heading: null });
     this.name = "AdviseError";
   }
+}
+
+/** A flag the advisor cannot run with, in one line above the usage (exit 2). */
+function usageError(message: string): UsageError {
+  return new UsageError(problemFromText(message), USAGE);
 }
 
 interface Options {
@@ -75,7 +81,7 @@ interface Options {
 function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 1000) {
-    throw new UsageError(`${flag} "${value}": not a whole number from 1 to 1000`, USAGE);
+    throw usageError(`${flag} "${value}": not a whole number from 1 to 1000`);
   }
   return n;
 }
@@ -85,12 +91,11 @@ function stackTargets(stack: string, only: string | undefined): Target[] {
   const config = parseStackSettings(readStackFile(path.join(process.cwd(), `Pulumi.${stack}.yaml`)));
   const names = config.servers.map((s) => s.name);
   if (only !== undefined && !names.includes(only)) {
-    throw new UsageError(
+    throw usageError(
       `--server ${only}: stack ${stack} has no such server; it has ${names.length === 0 ? "none" : names.join(", ")}`,
-      USAGE,
     );
   }
-  if (names.length === 0) throw new UsageError(`--stack ${stack}: the stack has no servers to advise on`, USAGE);
+  if (names.length === 0) throw usageError(`--stack ${stack}: the stack has no servers to advise on`);
   return config.servers
     .filter((s) => only === undefined || s.name === only)
     .map((s) => {
@@ -140,19 +145,16 @@ function options(): Options {
     USAGE,
   );
   if (values.prometheus === undefined) {
-    throw new UsageError("--prometheus URL is missing: the address of the Prometheus that scrapes the servers", USAGE);
+    throw usageError("--prometheus URL is missing: the address of the Prometheus that scrapes the servers");
   }
   try {
     prometheusEndpoint(values.prometheus);
   } catch (e) {
-    throw new UsageError(`--prometheus ${(e as Error).message}`, USAGE);
+    throw usageError(`--prometheus ${(e as Error).message}`);
   }
   const sinceMs = durationMilliseconds(values.since);
   if (sinceMs === undefined || sinceMs < MIN_SINCE_SECONDS * 1000 || sinceMs > MAX_SINCE_SECONDS * 1000) {
-    throw new UsageError(
-      `--since "${values.since}": not a Prometheus duration from 5m to 24h (e.g. 1h, 90m, 3h)`,
-      USAGE,
-    );
+    throw usageError(`--since "${values.since}": not a Prometheus duration from 5m to 24h (e.g. 1h, 90m, 3h)`);
   }
   if (values.out !== undefined) checkOutputFile("--out", values.out, USAGE);
 
@@ -162,44 +164,35 @@ function options(): Options {
   let targets: Target[];
   if (values.stack !== undefined) {
     if (deviceFlags.length > 0) {
-      throw new UsageError(
+      throw usageError(
         `--stack ${values.stack} gives each server's device, sharing, devices per node and namespace; drop ${deviceFlags.map((f) => `--${f}`).join(", ")}, or drop --stack`,
-        USAGE,
       );
     }
     targets = stackTargets(values.stack, values.server);
   } else {
     const missing = (["gpu", "sharing", "devices-per-node"] as const).filter((f) => values[f] === undefined);
     if (missing.length > 0 || values.server === undefined) {
-      throw new UsageError(
+      throw usageError(
         `the device is unknown: pass --stack NAME (reads Pulumi.NAME.yaml here), or --server S --gpu MODEL --sharing MODE --devices-per-node N; missing ${[
           ...(values.server === undefined ? ["--server"] : []),
           ...missing.map((f) => `--${f}`),
         ].join(", ")}`,
-        USAGE,
       );
     }
     const gpu = findGpuModel(values.gpu!);
     if (gpu === undefined) {
-      throw new UsageError(
-        `--gpu "${values.gpu}": not a GPU model of the catalog; one of ${gpuModelNames().join(", ")}`,
-        USAGE,
-      );
+      throw usageError(`--gpu "${values.gpu}": not a GPU model of the catalog; one of ${gpuModelNames().join(", ")}`);
     }
     const migProfile = values["mig-profile"];
     if (migProfile !== undefined && findMigProfile(gpu, migProfile) === undefined) {
       const profiles = gpu.mig?.profiles.map((p) => p.name) ?? [];
-      throw new UsageError(
+      throw usageError(
         `--mig-profile "${migProfile}": not a MIG profile of ${gpu.name}; ${profiles.length === 0 ? `${gpu.name} has no MIG` : `one of ${profiles.join(", ")}`}`,
-        USAGE,
       );
     }
     const sharing = values.sharing as SharingMode;
     if (!SHARING_MODES.includes(sharing)) {
-      throw new UsageError(
-        `--sharing "${values.sharing}": not a sharing mode; one of ${SHARING_MODES.join(", ")}`,
-        USAGE,
-      );
+      throw usageError(`--sharing "${values.sharing}": not a sharing mode; one of ${SHARING_MODES.join(", ")}`);
     }
     targets = [
       {
@@ -213,9 +206,8 @@ function options(): Options {
     ];
   }
   if (values.out !== undefined && targets.length > 1) {
-    throw new UsageError(
+    throw usageError(
       `--out writes one server's curve and the stack has ${targets.length} servers; add --server ${targets[0].server} (or another)`,
-      USAGE,
     );
   }
   return {
@@ -476,13 +468,7 @@ function curveFileText(a: Advice): string {
 }
 
 async function main(): Promise<number> {
-  let opts: Options;
-  try {
-    opts = options();
-  } catch (e) {
-    if (e instanceof StackConfigError) return stackErrorExitCode(e);
-    return usageExitCode(e);
-  }
+  const opts = options();
   const end = Math.floor(Date.now() / 1000 / SCRAPE_INTERVAL_SECONDS) * SCRAPE_INTERVAL_SECONDS;
   const advices: Advice[] = [];
   const failures: string[] = [];
@@ -521,9 +507,4 @@ async function main(): Promise<number> {
   return failures.length > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
-  // A bug rejects: Node prints its stack and exits non-zero.
-  void main().then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) void runCommand(main);

@@ -3,8 +3,9 @@ import { alignedRows, compareCapacity, comparisonText, snapshotOf } from "../sta
 import { serverMemoryTable } from "../stacks/capacity-table";
 import { servingJson, servingReport, servingText } from "../stacks/serving";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
-import { cliArgs, usageExitCode } from "./cli";
-import { readStackFile, stackErrorExitCode } from "./stack-file";
+import { problemText } from "../problems";
+import { cliArgs, runCommand, UsageError } from "./cli";
+import { readStackFile } from "./stack-file";
 
 const USAGE = "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
 
@@ -17,8 +18,10 @@ function load(file: string, compare = false): StackConfig {
     return parseStackSettings(readStackFile(file));
   } catch (e) {
     if (!compare || !(e instanceof StackConfigError)) throw e;
-    const named = (p: string): boolean => p.startsWith(file) || p.startsWith(path.basename(file));
-    throw new StackConfigError(e.problems.map((p) => (named(p) ? `--compare: ${p}` : `--compare ${file}: ${p}`)));
+    const named = (p: string): boolean => p === file || p === path.basename(file);
+    throw new StackConfigError(
+      e.problems.map((p) => ({ path: named(p.path) ? "--compare" : `--compare ${file}`, reason: problemText(p) })),
+    );
   }
 }
 
@@ -36,102 +39,75 @@ function table(rows: readonly (readonly string[])[]): string {
 }
 
 function main(): number {
-  let values;
-  try {
-    ({ values } = cliArgs(
-      { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
-      USAGE,
-    ));
-  } catch (e) {
-    return usageExitCode(e);
-  }
-  if (values.config === undefined) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  try {
-    const config = load(values.config);
-    for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
-    if (values.compare !== undefined) {
-      const comparison = compareCapacity(snapshotOf(load(values.compare, true)), config);
-      process.stdout.write(
-        values.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonText(comparison)}\n`,
-      );
-      return 0;
-    }
-    if (values.json) {
-      const pools = config.pools.map((p) => ({
-        name: p.name,
-        gpu: p.gpu.name,
-        mode: p.mode,
-        migStrategy: p.sharing.mig === undefined ? null : config.migStrategy,
-        nodes: { min: p.nodes.min, max: p.nodes.max },
-        perNode: p.perNode,
-        atMaxNodes: p.atMaxNodes,
-      }));
-      const servers = serverMemoryTable(config);
-      const serving = servingJson(servingReport(config));
-      process.stdout.write(
-        `${JSON.stringify({ migStrategy: config.migStrategy, pools, servers, serving }, null, 2)}\n`,
-      );
-      return 0;
-    }
-    const rows: string[][] = [
-      ["POOL", "GPU", "SHARING", "RESOURCE", "GiB PER DEVICE", "PER NODE", "MAX NODES", "AT MAX NODES"],
-    ];
-    for (const p of config.pools) {
-      const mode = p.sharing.mig?.migEnabled
-        ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})`
-        : p.mode;
-      const resources = Object.keys(p.perNode);
-      if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "-", "0", String(p.nodes.max), "0"]);
-      for (const r of resources) {
-        const device = p.devices.find((d) => d.resource === r);
-        rows.push([
-          p.name,
-          p.gpu.name,
-          mode,
-          r,
-          device === undefined ? "-" : device.memoryGiB.toFixed(2),
-          String(p.perNode[r]),
-          String(p.nodes.max),
-          String(p.atMaxNodes[r]),
-        ]);
-      }
-    }
-    process.stdout.write(table(rows));
-    const memory = serverMemoryTable(config);
-    if (memory.length > 0) {
-      const serverRows = [
-        [
-          "SERVER",
-          "POOL",
-          "RESOURCE",
-          "PODS PER DEVICE",
-          "MODEL GiB",
-          "OVERHEAD GiB",
-          "GiB PER REPLICA",
-          "HEADROOM GiB",
-        ],
-        ...memory.map((m) => [
-          m.server,
-          m.pool,
-          m.resource,
-          m.sharing === "none" ? "1" : `${m.podsPerDevice} (${m.sharing})`,
-          String(m.modelGiB),
-          m.overheadGiB.toFixed(2),
-          m.perReplicaGiB.toFixed(2),
-          m.headroomGiB.toFixed(2),
-        ]),
-      ];
-      process.stdout.write(`\n${table(serverRows)}`);
-    }
-    const serving = servingText(servingReport(config));
-    if (serving.length > 0) process.stdout.write(`\n${serving.map((l) => `${l}\n`).join("")}`);
+  const { values } = cliArgs(
+    { config: { type: "string" }, compare: { type: "string" }, json: { type: "boolean", default: false } },
+    USAGE,
+  );
+  if (values.config === undefined) throw new UsageError({ path: "", reason: "--config is missing" }, USAGE);
+  const config = load(values.config);
+  for (const w of config.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (values.compare !== undefined) {
+    const comparison = compareCapacity(snapshotOf(load(values.compare, true)), config);
+    process.stdout.write(values.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonText(comparison)}\n`);
     return 0;
-  } catch (e) {
-    return stackErrorExitCode(e);
   }
+  if (values.json) {
+    const pools = config.pools.map((p) => ({
+      name: p.name,
+      gpu: p.gpu.name,
+      mode: p.mode,
+      migStrategy: p.sharing.mig === undefined ? null : config.migStrategy,
+      nodes: { min: p.nodes.min, max: p.nodes.max },
+      perNode: p.perNode,
+      atMaxNodes: p.atMaxNodes,
+    }));
+    const servers = serverMemoryTable(config);
+    const serving = servingJson(servingReport(config));
+    process.stdout.write(`${JSON.stringify({ migStrategy: config.migStrategy, pools, servers, serving }, null, 2)}\n`);
+    return 0;
+  }
+  const rows: string[][] = [
+    ["POOL", "GPU", "SHARING", "RESOURCE", "GiB PER DEVICE", "PER NODE", "MAX NODES", "AT MAX NODES"],
+  ];
+  for (const p of config.pools) {
+    const mode = p.sharing.mig?.migEnabled ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})` : p.mode;
+    const resources = Object.keys(p.perNode);
+    if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "-", "0", String(p.nodes.max), "0"]);
+    for (const r of resources) {
+      const device = p.devices.find((d) => d.resource === r);
+      rows.push([
+        p.name,
+        p.gpu.name,
+        mode,
+        r,
+        device === undefined ? "-" : device.memoryGiB.toFixed(2),
+        String(p.perNode[r]),
+        String(p.nodes.max),
+        String(p.atMaxNodes[r]),
+      ]);
+    }
+  }
+  process.stdout.write(table(rows));
+  const memory = serverMemoryTable(config);
+  if (memory.length > 0) {
+    const serverRows = [
+      ["SERVER", "POOL", "RESOURCE", "PODS PER DEVICE", "MODEL GiB", "OVERHEAD GiB", "GiB PER REPLICA", "HEADROOM GiB"],
+      ...memory.map((m) => [
+        m.server,
+        m.pool,
+        m.resource,
+        m.sharing === "none" ? "1" : `${m.podsPerDevice} (${m.sharing})`,
+        String(m.modelGiB),
+        m.overheadGiB.toFixed(2),
+        m.perReplicaGiB.toFixed(2),
+        m.headroomGiB.toFixed(2),
+      ]),
+    ];
+    process.stdout.write(`\n${table(serverRows)}`);
+  }
+  const serving = servingText(servingReport(config));
+  if (serving.length > 0) process.stdout.write(`\n${serving.map((l) => `${l}\n`).join("")}`);
+  return 0;
 }
 
-process.exitCode = main();
+void runCommand(main);

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
-import { PlanError, planLayouts } from "../gpu/planner";
+import { planLayouts } from "../gpu/planner";
 import { parseWorkloads, PlanInputError } from "../gpu/planner-input";
 import { planJson, planText, stackConfigOf, stackFileText } from "../gpu/planner-output";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
-import { checkOutputFile, cliArgs, usageExitCode } from "./cli";
+import { checkOutputFile, cliArgs, runCommand, UsageError } from "./cli";
 import { readYaml } from "./stack-file";
 
 const USAGE = "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n";
@@ -14,7 +14,7 @@ function readWorkloads(file: string): unknown {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
-    throw new PlanInputError([`${file}: cannot read the workloads file; pass --workloads FILE.yaml`]);
+    throw new PlanInputError([{ path: file, reason: "cannot read the workloads file; pass --workloads FILE.yaml" }]);
   }
   return readYaml(
     file,
@@ -32,46 +32,33 @@ function readWorkloads(file: string): unknown {
  * stack file that `npm run capacity -- --config` accepts.
  */
 async function main(): Promise<number> {
-  let values;
+  const { values } = cliArgs(
+    { workloads: { type: "string" }, json: { type: "boolean", default: false }, out: { type: "string" } },
+    USAGE,
+  );
+  if (values.out !== undefined) checkOutputFile("--out", values.out, USAGE);
+  if (values.workloads === undefined) throw new UsageError({ path: "", reason: "--workloads is missing" }, USAGE);
+  const plan = await planLayouts(parseWorkloads(readWorkloads(values.workloads)));
+  // The plan must pass the stack validation it was built to satisfy; if it does not, the planner has a bug, and
+  // the error is a plain one, with its stack.
+  const config = stackConfigOf(plan);
+  let warnings: readonly string[];
   try {
-    ({ values } = cliArgs(
-      { workloads: { type: "string" }, json: { type: "boolean", default: false }, out: { type: "string" } },
-      USAGE,
+    ({ warnings } = parseStackConfig(
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice("gpushare:".length), v])),
     ));
-    if (values.out !== undefined) checkOutputFile("--out", values.out, USAGE);
   } catch (e) {
-    return usageExitCode(e);
-  }
-  if (values.workloads === undefined) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  try {
-    const plan = await planLayouts(parseWorkloads(readWorkloads(values.workloads)));
-    // The plan must pass the stack validation it was built to satisfy; if it does not, the planner has a bug.
-    const config = stackConfigOf(plan);
-    try {
-      const parsed = parseStackConfig(
-        Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice("gpushare:".length), v])),
-      );
-      if (parsed.warnings.length > 0) throw new StackConfigError(parsed.warnings);
-    } catch (e) {
-      if (e instanceof StackConfigError) throw new Error(`the planned stack config does not validate: ${e.message}`);
-      throw e;
-    }
-    if (values.out !== undefined) fs.writeFileSync(values.out, stackFileText(plan, values.workloads));
-    process.stdout.write(values.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
-    return 0;
-  } catch (e) {
-    if (e instanceof PlanInputError || e instanceof PlanError) {
-      process.stderr.write(`${e.message}\n`);
-      return 1;
-    }
+    if (e instanceof StackConfigError) throw new Error(`the planned stack config does not validate: ${e.message}`);
     throw e;
   }
+  if (warnings.length > 0) {
+    throw new Error(
+      `the planned stack config does not validate: it warns:\n${warnings.map((w) => `  - ${w}`).join("\n")}`,
+    );
+  }
+  if (values.out !== undefined) fs.writeFileSync(values.out, stackFileText(plan, values.workloads));
+  process.stdout.write(values.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
+  return 0;
 }
 
-// A bug rejects: Node prints its stack and exits non-zero.
-void main().then((code) => {
-  process.exitCode = code;
-});
+void runCommand(main);

@@ -2,13 +2,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { SeedScriptError } from "../components/k8s/seed-script";
+import { UserError } from "../problems";
 import { StackConfigError } from "../stacks/errors";
 import { StackConfigRunError } from "../stacks/load";
 import { MockRuntime, settle } from "./mock-runtime";
 import type { RecordedResource } from "./mock-runtime";
-import { checkOutputDirectory, cliArgs, usageExitCode, UsageError } from "./cli";
-import { readStackFile, stackErrorExitCode } from "./stack-file";
+import { checkOutputDirectory, cliArgs, runCommand, UsageError } from "./cli";
+import { readStackFile } from "./stack-file";
 
 const RENDER_USAGE = "usage: npm run --silent render -- --stack <name> [--out <dir>]\n";
 
@@ -77,51 +77,33 @@ function writeRender(out: string, runtime: MockRuntime): void {
 }
 
 /**
- * The user's error `e` is, as the one error type commands print: a bad stack file or config, however the program
- * reported it — the stack config error the program ends with, a component's `InputPropertiesError` or the seed
- * script's error (a rule the stack validation does not hold yet), or a `RunError` of Pulumi's config API.
- * `undefined` for anything else: a bug, whose stack is printed.
+ * The user's error `e` is, as `render` prints it: its command line's, or a bad stack file or config, however the
+ * program reported it — the stack config error the program ends with (as the `RunError` Pulumi prints), a
+ * component's `InputPropertiesError`, another of gpushare's user errors (a component rule the stack validation does
+ * not hold yet), or a `RunError` of Pulumi's config API. `undefined` for anything else: a bug, whose stack is
+ * printed.
  */
-export function userError(e: unknown): StackConfigError | undefined {
-  if (e instanceof StackConfigError) return e;
-  if (e instanceof StackConfigRunError || e instanceof SeedScriptError) return new StackConfigError(e.problems);
+export function renderError(e: unknown): UserError | undefined {
+  if (e instanceof UsageError || e instanceof StackConfigError) return e;
+  if (e instanceof UserError) return new StackConfigError(e.problems);
+  if (e instanceof StackConfigRunError) return e.error;
   if (pulumi.InputPropertiesError.isInstance(e)) {
-    return new StackConfigError(e.errors.map((x) => `${x.propertyPath}: ${x.reason}`));
+    return new StackConfigError(e.errors.map((x) => ({ path: x.propertyPath, reason: x.reason })));
   }
-  if (pulumi.RunError.isInstance(e)) return new StackConfigError([e.message]);
+  if (pulumi.RunError.isInstance(e)) return new StackConfigError([{ path: "", reason: e.message }]);
   return undefined;
 }
 
 async function main(): Promise<number> {
-  let stack: string;
-  let out: string;
-  try {
-    const { values } = cliArgs({ stack: { type: "string" }, out: { type: "string" } }, RENDER_USAGE);
-    if (values.stack === undefined) throw new UsageError("--stack is missing", RENDER_USAGE);
-    if (values.out !== undefined) checkOutputDirectory("--out", values.out, RENDER_USAGE);
-    stack = values.stack;
-    out = values.out ?? path.join("out", stack);
-  } catch (e) {
-    return usageExitCode(e);
-  }
-  try {
-    const resources = await render(stack, out);
-    process.stdout.write(`${resources.length} resources of stack ${stack} written to ${out}\n`);
-    for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
-    return 0;
-  } catch (e) {
-    return stackErrorExitCode(e, userError);
-  }
+  const { values } = cliArgs({ stack: { type: "string" }, out: { type: "string" } }, RENDER_USAGE);
+  if (values.stack === undefined) throw new UsageError({ path: "", reason: "--stack is missing" }, RENDER_USAGE);
+  if (values.out !== undefined) checkOutputDirectory("--out", values.out, RENDER_USAGE);
+  const stack = values.stack;
+  const out = values.out ?? path.join("out", stack);
+  const resources = await render(stack, out);
+  process.stdout.write(`${resources.length} resources of stack ${stack} written to ${out}\n`);
+  for (const r of resources) process.stdout.write(`  ${r.type}  ${r.name}\n`);
+  return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) void runCommand(main, renderError);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Problem } from "../problems";
 import type { StackSettings } from "../stacks/config";
 import { StackConfigError } from "../stacks/errors";
 import { SECRET_STAND_IN } from "../stacks/schema";
@@ -13,23 +14,51 @@ export interface StackFile extends StackSettings {
   readonly secretKeys: ReadonlySet<string>;
 }
 
-/**
- * The exit code of a command that failed with `e`: a user's error (a bad stack file or config, as `userError`
- * recognizes it) prints its problems alone to stderr, and the code is 1; anything else is a bug and is rethrown,
- * so that its stack is printed.
- */
-export function stackErrorExitCode(
-  e: unknown,
-  userError: (e: unknown) => StackConfigError | undefined = (x) => (x instanceof StackConfigError ? x : undefined),
-): number {
-  const error = userError(e);
-  if (error === undefined) throw e;
-  process.stderr.write(`${error.message}\n`);
-  return 1;
-}
-
 /** More YAML errors than this, or a NUL byte, and the file is not YAML at all: one line says so. */
 const MAX_YAML_ERRORS = 5;
+
+/**
+ * Mappings and sequences nested deeper than this are refused: a config's own keys go a few levels deep, a chart's
+ * extra values (`config.gpushare:monitoring.values.prometheus.prometheusSpec...`) a dozen or so; the YAML parser
+ * itself gives up, with a stack overflow, at several hundred, leaving hundreds of errors that name no key.
+ */
+const MAX_YAML_DEPTH = 64;
+
+/** How many segments of a too-deep value's path the message names: enough to find the key, the line does the rest. */
+const DEEP_PATH_SEGMENTS = 4;
+
+/**
+ * Where a document's `root` first nests collections deeper than {@link MAX_YAML_DEPTH}: the path of keys (`config.gpushare:x`) and
+ * indices (`[0]`) to it, and the offset of the first collection too deep. Walks without recursion, since the
+ * document may be as deep as the parser's stack allowed.
+ */
+function tooDeep(root: unknown): { path: string[]; offset: number } | undefined {
+  // Breadth first: the shallowest collection too deep, the first of its level in the file.
+  const queue: { node: unknown; path: string[]; depth: number }[] = [{ node: root, path: [], depth: 0 }];
+  for (let next = 0; next < queue.length; next++) {
+    const { node, path: at, depth } = queue[next];
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth === MAX_YAML_DEPTH) return { path: at, offset: node.range?.[0] ?? 0 };
+    node.items.forEach((item: unknown, i: number) => {
+      if (isPair(item)) {
+        const key = isScalar(item.key) ? String(item.key.value) : "?";
+        queue.push({ node: item.value, path: [...at, key], depth: depth + 1 });
+      } else {
+        queue.push({ node: item, path: [...at, `[${i}]`], depth: depth + 1 });
+      }
+    });
+  }
+  return undefined;
+}
+
+/** A path as a config names it: `config.gpushare:servers[0].name`, cut after a few segments. */
+function pathText(segments: readonly string[]): string {
+  const shown = segments
+    .slice(0, DEEP_PATH_SEGMENTS)
+    .map((s, i) => (i === 0 || s.startsWith("[") ? s : `.${s}`))
+    .join("");
+  return segments.length > DEEP_PATH_SEGMENTS ? `${shown}…` : shown;
+}
 
 /**
  * A YAML file's content, refused as the user's error (`fail`) when it is not YAML, has errors or duplicate keys, or
@@ -41,32 +70,52 @@ export function readYaml(
   text: string,
   uniqueWhat: string,
   expected: string,
-  fail: (problems: string[]) => Error,
+  fail: (problems: Problem[]) => Error,
 ): unknown {
   const name = path.basename(file);
-  if (text.includes("\u0000")) throw fail([`${file}: a binary file, not YAML; pass ${expected}`]);
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (text.includes("\u0000")) throw fail([{ path: file, reason: `a binary file, not YAML; pass ${expected}` }]);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, lineCounter: lines });
+  // Before the errors: a nesting deep enough to overflow the parser's stack leaves hundreds of them.
+  const deep = tooDeep(doc.contents);
+  if (deep !== undefined) {
+    throw fail([
+      {
+        path: name,
+        reason: `${pathText(deep.path)} (line ${lines.linePos(deep.offset).line}): nested deeper than ${MAX_YAML_DEPTH} levels, far deeper than ${expected} needs; write the values out plainly`,
+      },
+    ]);
+  }
   if (doc.errors.length > MAX_YAML_ERRORS) {
     const first = doc.errors[0];
     throw fail([
-      `${file}: not YAML (${doc.errors.length} errors, the first at line ${first.linePos?.[0].line ?? "?"}: ${first.message.split("\n")[0]}); pass ${expected}`,
+      {
+        path: file,
+        reason: `not YAML (${doc.errors.length} errors, the first at line ${first.linePos?.[0].line ?? "?"}: ${first.message.split("\n")[0]}); pass ${expected}`,
+      },
     ]);
   }
   if (doc.errors.length > 0) {
     throw fail(
       doc.errors.map((e) =>
         e.code === "DUPLICATE_KEY"
-          ? `${name}: duplicate key at line ${e.linePos?.[0].line ?? "?"}: ${uniqueWhat}; rename or merge one of them`
-          : `${name}: ${e.message.split("\n")[0]}`,
+          ? {
+              path: name,
+              reason: `duplicate key at line ${e.linePos?.[0].line ?? "?"}: ${uniqueWhat}; rename or merge one of them`,
+            }
+          : { path: name, reason: e.message.split("\n")[0] },
       ),
     );
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    if (e instanceof ReferenceError || e instanceof RangeError) {
+    if (e instanceof ReferenceError) {
       throw fail([
-        `${name}: the YAML expands past what a config needs (${e instanceof RangeError ? "nesting too deep" : "too many alias expansions"}); write the values out plainly`,
+        {
+          path: name,
+          reason: "the YAML expands past what a config needs (too many alias expansions); write the values out plainly",
+        },
       ]);
     }
     throw e;
@@ -91,7 +140,11 @@ export function readStackFile(file: string): StackFile {
     text = fs.readFileSync(file, "utf8");
   } catch {
     throw new StackConfigError([
-      `${file}: cannot read the stack file; name a Pulumi.<stack>.yaml of this project (capacity --config FILE, render --stack NAME)`,
+      {
+        path: file,
+        reason:
+          "cannot read the stack file; name a Pulumi.<stack>.yaml of this project (capacity --config FILE, render --stack NAME)",
+      },
     ]);
   }
   const root = readYaml(
@@ -104,7 +157,11 @@ export function readStackFile(file: string): StackFile {
   const section = isMapping(root) ? root.config : undefined;
   if (!isMapping(section)) {
     throw new StackConfigError([
-      `${file}: not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project`,
+      {
+        path: file,
+        reason:
+          'not a Pulumi stack file: it has no top-level "config:" mapping of gpushare keys; pass a Pulumi.<stack>.yaml of this project',
+      },
     ]);
   }
   const config: Record<string, unknown> = {};

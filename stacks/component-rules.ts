@@ -2,7 +2,8 @@ import { nodeGroupNameProblems as nodeGroupNameRule } from "../components/cloud/
 import type { GpuModel } from "../gpu/catalog";
 import { adapterSettingsProblems as adapterRule, OWNED_ADAPTER_VALUES } from "../components/k8s/adapter-values";
 import { OWNED_GPU_OPERATOR_VALUES, poolLabelConflicts as poolLabelRule } from "../components/k8s/gpu-operator-values";
-import type { OwnedValue, ValueProblem } from "../components/k8s/helm-values";
+import type { OwnedValue } from "../components/k8s/helm-values";
+import type { Problem } from "../problems";
 import {
   GRAFANA_ADMIN_USER,
   monitoringSettingsProblems as monitoringRule,
@@ -64,12 +65,12 @@ const STACK_ADAPTER_VALUES = withStackHints(OWNED_ADAPTER_VALUES, {
 });
 
 /** What `monitoring` cannot mean: owned chart values, or an installed Prometheus without a usable URL. */
-export function monitoringSettingsProblems(settings: RawStackConfig["monitoring"]): ValueProblem[] {
+export function monitoringSettingsProblems(settings: RawStackConfig["monitoring"]): Problem[] {
   return monitoringRule(settings, "monitoring.", STACK_MONITORING_VALUES);
 }
 
 /** Chart values of `metricsAdapter` that gpushare owns. */
-export function adapterSettingsProblems(settings: RawStackConfig["metricsAdapter"]): ValueProblem[] {
+export function adapterSettingsProblems(settings: RawStackConfig["metricsAdapter"]): Problem[] {
   return adapterRule(settings, "metricsAdapter.", STACK_ADAPTER_VALUES);
 }
 

@@ -30,7 +30,7 @@ import {
   generationName,
 } from "../gpu/config-names";
 import { devicePluginConfig } from "../gpu/device-plugin-config";
-import { describeProblem, ownedValueProblems, valueAt } from "../components/k8s/helm-values";
+import { ownedValueProblems, valueAt } from "../components/k8s/helm-values";
 import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../components/k8s/triton-spec";
 import {
   adapterSettingsProblems,
@@ -44,6 +44,7 @@ import { plainTextSecretProblems } from "./credentials";
 import { clusterTemplateProblems } from "../components/cloud/magnum-names";
 import { subPathProblems } from "../components/k8s/seed-script";
 import { POOL_LABEL } from "./defaults";
+import { problemFromText, problemText } from "../problems";
 import { StackConfigError } from "./errors";
 import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
 import { cidrProblem } from "../components/cloud/network-range";
@@ -854,8 +855,8 @@ function checkMonitoring(raw: RawStackConfig, problems: string[]): void {
   }
   // The charts' extra values, and the Prometheus an installed monitoring stack offers.
   problems.push(...ownedValueProblems(raw.gpuOperator.values, OWNED_OPERATOR_VALUES, "gpuOperator.values"));
-  problems.push(...monitoringSettingsProblems(raw.monitoring).map(describeProblem));
-  problems.push(...adapterSettingsProblems(adapter).map(describeProblem));
+  problems.push(...monitoringSettingsProblems(raw.monitoring).map(problemText));
+  problems.push(...adapterSettingsProblems(adapter).map(problemText));
 }
 
 /**
@@ -948,7 +949,7 @@ function salvagedProblems(input: unknown, error: z.ZodError): string[] {
     parseStackConfig(rest);
   } catch (e) {
     if (!(e instanceof StackConfigError)) return [];
-    return e.problems.filter((p) => !removed.some((r) => p.includes(r)));
+    return e.problems.map(problemText).filter((p) => !removed.some((r) => p.includes(r)));
   }
   return [];
 }
@@ -962,7 +963,9 @@ function salvagedProblems(input: unknown, error: z.ZodError): string[] {
 export function parseStackConfig(input: unknown): StackConfig {
   const parsed = stackConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    throw new StackConfigError([...structuralProblems(input, parsed.error), ...salvagedProblems(input, parsed.error)]);
+    throw new StackConfigError(
+      [...structuralProblems(input, parsed.error), ...salvagedProblems(input, parsed.error)].map(problemFromText),
+    );
   }
   const raw = parsed.data;
   const problems: string[] = [];
@@ -1096,7 +1099,7 @@ export function parseStackConfig(input: unknown): StackConfig {
   const resolved: StackConfig = { raw, migStrategy, pools: [...pools.values()], servers, warnings };
   problems.push(...poolLabelConflicts(resolved, () => openstack));
 
-  if (problems.length > 0) throw new StackConfigError(problems);
+  if (problems.length > 0) throw new StackConfigError(problems.map(problemFromText));
   return resolved;
 }
 
@@ -1175,7 +1178,10 @@ export function parseStackSettings(settings: StackSettings): StackConfig {
     parsed = e;
   }
   if (parsed instanceof StackConfigError || problems.length > 0) {
-    throw new StackConfigError([...problems, ...(parsed instanceof StackConfigError ? parsed.problems : [])]);
+    throw new StackConfigError([
+      ...problems.map(problemFromText),
+      ...(parsed instanceof StackConfigError ? parsed.problems : []),
+    ]);
   }
   return parsed;
 }

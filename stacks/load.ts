@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
+import { type Problem, problemFromText } from "../problems";
 import { parseStackSettings, StackConfigError } from "./config";
 import { missingOpenStackCredentials } from "./credentials";
 
@@ -19,12 +20,16 @@ const OPENSTACK_CREDENTIAL_KEYS = [
 
 /**
  * A {@link StackConfigError} as the program ends with it: a `RunError`, whose message alone the engine prints,
- * without a stack trace. It keeps the problems for callers that run the program themselves (`render`).
+ * without a stack trace. It keeps the error, problems and all, for callers that run the program themselves
+ * (`render`).
  */
 export class StackConfigRunError extends pulumi.RunError {
-  constructor(readonly problems: readonly string[]) {
-    super(new StackConfigError(problems).message);
+  readonly problems: readonly Problem[];
+
+  constructor(readonly error: StackConfigError) {
+    super(error.message);
     this.name = "StackConfigRunError";
+    this.problems = error.problems;
   }
 }
 
@@ -79,11 +84,11 @@ export function loadStackConfig(checkCredentials = true): LoadedStack {
       const os = new pulumi.Config("openstack");
       const providerConfig = new Set(OPENSTACK_CREDENTIAL_KEYS.filter((k) => os.getSecret(k) !== undefined));
       const missing = missingOpenStackCredentials({ env: process.env, providerConfig });
-      if (missing.length > 0) throw new StackConfigError(missing);
+      if (missing.length > 0) throw new StackConfigError(missing.map(problemFromText));
     }
   } catch (e) {
     // A RunError ends the program with its message alone: the problems, not a stack trace.
-    if (e instanceof StackConfigError) throw new StackConfigRunError(e.problems);
+    if (e instanceof StackConfigError) throw new StackConfigRunError(e);
     throw e;
   }
   for (const warning of stack.warnings) pulumi.log.warn(warning);

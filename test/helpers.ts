@@ -6,6 +6,7 @@ import { parseStackConfig, StackConfigError } from "../stacks/config";
 import type { RecordedResource } from "../scripts/mock-runtime";
 import { MockRuntime, settle } from "../scripts/mock-runtime";
 import { gpushareConfig, readStackFile } from "../scripts/stack-file";
+import { problemText } from "../problems";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -24,7 +25,7 @@ export function problemsOf(input: Record<string, unknown>): readonly string[] {
   try {
     parseStackConfig(input);
   } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
+    if (e instanceof StackConfigError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("parseStackConfig accepted the config");

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ChartPrometheusUrl } from "./adapter-rules";
-import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Values } from "./helm-values";
+import type { Problem } from "../../problems";
+import { deepMerge, type OwnedValue, ownedValuesSet, type Values } from "./helm-values";
 
 /**
  * Pure builders behind the `MetricsAdapter` component: its settings, the prometheus-adapter values, the names its
@@ -151,7 +152,7 @@ export function adapterSettingsProblems(
   settings: Pick<MetricsAdapterSettings, "installed" | "values">,
   at = "",
   owned: readonly OwnedValue[] = OWNED_ADAPTER_VALUES,
-): ValueProblem[] {
+): Problem[] {
   if (settings.installed ?? false) return [];
   return ownedValuesSet(settings.values ?? {}, owned, `${at}values`);
 }

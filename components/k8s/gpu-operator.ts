@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { inputPropertyErrors } from "../../problems";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
 import {
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
@@ -159,7 +160,7 @@ export class GpuOperator extends pulumi.ComponentResource {
             propertyPath: `nodeNamePatterns.${p}`,
             reason: `"${p}" is not one of the pools; use one of ${pools.map((x) => x.name).join(", ")}`,
           })),
-          ...owned,
+          ...inputPropertyErrors(owned),
         ],
       });
     }

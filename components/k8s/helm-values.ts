@@ -4,6 +4,8 @@
  * No Pulumi import.
  */
 
+import { type Problem, problemText } from "../../problems";
+
 /** Helm values: a YAML mapping, as the chart's `values.yaml` holds them. */
 export type Values = Record<string, unknown>;
 
@@ -13,16 +15,6 @@ export interface OwnedValue {
   readonly path: readonly string[];
   /** What to set instead, for the message: an argument (or another input) that controls it, or why nothing does. */
   readonly use: string;
-}
-
-/**
- * A problem of one input value: its path and what is wrong with it, with the fix. The shape of
- * `pulumi.InputPropertyErrorDetails`, so a component can throw it as is; a list of messages prints it as
- * `<propertyPath>: <reason>` ({@link describeProblem}).
- */
-export interface ValueProblem {
-  readonly propertyPath: string;
-  readonly reason: string;
 }
 
 function isPlainObject(value: unknown): value is Values {
@@ -53,18 +45,13 @@ export function valueAt(values: unknown, path: readonly PropertyKey[]): unknown 
 }
 
 /** The extra Helm values at `configPath` of the caller's input that would overwrite what gpushare owns. */
-export function ownedValuesSet(values: Values, owned: readonly OwnedValue[], configPath: string): ValueProblem[] {
+export function ownedValuesSet(values: Values, owned: readonly OwnedValue[], configPath: string): Problem[] {
   return owned
     .filter((o) => valueAt(values, o.path) !== undefined)
     .map((o) => ({
-      propertyPath: `${configPath}.${o.path.join(".")}`,
+      path: `${configPath}.${o.path.join(".")}`,
       reason: `gpushare sets this value itself; remove it and use ${o.use}`,
     }));
-}
-
-/** A problem as one line of a list of messages: `<path>: <reason>`. */
-export function describeProblem(problem: ValueProblem): string {
-  return `${problem.propertyPath}: ${problem.reason}`;
 }
 
 /**
@@ -72,5 +59,5 @@ export function describeProblem(problem: ValueProblem): string {
  * `<configPath>.<path>: gpushare sets this value itself; remove it and use <use>`.
  */
 export function ownedValueProblems(values: Values, owned: readonly OwnedValue[], configPath: string): string[] {
-  return ownedValuesSet(values, owned, configPath).map(describeProblem);
+  return ownedValuesSet(values, owned, configPath).map(problemText);
 }

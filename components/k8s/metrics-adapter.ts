@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { inputPropertyErrors } from "../../problems";
 import {
   DEFAULT_CUSTOM_METRIC_NAME,
   DEFAULT_METRIC_WINDOW,
@@ -100,7 +101,10 @@ export class MetricsAdapter extends pulumi.ComponentResource {
     // Before anything is registered: bad arguments create nothing.
     const errors = adapterSettingsProblems(args);
     if (errors.length > 0) {
-      throw new pulumi.InputPropertiesError({ message: `MetricsAdapter ${name}: values sets values it owns`, errors });
+      throw new pulumi.InputPropertiesError({
+        message: `MetricsAdapter ${name}: values sets values it owns`,
+        errors: inputPropertyErrors(errors),
+      });
     }
     super("gpushare:k8s:MetricsAdapter", name, args, opts);
     const installed = args.installed ?? false;

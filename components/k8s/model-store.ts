@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { inputPropertyErrors, problemFromText } from "../../problems";
 import { DEFAULT_INFERENCE_NAMESPACE, DEFAULT_SEED_IMAGE } from "../defaults";
 import {
   buildSeedScript,
@@ -103,10 +104,7 @@ export class ModelStore extends pulumi.ComponentResource {
         message: `ModelStore ${name}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
           .map((p) => `  - ${p}`)
           .join("\n")}`,
-        errors: problems.map((p) => ({
-          propertyPath: p.slice(0, p.indexOf(":")),
-          reason: p.slice(p.indexOf(":") + 2),
-        })),
+        errors: inputPropertyErrors(problems.map(problemFromText)),
       });
     }
     super("gpushare:k8s:ModelStore", name, args, opts);

@@ -6,7 +6,8 @@ import {
   GRAFANA_DASHBOARD_LABEL_VALUE,
   nodeLabelsAllowlist,
 } from "./dashboard";
-import { deepMerge, type OwnedValue, ownedValuesSet, type ValueProblem, type Values } from "./helm-values";
+import type { Problem } from "../../problems";
+import { deepMerge, type OwnedValue, ownedValuesSet, type Values } from "./helm-values";
 
 /**
  * Pure builders behind the `Monitoring` component: its arguments, the kube-prometheus-stack values, the names and
@@ -200,13 +201,13 @@ export function monitoringSettingsProblems(
   settings: Pick<MonitoringArgs, "installed" | "prometheusUrl" | "values">,
   at = "",
   owned: readonly OwnedValue[] = OWNED_MONITORING_VALUES,
-): ValueProblem[] {
+): Problem[] {
   if (!(settings.installed ?? false)) return ownedValuesSet(settings.values ?? {}, owned, `${at}values`);
-  const propertyPath = `${at}prometheusUrl`;
+  const path = `${at}prometheusUrl`;
   if (settings.prometheusUrl === undefined) {
     return [
       {
-        propertyPath,
+        path,
         reason: `missing; with ${at}installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)`,
       },
     ];
@@ -215,6 +216,6 @@ export function monitoringSettingsProblems(
     splitPrometheusUrl(settings.prometheusUrl);
     return [];
   } catch (e) {
-    return [{ propertyPath, reason: (e as Error).message }];
+    return [{ path, reason: (e as Error).message }];
   }
 }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { inputPropertyErrors } from "../../problems";
 import {
   DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
   DEFAULT_MONITORING_NAMESPACE,
@@ -46,7 +47,7 @@ export class Monitoring extends pulumi.ComponentResource {
     if (errors.length > 0) {
       throw new pulumi.InputPropertiesError({
         message: `Monitoring ${name}: cannot install monitoring as given`,
-        errors,
+        errors: inputPropertyErrors(errors),
       });
     }
     super("gpushare:k8s:Monitoring", name, args, opts);

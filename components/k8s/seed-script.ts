@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
+import { type Problem, problemFromText, UserError } from "../../problems";
 
 /**
  * The shell script the model store's seed Job runs: it downloads every file of every configured model into the
@@ -150,9 +151,9 @@ export function seedScriptProblems(
 }
 
 /** Thrown by {@link buildSeedScript} with every problem of the seed configuration. */
-export class SeedScriptError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`the model seed cannot be built:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+export class SeedScriptError extends UserError {
+  constructor(problems: readonly Problem[]) {
+    super("the model seed", problems, { heading: "the model seed cannot be built:" });
     this.name = "SeedScriptError";
   }
 }
@@ -164,7 +165,7 @@ export function buildSeedScript(options: SeedScriptOptions): string {
   const delay = options.retryDelaySeconds ?? DEFAULT_SEED_RETRY_DELAY_SECONDS;
   if (!Number.isInteger(attempts) || attempts < 1) problems.push(`attempts: ${attempts} is not a whole number ≥ 1`);
   if (!Number.isInteger(delay) || delay < 0) problems.push(`retryDelaySeconds: ${delay} is not a whole number ≥ 0`);
-  if (problems.length > 0) throw new SeedScriptError(problems);
+  if (problems.length > 0) throw new SeedScriptError(problems.map(problemFromText));
 
   const share = options.shareMountPath.replace(/\/+$/, "");
   const sub = normalizeSubPath(options.subPath);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseWorkloads, PlanInputError } from "../../gpu/planner-input";
+import { problemText } from "../../problems";
 
 /** The problems `parseWorkloads` reports for `input`; fails the test if it accepts it. */
 function problemsOf(input: unknown): readonly string[] {
   try {
     parseWorkloads(input);
   } catch (e) {
-    if (e instanceof PlanInputError) return e.problems;
+    if (e instanceof PlanInputError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("parseWorkloads accepted the input");

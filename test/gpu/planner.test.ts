@@ -8,6 +8,7 @@ import { PlanError, planLayouts } from "../../gpu/planner";
 import { parseWorkloads } from "../../gpu/planner-input";
 import type { WorkloadServer } from "../../gpu/planner-input";
 import { homogeneousLayouts, mixedLayouts, sharingLimit } from "../../gpu/planner-shapes";
+import { problemText } from "../../problems";
 
 function model(name: string): GpuModel {
   const m = findGpuModel(name);
@@ -34,7 +35,7 @@ async function planError(raw: unknown): Promise<readonly string[]> {
   try {
     await plan(raw);
   } catch (e) {
-    if (e instanceof PlanError) return e.problems;
+    if (e instanceof PlanError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("planned");

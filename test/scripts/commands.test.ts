@@ -271,6 +271,7 @@ describe("a bad stack file, through both commands", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-bad-"));
     for (const entry of [
       "index.ts",
+      "problems.ts",
       "Pulumi.yaml",
       "package.json",
       "tsconfig.json",
@@ -387,37 +388,101 @@ describe("a bad stack file, through both commands", () => {
   });
 });
 
+describe("a stack file nested past any config", () => {
+  const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-deep-"));
+  const fix =
+    "nested deeper than 64 levels, far deeper than a Pulumi.<stack>.yaml of this project needs; write the values out plainly";
+
+  it.each<[string, string, string]>([
+    // Deep enough to overflow the YAML parser's stack: hundreds of its errors, one problem.
+    [
+      "10000 unclosed [",
+      `config:\n  gpushare:servers: ${"[".repeat(10000)}\n`,
+      "config.gpushare:servers[0][0]… (line 2)",
+    ],
+    [
+      "100 nested flow maps",
+      `config:\n  gpushare:gpuOperator:\n    values: ${"{a: ".repeat(100)}1${"}".repeat(100)}\n`,
+      "config.gpushare:gpuOperator.values.a… (line 3)",
+    ],
+    [
+      "70 nested block maps",
+      `config:\n  gpushare:monitoring:\n${Array.from({ length: 70 }, (_, i) => `${"  ".repeat(i + 2)}k${i}:\n`).join("")}${"  ".repeat(72)}x: 1\n`,
+      "config.gpushare:monitoring.k0.k1… (line 65)",
+    ],
+  ])("fails on %s, naming the key and line, without a stack trace", (_, text, where) => {
+    const file = path.join(tmp(), "Pulumi.deep.yaml");
+    fs.writeFileSync(file, text);
+    const r = run("capacity.ts", ["--config", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`gpushare stack config has 1 problem:\n  - Pulumi.deep.yaml: ${where}: ${fix}\n`);
+  });
+
+  it("accepts a config 64 levels deep, and refuses one a level deeper", () => {
+    // The file's mapping, config's, gpushare:gpuOperator's, and `n` below values.
+    const deep = (n: number): string => {
+      const file = path.join(tmp(), "Pulumi.deep.yaml");
+      fs.writeFileSync(
+        file,
+        `config:\n  gpushare:modelStore: {nfs: {server: 10.0.0.5, path: /models}}\n  gpushare:gpuOperator:\n    values: ${"{a: ".repeat(n)}1${"}".repeat(n)}\n`,
+      );
+      return file;
+    };
+    const ok = run("capacity.ts", ["--config", deep(61), "--json"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    const refused = run("capacity.ts", ["--config", deep(62), "--json"]);
+    expect(refused.stderr).toBe(
+      `gpushare stack config has 1 problem:\n  - Pulumi.deep.yaml: config.gpushare:gpuOperator.values.a… (line 4): ${fix}\n`,
+    );
+    expect(refused.status).toBe(1);
+  });
+});
+
 describe("the errors render prints as problems", () => {
   it("are the user's: the stack config's, a component's input properties, the seed script's, a RunError's", async () => {
     const pulumi = await import("@pulumi/pulumi");
     const { SeedScriptError } = await import("../../components/k8s/seed-script");
     const { StackConfigError } = await import("../../stacks/errors");
     const { StackConfigRunError } = await import("../../stacks/load");
-    const { userError } = await import("../../scripts/render");
-    const problems = (e: unknown) => userError(e)?.problems;
+    const { renderError } = await import("../../scripts/render");
+    const ab = { path: "a", reason: "b" };
+    const cd = { path: "c", reason: "d" };
+    const asStackConfig = (e: unknown) => {
+      const error = renderError(e);
+      expect(error).toBeInstanceOf(StackConfigError);
+      return error?.problems;
+    };
 
-    expect(problems(new StackConfigError(["a: b"]))).toEqual(["a: b"]);
-    expect(problems(new StackConfigRunError(["a: b", "c: d"]))).toEqual(["a: b", "c: d"]);
-    expect(problems(new SeedScriptError(["modelStore.seed.models[0].name: bad"]))).toEqual([
-      "modelStore.seed.models[0].name: bad",
-    ]);
+    const config = new StackConfigError([ab]);
+    expect(renderError(config)).toBe(config);
+    expect(asStackConfig(new StackConfigRunError(new StackConfigError([ab, cd])))).toEqual([ab, cd]);
+    const seed = { path: "modelStore.seed.models[0].name", reason: "bad" };
+    expect(asStackConfig(new SeedScriptError([seed]))).toEqual([seed]);
     expect(
-      problems(
+      asStackConfig(
         new pulumi.InputPropertiesError({
           message: "ModelShare x: bad",
           errors: [{ propertyPath: "accessCidr", reason: '"x" is not an IP address or CIDR' }],
         }),
       ),
-    ).toEqual(['accessCidr: "x" is not an IP address or CIDR']);
-    expect(problems(new pulumi.RunError("Missing required configuration variable 'gpushare:x'"))).toEqual([
-      "Missing required configuration variable 'gpushare:x'",
+    ).toEqual([{ path: "accessCidr", reason: '"x" is not an IP address or CIDR' }]);
+    expect(asStackConfig(new pulumi.RunError("Missing required configuration variable 'gpushare:x'"))).toEqual([
+      { path: "", reason: "Missing required configuration variable 'gpushare:x'" },
     ]);
   });
 
+  it("keep a command line's error as it is, with its usage and exit code 2", async () => {
+    const { UsageError } = await import("../../scripts/cli");
+    const { renderError } = await import("../../scripts/render");
+    const usage = new UsageError({ path: "", reason: "--stack is missing" }, "usage: render\n");
+    expect(renderError(usage)).toBe(usage);
+  });
+
   it("are not a bug's, whose stack is printed", async () => {
-    const { userError } = await import("../../scripts/render");
-    expect(userError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
-    expect(userError("a string")).toBeUndefined();
+    const { renderError } = await import("../../scripts/render");
+    expect(renderError(new TypeError("Cannot read properties of undefined"))).toBeUndefined();
+    expect(renderError("a string")).toBeUndefined();
   });
 });
 
@@ -438,6 +503,8 @@ describe("the commands' own input: flags, output paths, files that are not stack
     ["render: an unknown flag", "render.ts", ["--stack", "prod", "--verbose"], `Unknown option '--verbose'`],
     ["plan: an unknown flag", "plan.ts", ["--workloads", "examples/workloads.yaml", "-x"], `Unknown option '-x'`],
     ["render: no --stack", "render.ts", [], "--stack is missing"],
+    ["capacity: no --config", "capacity.ts", ["--json"], "--config is missing"],
+    ["plan: no --workloads", "plan.ts", ["--json"], "--workloads is missing"],
     ["capacity: a flag without its value", "capacity.ts", ["--config"], `Option '--config <value>' argument missing`],
   ])("%s: one line and the usage, exit 2", (_, script, args, message) => {
     const r = run(script, args);

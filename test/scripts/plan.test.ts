@@ -209,6 +209,15 @@ describe("npm run plan", () => {
     );
   });
 
+  it("fails when the file nests past any workloads file, naming the key and line", () => {
+    const file = tempFile("workloads.yaml", `gpus:\n  T4: ${"[".repeat(10000)}\n`);
+    const r = run("plan.ts", ["--workloads", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      "gpushare workloads file has 1 problem:\n  - workloads.yaml: gpus.T4[0][0]… (line 2): nested deeper than 64 levels, far deeper than a workloads file (gpus: and servers:) needs; write the values out plainly\n",
+    );
+  });
+
   it("fails when the file cannot be read", () => {
     const r = run("plan.ts", ["--workloads", "no-such-file.yaml"]);
     expect(r.status).toBe(1);
@@ -234,7 +243,7 @@ describe("npm run plan", () => {
     const r = run("plan.ts", []);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n",
+      "--workloads is missing\nusage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n",
     );
   });
 });

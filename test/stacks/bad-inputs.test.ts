@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackSettings, StackConfigError } from "../../stacks/config";
+import { problemText } from "../../problems";
 
 /**
  * The battery of bad inputs: one row per case, each a whole stack's settings (namespaced keys, as Pulumi holds them)
@@ -25,7 +26,7 @@ function problemsOf(config: Record<string, unknown>): readonly string[] {
   try {
     parseStackSettings({ config, secretKeys: new Set() });
   } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
+    if (e instanceof StackConfigError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("accepted");

@@ -73,14 +73,14 @@ describe("the components' rules, worded for the stack file", () => {
       },
     });
     expect(monitoringSettingsProblems(settings)).toEqual([
-      { propertyPath: "monitoring.values.namespaceOverride", reason: `${REASON} monitoring.namespace` },
-      { propertyPath: "monitoring.values.grafana.enabled", reason: `${REASON} monitoring.grafana.enabled` },
+      { path: "monitoring.values.namespaceOverride", reason: `${REASON} monitoring.namespace` },
+      { path: "monitoring.values.grafana.enabled", reason: `${REASON} monitoring.grafana.enabled` },
       {
-        propertyPath: "monitoring.values.grafana.adminPassword",
+        path: "monitoring.values.grafana.adminPassword",
         reason: `${REASON} the user admin and the generated password (stack output grafanaAdminPassword)`,
       },
       {
-        propertyPath: "monitoring.values.kube-state-metrics.metricLabelsAllowlist",
+        path: "monitoring.values.kube-state-metrics.metricLabelsAllowlist",
         reason: `${REASON} gpuPools.<pool>.nodeSelector (the dashboard's pool panels)`,
       },
     ]);
@@ -89,7 +89,7 @@ describe("the components' rules, worded for the stack file", () => {
   it("asks an installed monitoring for its Prometheus URL by the stack key", () => {
     expect(monitoringSettingsProblems(monitoring({ installed: true }))).toEqual([
       {
-        propertyPath: "monitoring.prometheusUrl",
+        path: "monitoring.prometheusUrl",
         reason:
           "missing; with monitoring.installed, name the Prometheus the adapter queries (e.g. http://prometheus-operated.monitoring.svc:9090)",
       },
@@ -99,13 +99,13 @@ describe("the components' rules, worded for the stack file", () => {
   it("names the adapter's values and the stack keys to use instead", () => {
     const settings = adapter({ values: { namespaceOverride: "x", prometheus: {}, rules: { custom: [] } } });
     expect(adapterSettingsProblems(settings)).toEqual([
-      { propertyPath: "metricsAdapter.values.namespaceOverride", reason: `${REASON} metricsAdapter.namespace` },
+      { path: "metricsAdapter.values.namespaceOverride", reason: `${REASON} metricsAdapter.namespace` },
       {
-        propertyPath: "metricsAdapter.values.prometheus",
+        path: "metricsAdapter.values.prometheus",
         reason: `${REASON} monitoring.prometheusUrl (or the Prometheus gpushare installs)`,
       },
       {
-        propertyPath: "metricsAdapter.values.rules.custom",
+        path: "metricsAdapter.values.rules.custom",
         reason: `${REASON} metricsAdapter.metricName and metricsAdapter.window`,
       },
     ]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config";
 import * as path from "node:path";
 import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
+import { problemFromText, problemText } from "../../problems";
 
 // Local rather than test/helpers.ts, which loads the Pulumi SDK: the mutation run (npm run test:mutation)
 // reloads this file for many mutants, and the SDK would make each reload take seconds.
@@ -21,7 +22,7 @@ function problemsOf(input: unknown): readonly string[] {
   try {
     parseStackConfig(input);
   } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
+    if (e instanceof StackConfigError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("parseStackConfig accepted the config");
@@ -1360,7 +1361,10 @@ describe("the whole config of a stack", () => {
   it("fails when a gpushare: key is unknown, and says nothing of what it might have meant", () => {
     expect(() => parseStackSettings({ config: { "gpushare:config": 42 }, secretKeys: new Set() })).toThrow(
       new StackConfigError([
-        'gpushare: unknown key "config"; remove it or check the spelling against the README\'s config reference',
+        {
+          path: "gpushare",
+          reason: 'unknown key "config"; remove it or check the spelling against the README\'s config reference',
+        },
       ]),
     );
   });
@@ -1391,7 +1395,7 @@ describe("the whole config of a stack", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(StackConfigError);
-    expect((error as StackConfigError).problems).toEqual([
+    expect((error as StackConfigError).problems.map(problemText)).toEqual([
       `${key}: a credential in plain text in the stack file; encrypt it: ${fix}`,
     ]);
   });
@@ -1400,10 +1404,12 @@ describe("the whole config of a stack", () => {
     expect(() =>
       parseStackSettings({ config: { "openstack:password": "p", "gpushare:foo": 1 }, secretKeys: new Set() }),
     ).toThrow(
-      new StackConfigError([
-        "openstack:password: a credential in plain text in the stack file; encrypt it: run pulumi config set --secret openstack:password (it prompts for the value, which keeps it out of shell history), or remove it and export OS_PASSWORD",
-        'gpushare: unknown key "foo"; remove it or check the spelling against the README\'s config reference',
-      ]),
+      new StackConfigError(
+        [
+          "openstack:password: a credential in plain text in the stack file; encrypt it: run pulumi config set --secret openstack:password (it prompts for the value, which keeps it out of shell history), or remove it and export OS_PASSWORD",
+          'gpushare: unknown key "foo"; remove it or check the spelling against the README\'s config reference',
+        ].map(problemFromText),
+      ),
     );
   });
 
@@ -1554,10 +1560,11 @@ describe("what a stack leaves out", () => {
 
 describe("the error", () => {
   it("counts and lists its problems", () => {
-    expect(new StackConfigError(["a: 1", "b: 2"]).message).toBe(
+    const a = { path: "a", reason: "1" };
+    expect(new StackConfigError([a, { path: "b", reason: "2" }]).message).toBe(
       "gpushare stack config has 2 problems:\n  - a: 1\n  - b: 2",
     );
-    expect(new StackConfigError(["a: 1"]).message).toBe("gpushare stack config has 1 problem:\n  - a: 1");
+    expect(new StackConfigError([a]).message).toBe("gpushare stack config has 1 problem:\n  - a: 1");
     expect(new StackConfigError([]).name).toBe("StackConfigError");
   });
 });

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { PROJECT_DIR } from "../helpers";
 import { describe, expect, it } from "vitest";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
+import { problemText } from "../../problems";
 import { parseStackConfig, StackConfigError } from "../../stacks/config";
 import { tritonServerSpec } from "../../stacks/args";
 import { serverServing } from "../../stacks/serving";
@@ -25,7 +26,7 @@ function problemsOf(input: unknown): readonly string[] {
   try {
     parseStackConfig(input);
   } catch (e) {
-    if (e instanceof StackConfigError) return e.problems;
+    if (e instanceof StackConfigError) return e.problems.map(problemText);
     throw e;
   }
   throw new Error("parseStackConfig accepted the config");

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   deepMerge,
-  describeProblem,
   type OwnedValue,
   ownedValueProblems,
   ownedValuesSet,
@@ -56,13 +55,9 @@ describe("owned values", () => {
   it("fails when an owned key is set to null, which Helm reads as removing the chart's value", () => {
     expect(ownedValuesSet({ rbac: null }, owned, "metricsAdapter.values")).toEqual([
       {
-        propertyPath: "metricsAdapter.values.rbac",
+        path: "metricsAdapter.values.rbac",
         reason: "gpushare sets this value itself; remove it and use nothing: gpushare creates RBAC",
       },
     ]);
-  });
-
-  it("prints a problem as path and reason", () => {
-    expect(describeProblem({ propertyPath: "a.b", reason: "wrong; fix it" })).toBe("a.b: wrong; fix it");
   });
 });
