@@ -53,6 +53,7 @@ import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, q
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
 import { kneeOf } from "../gpu/sharing-curve";
+import { resolveCurveFiles } from "./curve-files";
 import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "./serving";
 
 export { StackConfigError };
@@ -1110,6 +1111,8 @@ export function parseStackConfig(input: unknown): StackConfig {
 export interface StackSettings {
   readonly config: Readonly<Record<string, unknown>>;
   readonly secretKeys: ReadonlySet<string>;
+  /** Where relative paths in the config (curve files) start: the project directory. @default - the working directory */
+  readonly projectDir?: string;
 }
 
 /**
@@ -1170,6 +1173,9 @@ export function parseStackSettings(settings: StackSettings): StackConfig {
       input[name] = value;
     }
   }
+  const curves = resolveCurveFiles(input.servers, settings.projectDir ?? process.cwd());
+  if (input.servers !== undefined) input.servers = curves.servers;
+  problems.push(...curves.problems);
   let parsed: StackConfig | StackConfigError;
   try {
     parsed = parseStackConfig(input);

@@ -1,11 +1,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import * as os from "node:os";
+import { parse, stringify } from "yaml";
 import { PROJECT_DIR } from "../helpers";
 import { describe, expect, it } from "vitest";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { problemText } from "../../problems";
-import { parseStackConfig, StackConfigError } from "../../stacks/config";
+import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config";
 import { tritonServerSpec } from "../../stacks/args";
 import { serverServing } from "../../stacks/serving";
 import { comparisonMatters, comparisonText, compareCapacity, snapshotOf } from "../../stacks/capacity-change";
@@ -166,5 +167,58 @@ describe("examples/serving-h200.yaml", () => {
       config: { "gpushare:servers": { resnet: { sharingCurve: { points: unknown } } } };
     };
     expect(file.config["gpushare:servers"].resnet.sharingCurve.points).toEqual(tsCurve.points);
+  });
+});
+
+describe("a sharing curve in a file beside the stack", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-curves-"));
+  fs.mkdirSync(path.join(dir, "curves"));
+  // What npm run advise --out writes: a comment, then the curve.
+  fs.writeFileSync(path.join(dir, "curves/resnet.yaml"), `# learned by npm run advise\n${stringify(tsCurve)}`);
+  fs.writeFileSync(path.join(dir, "curves/broken.yaml"), "gpu: [unclosed\n");
+  const settings = (curve: unknown) => ({
+    config: {
+      "gpushare:modelStore": { nfs: { server: "10.0.0.5", path: "/models" } },
+      "gpushare:gpuPools": { h200: { gpu: "H200-141GB", nodes: { min: 1, max: 2 }, timeSlicing: { replicas: 14 } } },
+      "gpushare:servers": { resnet: { pool: "h200", sharingCurve: curve, autoscaling: { maxReplicas: 14 } } },
+    },
+    secretKeys: new Set<string>(),
+    projectDir: dir,
+  });
+
+  it("reads the file, relative to the project directory, as if the curve were inline", () => {
+    const config = parseStackSettings(settings("curves/resnet.yaml"));
+    expect(config.servers[0].raw.sharingCurve).toEqual(tsCurve);
+    expect(serverServing(config.servers[0], 0.1)?.knee).toEqual({ pods: 7, measured: true });
+  });
+
+  it.each([
+    [
+      "curves/missing.yaml",
+      'servers.resnet.sharingCurve: "curves/missing.yaml" cannot be read (ENOENT); give the path of a curve file relative to the project directory (npm run advise --out writes one), or the curve inline',
+    ],
+    [
+      "curves",
+      'servers.resnet.sharingCurve: "curves" is not a file; give the path of a curve file relative to the project directory (npm run advise --out writes one), or the curve inline',
+    ],
+  ])("fails when the file %s cannot be read, once", (file, message) => {
+    expect(() => parseStackSettings(settings(file))).toThrow(StackConfigError);
+    try {
+      parseStackSettings(settings(file));
+    } catch (e) {
+      expect((e as StackConfigError).problems.map(problemText)).toEqual([message]);
+    }
+  });
+
+  it("fails when the file is not YAML, naming it", () => {
+    try {
+      parseStackSettings(settings("curves/broken.yaml"));
+      expect.unreachable();
+    } catch (e) {
+      const [problem] = (e as StackConfigError).problems.map(problemText);
+      expect(problem).toMatch(
+        /^servers\.resnet\.sharingCurve: "curves\/broken\.yaml" is not a YAML curve \(.+\); give the path/,
+      );
+    }
   });
 });
