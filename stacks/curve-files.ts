@@ -35,8 +35,7 @@ export function resolveCurveFiles(
     const fix =
       "give the path of a curve file relative to the project directory (npm run advise --out writes one), or the curve inline";
     const full = path.resolve(projectDir, file);
-    const { sharingCurve: _unread, ...without } = server;
-    out[name] = without;
+    out[name] = Object.fromEntries(Object.entries(server).filter(([key]) => key !== "sharingCurve"));
     let text: string;
     try {
       const stat = fs.statSync(full);
