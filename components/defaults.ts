@@ -9,8 +9,17 @@ export const DEFAULT_GPU_OPERATOR_REPOSITORY = "https://helm.ngc.nvidia.com/nvid
 export const DEFAULT_GPU_OPERATOR_NAMESPACE = "gpu-operator";
 
 export const DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION = "88.5.3";
+/** @default - the operator installs NVIDIA's driver as a container (images without a preinstalled driver). */
+export const DEFAULT_GPU_DRIVER_ENABLED = true;
+/** @default - mig-manager toggles MIG mode without rebooting the node. */
+export const DEFAULT_REBOOT_ON_MIG_CHANGE = false;
+/** @default - the DCGM exporter's ServiceMonitor is created, so GPU utilisation reaches Prometheus. */
+export const DEFAULT_DCGM_SERVICE_MONITOR = true;
+
 export const DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY = "https://prometheus-community.github.io/helm-charts";
 export const DEFAULT_MONITORING_NAMESPACE = "monitoring";
+/** @default - Grafana with gpushare's dashboard is installed with kube-prometheus-stack. */
+export const DEFAULT_GRAFANA_ENABLED = true;
 
 export const DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION = "5.3.0";
 /** @default - the metric the article's HPA scales on: Triton queue time per successful request, µs. */
@@ -21,6 +30,10 @@ export const DEFAULT_METRIC_WINDOW = "30s";
 /** @default - Triton release of the write-up's era would be 23.05; this one is newer and still CUDA 12. */
 export const DEFAULT_TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3";
 export const DEFAULT_INFERENCE_NAMESPACE = "inference";
+/** @default - one Triton pod (the initial count under autoscaling). */
+export const DEFAULT_TRITON_REPLICAS = 1;
+/** @default - the HPA never scales a server below one pod. */
+export const DEFAULT_MIN_REPLICAS = 1;
 /** @default - the article's HPA target: 50 µs of queue time per request, averaged over pods. */
 export const DEFAULT_TARGET_QUEUE_TIME_US = 50;
 /**

@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { UserError } from "../problems";
 import { StackConfigError } from "../stacks/errors";
 import { StackConfigRunError } from "../stacks/load";
+import { gpushareProgram } from "../stacks/program";
 import { MockRuntime, settle } from "./mock-runtime";
 import type { RecordedResource } from "./mock-runtime";
 import { checkOutputDirectory, cliArgs, runCommand, UsageError } from "./cli";
@@ -17,6 +18,8 @@ const RENDER_USAGE = "usage: npm run --silent render -- --stack <name> [--out <d
  * runtime (no cloud, no CLI, no credentials) and writes what it would register:
  * `<dir>/resources.json` — `{type, name, parent, inputs}` per resource in registration order — and each
  * Kubernetes object as YAML under `<dir>/manifests/`, Helm releases with their values beside them.
+ * `render()` may be called again in the same process, for the same stack or another: each call runs the program
+ * afresh under mocks of its own.
  */
 
 function manifestFileName(index: number, r: RecordedResource): string {
@@ -24,9 +27,12 @@ function manifestFileName(index: number, r: RecordedResource): string {
   return `${String(index).padStart(3, "0")}-${kind.toLowerCase()}-${r.name.replace(/[^a-zA-Z0-9_.-]/g, "_")}.yaml`;
 }
 
+/**
+ * Renders stack `stack` into `out` and returns what the program registered.
+ * @param projectDir where `Pulumi.<stack>.yaml` is read from.
+ */
 export async function render(stack: string, out: string, projectDir = process.cwd()): Promise<RecordedResource[]> {
   const file = readStackFile(path.join(projectDir, `Pulumi.${stack}.yaml`));
-  process.env.GPUSHARE_RENDER = "1";
   const runtime = new MockRuntime();
   await runtime.install(stack, file.config);
   // As the engine does: the program learns which keys are secrets (`secure:` in the file), and refuses
@@ -38,8 +44,9 @@ export async function render(stack: string, out: string, projectDir = process.cw
   };
   process.on("unhandledRejection", onRejection);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(path.join(projectDir, "index"));
+    // The program as a function, not `require("../index")`: a module runs once per process, and the next render
+    // would get the first one's state.
+    gpushareProgram({ render: true });
     await settle(runtime);
   } finally {
     process.off("unhandledRejection", onRejection);

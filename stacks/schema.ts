@@ -2,22 +2,36 @@ import { z } from "zod";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
 import { DEFAULT_KNEE_FRACTION, servingObjectiveSchema, sharingCurveSchema } from "../gpu/sharing-curve";
 import {
+  DEFAULT_CLUSTER_COE,
+  DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES,
+  DEFAULT_CLUSTER_NETWORK_DRIVER,
   DEFAULT_CUSTOM_METRIC_NAME,
+  DEFAULT_DCGM_SERVICE_MONITOR,
+  DEFAULT_GPU_DRIVER_ENABLED,
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
   DEFAULT_GPU_OPERATOR_NAMESPACE,
   DEFAULT_GPU_OPERATOR_REPOSITORY,
+  DEFAULT_GRAFANA_ENABLED,
   DEFAULT_INFERENCE_NAMESPACE,
   DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+  DEFAULT_MASTER_COUNT,
   DEFAULT_METRIC_WINDOW,
+  DEFAULT_MIN_REPLICAS,
   DEFAULT_MONITORING_NAMESPACE,
   DEFAULT_PROMETHEUS_ADAPTER_CHART_VERSION,
   DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
-  DEFAULT_SEED_IMAGE,
-  DEFAULT_SEED_MODELS,
+  DEFAULT_REBOOT_ON_MIG_CHANGE,
   DEFAULT_SCALE_DOWN_PERIOD_SECONDS,
   DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS,
+  DEFAULT_SEED_IMAGE,
+  DEFAULT_SEED_MODELS,
   DEFAULT_TARGET_QUEUE_TIME_US,
+  DEFAULT_TRITON_CPU,
   DEFAULT_TRITON_IMAGE,
+  DEFAULT_TRITON_MEMORY,
+  DEFAULT_TRITON_REPLICAS,
+  DEFAULT_TRITON_SERVICE_TYPE,
+  DEFAULT_WORKER_COUNT,
 } from "./defaults";
 
 /**
@@ -41,8 +55,8 @@ const openstackTemplateSchema = z.strictObject({
   masterFlavor: z.string().min(1),
   /** Flavor of the default (non-GPU) worker node group. */
   flavor: z.string().min(1),
-  coe: z.literal("kubernetes").default("kubernetes"),
-  networkDriver: z.string().default("calico"),
+  coe: z.literal(DEFAULT_CLUSTER_COE).default(DEFAULT_CLUSTER_COE),
+  networkDriver: z.string().default(DEFAULT_CLUSTER_NETWORK_DRIVER),
   dockerVolumeSize: z.number().optional(),
   dnsNameserver: z.string().optional(),
   /** Magnum labels of the template (kube_tag, container_runtime, ...). */
@@ -54,15 +68,15 @@ const openstackClusterSchema = z.strictObject({
   clusterTemplateId: z.string().min(1).optional(),
   template: openstackTemplateSchema.optional(),
   keypair: z.string().min(1).optional(),
-  masterCount: z.number().default(1),
+  masterCount: z.number().default(DEFAULT_MASTER_COUNT),
   /** Nodes of the default worker group (system workloads: Prometheus, adapter, operator controllers). */
-  workerCount: z.number().default(1),
+  workerCount: z.number().default(DEFAULT_WORKER_COUNT),
   fixedNetwork: z.string().optional(),
   fixedSubnet: z.string().optional(),
   /** The subnet the cluster's nodes live in: the NFS share admits it and nothing wider. */
   nodeSubnetCidr: z.string().min(1),
   /** Minutes Magnum may take to create the cluster. */
-  createTimeoutMinutes: z.number().default(60),
+  createTimeoutMinutes: z.number().default(DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES),
 });
 
 const clusterSchema = z.strictObject({
@@ -167,10 +181,10 @@ const gpuOperatorSchema = z.strictObject({
   chartVersion: z.string().default(DEFAULT_GPU_OPERATOR_CHART_VERSION),
   repository: z.string().default(DEFAULT_GPU_OPERATOR_REPOSITORY),
   /** Install NVIDIA's driver container; false where drivers are preinstalled on the image. */
-  driverEnabled: z.boolean().default(true),
+  driverEnabled: z.boolean().default(DEFAULT_GPU_DRIVER_ENABLED),
   /** Reboot the node when toggling MIG mode needs it (most cloud VMs). */
-  rebootOnMigChange: z.boolean().default(false),
-  dcgmServiceMonitor: z.boolean().default(true),
+  rebootOnMigChange: z.boolean().default(DEFAULT_REBOOT_ON_MIG_CHANGE),
+  dcgmServiceMonitor: z.boolean().default(DEFAULT_DCGM_SERVICE_MONITOR),
   /** Helm values merged last; keys gpushare owns are refused. */
   values: looseValues.default({}),
 });
@@ -184,7 +198,7 @@ const monitoringSchema = z.strictObject({
   prometheusUrl: z.string().optional(),
   /** With `installed`: labels that Prometheus's monitor selectors match. */
   monitorLabels: stringMap.optional(),
-  grafana: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  grafana: z.strictObject({ enabled: z.boolean().default(DEFAULT_GRAFANA_ENABLED) }).prefault({}),
   values: looseValues.default({}),
 });
 
@@ -203,10 +217,10 @@ const serverSchema = z.strictObject({
   /** The resource each pod requests; @default the pool's only advertised resource. */
   resource: z.string().optional(),
   image: z.string().default(DEFAULT_TRITON_IMAGE),
-  replicas: z.number().default(1),
+  replicas: z.number().default(DEFAULT_TRITON_REPLICAS),
   autoscaling: z
     .strictObject({
-      minReplicas: z.number().default(1),
+      minReplicas: z.number().default(DEFAULT_MIN_REPLICAS),
       /**
        * The most pods the HPA scales to; @default with a `sharingCurve`, every device filled to the knee (or its
        * slots when fewer): pods past the knee add latency, not requests. Required without a curve.
@@ -244,10 +258,12 @@ const serverSchema = z.strictObject({
   slo: servingObjectiveSchema.optional(),
   /** Models to load (explicit model control); all models of the repository if unset. */
   models: z.array(z.string().min(1)).optional(),
-  resources: z.strictObject({ cpu: z.string().default("1"), memory: z.string().default("4Gi") }).prefault({}),
+  resources: z
+    .strictObject({ cpu: z.string().default(DEFAULT_TRITON_CPU), memory: z.string().default(DEFAULT_TRITON_MEMORY) })
+    .prefault({}),
   service: z
     .strictObject({
-      type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default("LoadBalancer"),
+      type: z.enum(["LoadBalancer", "ClusterIP", "NodePort"]).default(DEFAULT_TRITON_SERVICE_TYPE),
       annotations: stringMap.default({}),
       /** Expose the metrics port through the Service too (refused for LoadBalancer). */
       exposeMetrics: z.boolean().default(false),

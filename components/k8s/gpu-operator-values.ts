@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { DEFAULT_DCGM_SERVICE_MONITOR, DEFAULT_GPU_DRIVER_ENABLED, DEFAULT_REBOOT_ON_MIG_CHANGE } from "../defaults";
 import { defaultDevicePluginConfig, devicePluginConfig } from "../../gpu/device-plugin-config";
 import { advertisedDevices, capacityPerNode, scaleCapacity } from "../../gpu/capacity";
 import type { MigStrategy, PoolSharingSpec } from "../../gpu/capacity";
@@ -195,18 +196,19 @@ export function configuredPools(settings: GpuOperatorPools): ConfiguredPools {
  * @see https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml
  */
 export function gpuOperatorValues(settings: GpuOperatorSettings): Values {
-  const serviceMonitor: Values = { enabled: settings.dcgmServiceMonitor ?? true };
+  const serviceMonitor: Values = { enabled: settings.dcgmServiceMonitor ?? DEFAULT_DCGM_SERVICE_MONITOR };
   if (settings.serviceMonitorLabels !== undefined && Object.keys(settings.serviceMonitorLabels).length > 0) {
     serviceMonitor.additionalLabels = { ...settings.serviceMonitorLabels };
   }
   const migManager: Values = { config: { name: MIG_CONFIG_MAP, default: DEFAULT_MIG_CONFIG } };
   // mig-manager reads WITH_REBOOT as false when unset; cloud VMs often need the reboot to toggle MIG mode.
-  if (settings.rebootOnMigChange ?? false) migManager.env = [{ name: "WITH_REBOOT", value: "true" }];
+  if (settings.rebootOnMigChange ?? DEFAULT_REBOOT_ON_MIG_CHANGE)
+    migManager.env = [{ name: "WITH_REBOOT", value: "true" }];
   const values: Values = {
     mig: { strategy: settings.migStrategy },
     migManager,
     devicePlugin: { config: { name: DEVICE_PLUGIN_CONFIG_MAP, default: DEFAULT_DEVICE_PLUGIN_CONFIG_KEY } },
-    driver: { enabled: settings.driverEnabled ?? true },
+    driver: { enabled: settings.driverEnabled ?? DEFAULT_GPU_DRIVER_ENABLED },
     dcgmExporter: { serviceMonitor },
     // The rules in nodeFeatureRuleSpec need the NodeFeatureRule CRD and an nfd-master, which this subchart brings.
     nfd: { enabled: true },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { inputPropertyErrors } from "../../problems";
 import {
+  DEFAULT_GRAFANA_ENABLED,
   DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
   DEFAULT_MONITORING_NAMESPACE,
   DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
@@ -52,7 +53,7 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     super("gpushare:k8s:Monitoring", name, args, opts);
     const namespaceName = args.namespace ?? DEFAULT_MONITORING_NAMESPACE;
-    const grafanaEnabled = args.grafanaEnabled ?? true;
+    const grafanaEnabled = args.grafanaEnabled ?? DEFAULT_GRAFANA_ENABLED;
     this.monitorLabels = monitorLabelsFor(args);
 
     if (args.installed ?? false) {

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_TARGET_QUEUE_TIME_US, DEFAULT_TRITON_SERVICE_TYPE } from "../defaults";
+import { DEFAULT_MIN_REPLICAS, DEFAULT_TARGET_QUEUE_TIME_US, DEFAULT_TRITON_SERVICE_TYPE } from "../defaults";
 import {
   initialReplicas,
   SCRAPE_INTERVAL_SECONDS,
@@ -143,7 +143,7 @@ export class TritonServer extends pulumi.ComponentResource {
           metadata,
           spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-            minReplicas: auto.minReplicas ?? 1,
+            minReplicas: auto.minReplicas ?? DEFAULT_MIN_REPLICAS,
             maxReplicas: auto.maxReplicas,
             metrics: [
               {

@@ -2,11 +2,13 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AdvertisedDevice } from "../../gpu/capacity";
 import {
+  DEFAULT_MIN_REPLICAS,
   DEFAULT_SCALE_DOWN_PERIOD_SECONDS,
   DEFAULT_SCALE_DOWN_STABILIZATION_SECONDS,
   DEFAULT_TRITON_CPU,
   DEFAULT_TRITON_IMAGE,
   DEFAULT_TRITON_MEMORY,
+  DEFAULT_TRITON_REPLICAS,
   DEFAULT_TRITON_SERVICE_TYPE,
 } from "../defaults";
 import { POOL_LABEL } from "./gpu-operator-values";
@@ -216,7 +218,7 @@ export function tritonResources(server: TritonServerSpec): k8s.types.input.core.
 
 /** Pods the server may run: its fixed count, or the larger of the HPA's maximum and the starting count. */
 export function maxReplicas(server: TritonServerSpec): number {
-  const replicas = server.replicas ?? 1;
+  const replicas = server.replicas ?? DEFAULT_TRITON_REPLICAS;
   return server.autoscaling === undefined ? replicas : Math.max(server.autoscaling.maxReplicas, replicas);
 }
 
@@ -236,10 +238,10 @@ export function tritonRolloutStrategy(server: TritonServerSpec): k8s.types.input
 
 /** Replicas the Deployment starts with: the fixed count, or the HPA's floor (clamped into its bounds). */
 export function initialReplicas(server: TritonServerSpec): number {
-  const replicas = server.replicas ?? 1;
+  const replicas = server.replicas ?? DEFAULT_TRITON_REPLICAS;
   const auto = server.autoscaling;
   if (auto === undefined) return replicas;
-  return Math.min(Math.max(replicas, auto.minReplicas ?? 1), auto.maxReplicas);
+  return Math.min(Math.max(replicas, auto.minReplicas ?? DEFAULT_MIN_REPLICAS), auto.maxReplicas);
 }
 
 const RESTRICTED_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {

@@ -8,6 +8,23 @@ import { parse } from "yaml";
 const ROOT = path.resolve(__dirname, "../..");
 const ACTIONLINT = path.join(ROOT, "tools", "actionlint.sh");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+/** The stack the end-to-end tests deploy to a control plane of their own; no workflow previews it. */
+const E2E_STACK = "local";
+/** Every `Pulumi.<stack>.yaml` of the project. */
+const STACK_FILES = fs
+  .readdirSync(ROOT)
+  .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+  .filter((stack): stack is string => stack !== undefined)
+  .sort();
+
+/** The README's test command: the code block under "Run the tests" in "Set up". */
+function readmeTestCommand(): string {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const block = /Run the tests[^\n]*\n+```sh\n([^`]+)```/.exec(readme);
+  if (block === null) throw new Error('README.md has no "Run the tests" code block');
+  return block[1].trim();
+}
+
 /** The first run may build actionlint from Go modules (about half a minute on a cold Go cache). */
 const BUILD_TIMEOUT_MS = 600_000;
 
@@ -35,6 +52,19 @@ function readWorkflow(file: string): { text: string; doc: Record<string, unknown
 /** The jobs of a parsed workflow, loosely typed for assertions. */
 function jobsOf(doc: Record<string, unknown>): Record<string, Record<string, unknown>> {
   return doc.jobs as Record<string, Record<string, unknown>>;
+}
+
+interface Step {
+  readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly with?: Record<string, unknown>;
+}
+
+function stepsOf(job: Record<string, unknown>): Step[] {
+  return job.steps as Step[];
 }
 
 /** The `with:` of a job's step that uses pulumi/actions. */
@@ -83,19 +113,26 @@ describe("the GitHub Actions workflows", () => {
     expect(result.status).toBe(1);
   });
 
-  it.each(["preview.yml", "deploy.yml"])("%s pins every action to a commit, with its version beside it", (file) => {
-    const uses = readWorkflow(file).text.match(/^\s*-?\s*uses:.*$/gm) ?? [];
-    expect(uses.length).toBeGreaterThan(0);
-    for (const line of uses) expect(line).toMatch(/uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
-  });
+  it.each(["preview.yml", "deploy.yml", "test.yml"])(
+    "%s pins every action to a commit, with its version beside it",
+    (file) => {
+      const uses = readWorkflow(file).text.match(/^\s*-?\s*uses:.*$/gm) ?? [];
+      expect(uses.length).toBeGreaterThan(0);
+      for (const line of uses)
+        expect(line).toMatch(/uses: [\w.-]+\/[\w.-]+(?:\/[\w.-]+)*@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    },
+  );
 
-  it("previews dev and prod on pull requests, with the policy pack and a PR comment", () => {
+  it("previews every stack but the end-to-end tests' own on pull requests, with the policy pack and a PR comment", () => {
     const { doc } = readWorkflow("preview.yml");
     expect(Object.keys(doc.on as object)).toEqual(["pull_request"]);
     expect(doc.permissions).toEqual({ contents: "read" });
     const job = jobsOf(doc).preview;
     expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-    expect(job.strategy).toMatchObject({ "fail-fast": false, matrix: { stack: ["dev", "prod"] } });
+    expect(job.strategy).toMatchObject({ "fail-fast": false });
+    const matrix = (job.strategy as { matrix: { stack: string[] } }).matrix.stack;
+    expect(STACK_FILES).toContain(E2E_STACK);
+    expect([...matrix].sort()).toEqual(STACK_FILES.filter((stack) => stack !== E2E_STACK));
     expect(pulumiStep(job)).toMatchObject({
       command: "preview",
       "stack-name": "${{ matrix.stack }}",
@@ -107,6 +144,42 @@ describe("the GitHub Actions workflows", () => {
     const compare = steps.find((st) => st.name === "Capacity change against the base branch");
     expect(compare?.run).toContain('npm run --silent capacity -- --config "Pulumi.$STACK.yaml" --compare');
     expect(compare?.run).toContain('gh pr comment "$PR" --body-file');
+  });
+
+  it("runs the README's test command on every pull request, as .ci/run does", () => {
+    const command = readmeTestCommand();
+    expect(command).toBe("npm ci && npm test");
+    const ciRun = fs
+      .readFileSync(path.join(ROOT, ".ci", "run"), "utf8")
+      .trim()
+      .split("\n");
+    expect(ciRun[ciRun.length - 1]).toBe(command);
+
+    const { doc } = readWorkflow("test.yml");
+    expect(doc.on).toEqual({ pull_request: { branches: ["main"] }, push: { branches: ["main"] } });
+    expect(doc.permissions).toEqual({ contents: "read" });
+    const steps = stepsOf(jobsOf(doc).test);
+    const last = steps[steps.length - 1];
+    expect(last.run?.trim()).toBe(command);
+    expect(last.if).toBeUndefined();
+  });
+
+  it("test.yml keeps the toolchain and the Go caches, keyed on tools/versions.env, saved before the tests run", () => {
+    const steps = stepsOf(jobsOf(readWorkflow("test.yml").doc).test);
+    const key = "${{ hashFiles('tools/versions.env') }}";
+    const restores = steps.filter((st) => st.uses?.startsWith("actions/cache/restore@"));
+    const saves = steps.filter((st) => st.uses?.startsWith("actions/cache/save@"));
+    const paths = (st: Step): string[] => String(st.with?.path).trim().split("\n");
+    expect(restores.map(paths)).toEqual([["~/.cache/gpushare"], ["~/go/pkg/mod", "~/.cache/go-build"]]);
+    for (const restore of restores) expect(String(restore.with?.key).endsWith(key)).toBe(true);
+    // The toolchain only on its exact key: an older one holds binaries of versions no longer pinned.
+    expect(restores[0].with?.["restore-keys"]).toBeUndefined();
+    expect(saves.map(paths)).toEqual(restores.map(paths));
+    expect(saves.map((st) => st.with?.key)).toEqual(
+      restores.map((st) => `\${{ steps.${st.id}.outputs.cache-primary-key }}`),
+    );
+    const testStep = steps.findIndex((st) => st.run?.includes("npm test") === true);
+    for (const save of saves) expect(steps.indexOf(save)).toBeLessThan(testStep);
   });
 
   it("deploys dev, then prod behind the prod environment, never cancelling an update", () => {

@@ -306,7 +306,7 @@ describe("the prod platform on OpenStack", () => {
 
     // Both Kubernetes providers (the main one and the GPU operator ConfigMaps' one) talk to the new cluster.
     const providers = ofType(resources, "pulumi:providers:kubernetes");
-    expect(providers.map((p) => p.name).sort()).toEqual(["gpushare-k8s", "gpushare-k8s-node-configs"]);
+    expect(providers.map((p) => p.name).sort()).toEqual(["gpushare-gpu-operator-configmaps", "gpushare-k8s"]);
     for (const provider of providers) {
       expect(secretValue(provider.inputs.kubeconfig)).toBe(mockRawConfig("gpushare-cluster-magnum"));
       expect(provider.dependencies).toContain(cluster.urn);
