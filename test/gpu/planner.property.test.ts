@@ -133,7 +133,7 @@ function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption
           if (d.pods === 0) nodes = -1;
           else {
             usesMps ||= d.mps;
-            const claim = on.reduce((n, s) => n + s.maxReplicas, 0);
+            const claim = on.reduce((n, s) => n + (s.maxReplicas ?? 0), 0);
             nodes = Math.max(nodes, Math.ceil(claim / (kinds[k].devices * d.pods)));
           }
         }
