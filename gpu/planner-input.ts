@@ -5,6 +5,8 @@ import type { MigStrategy, NodePodLimit } from "./capacity";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, nodePodLimitProblems } from "./capacity";
 import { gib, overheadProblem, replicaOverheadGiB } from "./memory";
 import { type Problem, problemFromText, UserError } from "../problems";
+import type { ServingObjective, SharingCurve } from "./sharing-curve";
+import { curveProblems, servingObjectiveSchema, sharingCurveSchema } from "./sharing-curve";
 
 /**
  * What isolation a server's replicas need from each other and from their neighbours:
@@ -34,9 +36,20 @@ export interface WorkloadServer {
   /** GPU memory each replica process takes besides its model, GiB; absent: the GPU architecture's default. */
   readonly overheadGiB?: number;
   readonly minReplicas: number;
-  /** Peak replicas: what the plan must fit. */
-  readonly maxReplicas: number;
+  /** Peak replicas: what the plan must fit; absent for a server planned on requests ({@link serving}). */
+  readonly maxReplicas?: number;
   readonly isolation: Isolation;
+  /**
+   * The requests the server must serve at its peak, within a p99, and the sharing curves it was measured with: the
+   * plan sizes its replicas from them (devices × pods per device) instead of from `maxReplicas`.
+   */
+  readonly serving?: ServerServingDemand;
+}
+
+/** A server planned on requests: its objective at peak and a curve per device and sharing it was measured on. */
+export interface ServerServingDemand {
+  readonly slo: ServingObjective;
+  readonly curves: readonly SharingCurve[];
 }
 
 export interface Workloads {
@@ -75,9 +88,11 @@ const offerSchema = z.strictObject({
 const serverSchema = z.strictObject({
   modelMemoryGiB: z.number().positive(),
   overheadGiB: z.number().optional(),
-  maxReplicas: z.number(),
+  maxReplicas: z.number().optional(),
   minReplicas: z.number().optional(),
   isolation: z.enum(ISOLATIONS),
+  slo: servingObjectiveSchema.optional(),
+  curves: z.array(sharingCurveSchema).max(100).optional(),
 });
 
 /** The shape of a workloads file (`npm run plan -- --workloads FILE`). */
@@ -171,14 +186,50 @@ export function parseWorkloads(input: unknown): Workloads {
         `servers: "${name}" is not a DNS-1123 label; use lowercase letters, digits and "-", at most 63 characters`,
       );
     }
-    const { maxReplicas } = server;
+    const { maxReplicas, slo, curves } = server;
     const minReplicas = server.minReplicas ?? 1;
-    if (!Number.isInteger(maxReplicas) || maxReplicas < 1) {
-      problems.push(`${at}.maxReplicas: ${show(maxReplicas)} is not allowed; use a whole number ≥ 1`);
+    if (slo !== undefined) {
+      // Requests are the demand: the plan sizes the replicas, so a replica count would contradict it.
+      if (maxReplicas !== undefined) {
+        problems.push(
+          `${at}.maxReplicas: ${show(maxReplicas)} is set with slo; a server planned on requests gets its max replicas from the plan (devices × pods per device), so remove maxReplicas, or remove slo and curves to plan in replicas`,
+        );
+      }
+      if (curves === undefined || curves.length === 0) {
+        problems.push(
+          `${at}.curves: missing; a server with slo needs the sharing curve of each GPU (and MIG profile, and sharing mode) it may run on, e.g. curves: [{gpu: H200-141GB, sharing: mps, points: [{pods: 1, requestsPerSecond: 259, p99Ms: 5.56}]}] (npm run advise learns one), or remove slo and set maxReplicas`,
+        );
+      }
+      (curves ?? []).forEach((c, i) => {
+        problems.push(...curveProblems(`${at}.curves[${i}]`, c));
+        if (findGpuModel(c.gpu) === undefined) {
+          problems.push(
+            `${at}.curves[${i}].gpu: "${c.gpu}" is not a GPU model gpushare knows; use one of ${gpuModelNames().join(", ")}`,
+          );
+        }
+      });
+    } else {
+      if (curves !== undefined) {
+        problems.push(
+          `${at}.curves: given without slo; the plan reads curves only to meet an objective, so add slo: {requestsPerSecond, p99Ms}, or remove curves`,
+        );
+      }
+      if (maxReplicas === undefined) {
+        problems.push(
+          `${at}.maxReplicas: missing; set the peak replicas, or slo: {requestsPerSecond, p99Ms} with curves to plan on requests`,
+        );
+      } else if (!Number.isInteger(maxReplicas) || maxReplicas < 1) {
+        problems.push(`${at}.maxReplicas: ${show(maxReplicas)} is not allowed; use a whole number ≥ 1`);
+      }
     }
     if (!Number.isInteger(minReplicas) || minReplicas < 1) {
       problems.push(`${at}.minReplicas: ${show(minReplicas)} is not allowed; use a whole number ≥ 1`);
-    } else if (Number.isInteger(maxReplicas) && maxReplicas >= 1 && minReplicas > maxReplicas) {
+    } else if (
+      maxReplicas !== undefined &&
+      Number.isInteger(maxReplicas) &&
+      maxReplicas >= 1 &&
+      minReplicas > maxReplicas
+    ) {
       problems.push(
         `${at}: minReplicas ${minReplicas} is greater than maxReplicas ${maxReplicas}; raise maxReplicas or lower minReplicas`,
       );
@@ -195,7 +246,7 @@ export function parseWorkloads(input: unknown): Workloads {
       modelMemoryGiB: server.modelMemoryGiB,
       ...(overhead === undefined ? {} : { overheadGiB: overhead }),
       minReplicas,
-      maxReplicas,
+      ...(slo === undefined ? { maxReplicas } : { serving: { slo, curves: curves ?? [] } }),
       isolation: server.isolation,
     });
   }

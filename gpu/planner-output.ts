@@ -1,6 +1,6 @@
 import type { Pair } from "yaml";
 import { Document, isMap, isScalar } from "yaml";
-import type { Plan, PlannedPool } from "./planner";
+import type { Plan, PlannedPool, PlannedServer } from "./planner";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "./capacity";
 import { nonZeroProfiles } from "./layouts";
 
@@ -71,6 +71,10 @@ export function stackConfigOf(plan: Plan): Record<string, unknown> {
           ...(s.declaredOverheadGiB === undefined ? {} : { overheadGiB: s.declaredOverheadGiB }),
           replicas: s.minReplicas,
           autoscaling: { minReplicas: s.minReplicas, maxReplicas: s.maxReplicas },
+          // Planned on requests: the curve the plan read and the objective, so that the stack checks them too.
+          ...(s.serving === undefined
+            ? {}
+            : { slo: { ...s.serving.slo }, sharingCurve: structuredClone(s.serving.curve) }),
         },
       ]),
     ),
@@ -131,6 +135,13 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
+/** For a server planned on requests: requests/s and p99 at its peak, next to its objective. */
+function servedText(s: PlannedServer): string {
+  const v = s.serving;
+  if (v === undefined) return "-";
+  return `${Math.floor(v.requestsPerSecond)}/s p99 ${v.p99Ms.toFixed(2)} ms on ${v.devices} × ${v.podsPerDevice} pods (${v.slo.requestsPerSecond}/s ≤ ${v.slo.p99Ms} ms)`;
+}
+
 /** What a person reads: the cost against its lower bound, each pool's resources advertised vs claimed, each server. */
 export function planText(plan: Plan): string {
   const nodes = plan.pools.reduce((n, p) => n + p.nodes.max, 0);
@@ -172,6 +183,9 @@ export function planText(plan: Plan): string {
       "HEADROOM GiB",
     ],
   ];
+  // Only where a server is planned on requests: what it serves at its peak, next to its objective.
+  const requests = plan.servers.some((s) => s.serving !== undefined);
+  if (requests) servers[0].push("SERVED AT PEAK (OBJECTIVE)");
   for (const s of plan.servers) {
     servers.push([
       s.name,
@@ -183,6 +197,7 @@ export function planText(plan: Plan): string {
       s.overheadGiB.toFixed(2),
       s.memoryPerReplicaGiB.toFixed(2),
       s.headroomGiB.toFixed(2),
+      ...(requests ? [servedText(s)] : []),
     ]);
   }
   return `${head}\n\n${table(pools)}\n\n${table(servers)}\n`;

@@ -1,7 +1,8 @@
 import type { MigStrategy } from "./capacity";
 import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
-import type { NodeShape, Sharing, SharingMode } from "./planner-shapes";
-import { sharingLimit, UNSHARED } from "./planner-shapes";
+import type { GpuModel } from "./catalog";
+import type { DeviceKind, NodeShape, Sharing, SharingMode } from "./planner-shapes";
+import { demandAt, hosts, servingAt, sharingLimit, UNSHARED } from "./planner-shapes";
 
 /** A pool before naming: a shape, its sharing per kind, its nodes and which server uses which kind. */
 export interface Draft {
@@ -24,6 +25,16 @@ const MAX_PASSES = 30;
 const STRICTNESS: Record<Isolation, number> = { full: 2, memory: 1, shared: 0 };
 
 /**
+ * A server's size for ordering: its peak replicas, or for a server planned on requests the replicas it would take
+ * unshared on its best curve.
+ */
+function sizeOf(s: WorkloadServer): number {
+  if (s.serving === undefined) return s.maxReplicas ?? 0;
+  const alone = Math.max(0, ...s.serving.curves.map((c) => c.points[0].requestsPerSecond));
+  return alone > 0 ? Math.ceil(s.serving.slo.requestsPerSecond / alone) : Infinity;
+}
+
+/**
  * The orders the greedy start tries: by GPU memory claimed (replicas × model), by model size, by replicas, and
  * strictest isolation first; the first only for large inputs.
  */
@@ -31,26 +42,41 @@ function startOrders(servers: readonly WorkloadServer[]): number[][] {
   const by = (key: (s: WorkloadServer) => number): number[] =>
     servers.map((_, i) => i).sort((a, b) => key(servers[b]) - key(servers[a]) || a - b);
   const orders = [
-    by((s) => s.maxReplicas * s.modelMemoryGiB),
+    by((s) => sizeOf(s) * s.modelMemoryGiB),
     by((s) => s.modelMemoryGiB),
-    by((s) => s.maxReplicas),
+    by((s) => sizeOf(s)),
     by((s) => STRICTNESS[s.isolation] * 1e6 + s.modelMemoryGiB),
   ];
   return servers.length > MULTI_START_SERVERS ? orders.slice(0, 1) : orders;
 }
 
+/** Replicas server `i` needs on kind `kind` shared in mode `mode` with `pods` per device; Infinity where it cannot. */
+type DemandOf = (i: number, kind: number, mode: SharingMode, pods: number) => number;
+
+/** A kind's sharing with some servers on it: mode index, pods per device, nodes it needs (Infinity: none fits). */
+interface KindState {
+  readonly mode: number;
+  readonly pods: number;
+  readonly nodes: number;
+}
+
+const EMPTY: KindState = { mode: 0, pods: 0, nodes: 0 };
+
 /**
- * A pool being filled: a shape whose sharing per kind follows from its servers — each kind shared as much as every
- * server on it tolerates, in the mode that gives the most pods per device.
+ * A pool being filled: a shape whose sharing per kind follows from its servers — each kind shared in the mode that
+ * needs the fewest nodes, as much as every server on it tolerates (a server planned on requests tolerates its own
+ * best count), the most pods per device among equals.
  */
 class Bin {
   /** Servers per kind. */
   readonly members: Set<number>[];
-  readonly load: number[];
+  /** Replicas claimed per kind by the servers counted in replicas. */
+  private readonly fixed: number[];
+  /** Servers planned on requests per kind: their replicas follow the kind's pods per device. */
+  private readonly asked: Set<number>[];
   /** Per kind and mode, the fewest pods per device any of its servers tolerates (Infinity without servers). */
   private readonly least: number[][];
-  /** Per kind, its pods per device with its servers as they are (0: no mode fits them all). */
-  private readonly pods: number[];
+  private readonly state: KindState[];
   private cachedNodes = 0;
 
   constructor(
@@ -58,40 +84,39 @@ class Bin {
     readonly offer: GpuOffer,
     private readonly modes: readonly SharingMode[][],
     private readonly limits: readonly (readonly number[][])[],
+    private readonly servers: readonly WorkloadServer[],
+    private readonly demand: DemandOf,
   ) {
     this.members = shape.kinds.map(() => new Set<number>());
-    this.load = shape.kinds.map(() => 0);
+    this.fixed = shape.kinds.map(() => 0);
+    this.asked = shape.kinds.map(() => new Set<number>());
     this.least = modes.map((m) => m.map(() => Infinity));
-    this.pods = modes.map(() => 0);
+    this.state = shape.kinds.map(() => EMPTY);
   }
 
-  add(i: number, kind: number, replicas: number): void {
+  add(i: number, kind: number): void {
     this.members[kind].add(i);
-    this.load[kind] += replicas;
+    const replicas = this.servers[i].maxReplicas;
+    if (replicas === undefined) this.asked[kind].add(i);
+    else this.fixed[kind] += replicas;
     const least = this.least[kind];
     for (let m = 0; m < least.length; m++) least[m] = Math.min(least[m], this.limits[i][kind][m]);
     this.refresh(kind);
   }
 
-  delete(i: number, kind: number, replicas: number): void {
+  delete(i: number, kind: number): void {
     this.members[kind].delete(i);
-    this.load[kind] -= replicas;
+    const replicas = this.servers[i].maxReplicas;
+    if (replicas === undefined) this.asked[kind].delete(i);
+    else this.fixed[kind] -= replicas;
     const least = this.least[kind];
     for (let m = 0; m < least.length; m++) least[m] = this.leastWithout(kind, m, -1);
     this.refresh(kind);
   }
 
   private refresh(kind: number): void {
-    this.pods[kind] = this.podsWith(kind, -1, -1);
-    let nodes = 0;
-    for (let d = 0; d < this.load.length; d++) {
-      if (this.load[d] <= 0) continue;
-      nodes =
-        this.pods[d] === 0
-          ? Infinity
-          : Math.max(nodes, Math.ceil(this.load[d] / (this.shape.kinds[d].perNode * this.pods[d])));
-    }
-    this.cachedNodes = nodes;
+    this.state[kind] = this.stateWith(kind, -1, -1);
+    this.cachedNodes = Math.max(0, ...this.state.map((s) => s.nodes));
   }
 
   private leastWithout(kind: number, mode: number, without: number): number {
@@ -100,24 +125,47 @@ class Bin {
     return n;
   }
 
-  /** Pods per device of a kind if `extra` joined its servers (or `without` left them); 0 when no mode fits. */
-  podsWith(kind: number, extra: number, without: number): number {
+  /** A kind's sharing and nodes if `extra` joined its servers (or `without` left them). */
+  stateWith(kind: number, extra: number, without: number): KindState {
+    let fixed = this.fixed[kind];
+    const asked = [...this.asked[kind]].filter((i) => i !== without);
+    for (const [i, sign] of [
+      [extra, 1],
+      [without, -1],
+    ]) {
+      if (i < 0) continue;
+      const replicas = this.servers[i].maxReplicas;
+      if (replicas !== undefined) fixed += sign * replicas;
+      else if (sign > 0) asked.push(i);
+    }
+    if (fixed <= 0 && asked.length === 0) return EMPTY;
     const least = this.least[kind];
-    let best = 0;
+    const perNode = this.shape.kinds[kind].perNode;
+    let best: KindState | undefined;
     for (let m = 0; m < least.length; m++) {
       let n = without >= 0 ? this.leastWithout(kind, m, without) : least[m];
       if (extra >= 0) n = Math.min(n, this.limits[extra][kind][m]);
-      if (n !== Infinity && n > best) best = n;
+      if (n === Infinity || n < 1) continue;
+      let load = fixed;
+      for (const i of asked) load += this.demand(i, kind, this.modes[kind][m], n);
+      if (load === Infinity) continue;
+      const nodes = Math.ceil(load / (perNode * n));
+      if (best === undefined || nodes < best.nodes || (nodes === best.nodes && n > best.pods)) {
+        best = { mode: m, pods: n, nodes };
+      }
     }
-    return best;
+    return best ?? { mode: 0, pods: 0, nodes: Infinity };
   }
 
-  /** The kind's sharing as the plan spells it: the mode giving the most pods per device (time-slicing on a tie). */
+  /** Pods per device of a kind if `extra` joined its servers; 0 when no mode fits. */
+  podsWith(kind: number, extra: number): number {
+    return this.stateWith(kind, extra, -1).pods;
+  }
+
+  /** The kind's sharing as the plan spells it. */
   sharing(kind: number): Sharing {
-    const n = this.pods[kind];
-    if (n <= 1) return UNSHARED;
-    const m = this.least[kind].findIndex((x) => x === n);
-    return { mode: this.modes[kind][m], replicas: n };
+    const { mode, pods } = this.state[kind];
+    return pods <= 1 ? UNSHARED : { mode: this.modes[kind][mode], replicas: pods };
   }
 
   /** Nodes needed now. */
@@ -125,26 +173,36 @@ class Bin {
     return this.cachedNodes;
   }
 
-  /** Nodes needed with server `i` (claiming `replicas`) added to `kind`, or removed from it. */
-  nodesWith(kind: number, i: number, replicas: number, remove: boolean): number {
+  /** Nodes needed with server `i` added to `kind`, or removed from it. */
+  nodesWith(kind: number, i: number, remove: boolean): number {
     let nodes = 0;
-    for (let d = 0; d < this.load.length; d++) {
-      let load = this.load[d];
-      let pods = this.pods[d];
-      if (d === kind) {
-        load += remove ? -replicas : replicas;
-        pods = remove ? this.podsWith(d, -1, i) : this.podsWith(d, i, -1);
-      }
-      if (load <= 0) continue;
-      if (pods === 0) return Infinity;
-      nodes = Math.max(nodes, Math.ceil(load / (this.shape.kinds[d].perNode * pods)));
+    for (let d = 0; d < this.state.length; d++) {
+      const n = d === kind ? this.stateWith(d, remove ? -1 : i, remove ? i : -1).nodes : this.state[d].nodes;
+      if (n === Infinity) return Infinity;
+      nodes = Math.max(nodes, n);
     }
     return nodes;
   }
 
   get empty(): boolean {
-    return this.load.every((l) => l === 0);
+    return this.members.every((m) => m.size === 0);
   }
+}
+
+/**
+ * The pods per device a server planned on requests asks for in a mode: the count needing the fewest devices, the
+ * most pods among equals (room for the pool's other servers; the finished plan lowers what is not used); 0 where
+ * none meets its objective.
+ */
+function preferredPods(s: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode: SharingMode): number {
+  const limit = sharingLimit(s, gpu, kind, mode);
+  if (mode === "none") return limit > 0 && hosts(s, gpu, kind, UNSHARED) ? 1 : 0;
+  let best = { pods: 0, devices: Infinity };
+  for (let n = 2; n <= limit; n++) {
+    const devices = servingAt(s, gpu, kind, { mode, replicas: n })?.devices ?? Infinity;
+    if (devices < Infinity && devices <= best.devices) best = { pods: n, devices };
+  }
+  return best.pods;
 }
 
 /**
@@ -163,6 +221,7 @@ export function searchPlan(
   // Per shape: the modes each kind allows, and every server's pods-per-device limit per kind and mode.
   const modesOf = new Map<NodeShape, SharingMode[][]>();
   const limitsOf = new Map<NodeShape, number[][][]>();
+  const demandOf = new Map<NodeShape, DemandOf>();
   for (const shape of shapes) {
     const gpu = w.offers[shape.offer].gpu;
     const modes = shape.kinds.map((k): SharingMode[] =>
@@ -171,7 +230,14 @@ export function searchPlan(
     modesOf.set(shape, modes);
     limitsOf.set(
       shape,
-      S.map((s) => shape.kinds.map((k, d) => modes[d].map((m) => sharingLimit(s, gpu, k, m)))),
+      S.map((s) =>
+        shape.kinds.map((k, d) =>
+          modes[d].map((m) => (s.serving === undefined ? sharingLimit(s, gpu, k, m) : preferredPods(s, gpu, k, m))),
+        ),
+      ),
+    );
+    demandOf.set(shape, (i, d, mode, pods) =>
+      demandAt(S[i], gpu, shape.kinds[d], pods <= 1 ? UNSHARED : { mode, replicas: pods }),
     );
   }
   const fits = (i: number, shape: NodeShape, kind: number): boolean =>
@@ -189,12 +255,19 @@ export function searchPlan(
     const used = new Map<GpuOffer, number>();
     const where: ({ bin: Bin; kind: number } | undefined)[] = S.map(() => undefined);
     const newBin = (shape: NodeShape): Bin =>
-      new Bin(shape, w.offers[shape.offer], modesOf.get(shape) ?? [], limitsOf.get(shape) ?? []);
+      new Bin(
+        shape,
+        w.offers[shape.offer],
+        modesOf.get(shape) ?? [],
+        limitsOf.get(shape) ?? [],
+        S,
+        demandOf.get(shape) ?? (() => Infinity),
+      );
 
     const place = (i: number, bin: Bin, kind: number): void => {
       if (!bins.includes(bin)) bins.push(bin);
       const before = bin.nodes();
-      bin.add(i, kind, S[i].maxReplicas);
+      bin.add(i, kind);
       used.set(bin.offer, (used.get(bin.offer) ?? 0) + bin.nodes() - before);
       where[i] = { bin, kind };
     };
@@ -202,7 +275,7 @@ export function searchPlan(
       const at = where[i];
       if (at === undefined) return;
       const before = at.bin.nodes();
-      at.bin.delete(i, at.kind, S[i].maxReplicas);
+      at.bin.delete(i, at.kind);
       used.set(at.bin.offer, (used.get(at.bin.offer) ?? 0) + at.bin.nodes() - before);
       where[i] = undefined;
       if (at.bin.empty) bins.splice(bins.indexOf(at.bin), 1);
@@ -214,9 +287,10 @@ export function searchPlan(
         .flatMap((shape) => {
           const offer = w.offers[shape.offer];
           return shape.kinds.flatMap((k, d) => {
-            const pods = Math.max(0, ...(limitsOf.get(shape)?.[i][d] ?? []));
-            if (pods === 0) return [];
-            const nodes = Math.ceil(S[i].maxReplicas / (k.perNode * pods));
+            // Alone on a new pool: the mode that needs the fewest nodes, the most pods per device among equals.
+            const bin = newBin(shape);
+            const { pods, nodes } = bin.stateWith(d, i, -1);
+            if (pods === 0 || nodes === Infinity) return [];
             return [
               {
                 shape,
@@ -238,11 +312,11 @@ export function searchPlan(
         const before = bin.nodes();
         for (let d = 0; d < bin.shape.kinds.length; d++) {
           if (!fits(i, bin.shape, d)) continue;
-          const after = bin.nodesWith(d, i, S[i].maxReplicas, false);
+          const after = bin.nodesWith(d, i, false);
           if (after === Infinity || (used.get(bin.offer) ?? 0) + after - before > bin.offer.maxNodes) continue;
           const delta = (after - before) * bin.offer.costPerNode;
           // Among equal costs, the place whose devices hold the most of this server per unit of cost.
-          const perReplica = bin.offer.costPerNode / (bin.shape.kinds[d].perNode * bin.podsWith(d, i, -1));
+          const perReplica = bin.offer.costPerNode / (bin.shape.kinds[d].perNode * bin.podsWith(d, i));
           if (
             found === undefined ||
             delta < found.delta - EPS ||
@@ -269,7 +343,7 @@ export function searchPlan(
     /** Places the servers one by one, largest first; false (and nothing placed) when one finds no place. */
     const placeAll = (servers: readonly number[], skip?: Bin): boolean => {
       const placed: number[] = [];
-      for (const i of [...servers].sort((a, b) => S[b].maxReplicas - S[a].maxReplicas || a - b)) {
+      for (const i of [...servers].sort((a, b) => sizeOf(S[b]) - sizeOf(S[a]) || a - b)) {
         const p = bestPlace(i, skip);
         if (p === undefined) {
           for (const j of placed) remove(j);
@@ -303,7 +377,7 @@ export function searchPlan(
         const at = where[i];
         if (at === undefined) continue;
         const { bin, kind } = at;
-        const after = bin.nodesWith(kind, i, S[i].maxReplicas, true);
+        const after = bin.nodesWith(kind, i, true);
         const saving = (bin.nodes() - after) * bin.offer.costPerNode;
         const p = bestPlace(i, bin);
         if (p !== undefined && p.delta < saving - EPS) {
@@ -362,7 +436,7 @@ export function searchPlan(
       offers: ReadonlySet<number>,
     ): { bin: Bin; assignment: [number, number][] } | undefined {
       let found: { bin: Bin; assignment: [number, number][]; cost: number } | undefined;
-      const sorted = [...group].sort((a, b) => S[b].maxReplicas - S[a].maxReplicas || a - b);
+      const sorted = [...group].sort((a, b) => sizeOf(S[b]) - sizeOf(S[a]) || a - b);
       for (const shape of shapes) {
         if (!offers.has(shape.offer)) continue;
         const bin = newBin(shape);
@@ -372,7 +446,7 @@ export function searchPlan(
           let pick: { kind: number; nodes: number } | undefined;
           for (let d = 0; d < shape.kinds.length; d++) {
             if (!fits(i, shape, d)) continue;
-            const nodes = bin.nodesWith(d, i, S[i].maxReplicas, false);
+            const nodes = bin.nodesWith(d, i, false);
             if (nodes !== Infinity && (pick === undefined || nodes < pick.nodes)) pick = { kind: d, nodes };
           }
           // Cost only grows as servers join: stop as soon as the pool is no cheaper than the pair.
@@ -383,7 +457,7 @@ export function searchPlan(
             ok = false;
             break;
           }
-          bin.add(i, pick.kind, S[i].maxReplicas);
+          bin.add(i, pick.kind);
           assignment.push([i, pick.kind]);
         }
         if (!ok) continue;
@@ -396,7 +470,7 @@ export function searchPlan(
     }
 
     const drafts: Draft[] = bins.map((bin) => {
-      const sharings = bin.shape.kinds.map((_, d) => (bin.load[d] > 0 ? bin.sharing(d) : UNSHARED));
+      const sharings = bin.shape.kinds.map((_, d) => (bin.members[d].size > 0 ? bin.sharing(d) : UNSHARED));
       const needs = bin.shape.strategy ?? (sharings.some((s) => s.mode === "mps") ? "single" : undefined);
       const servers = new Map<number, number>();
       bin.members.forEach((m, d) => m.forEach((i) => servers.set(i, d)));

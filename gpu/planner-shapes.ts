@@ -7,6 +7,8 @@ import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type MigStrategy, type NodePod
 import { maxReplicasByMemory, type SharingMode } from "./memory";
 import type { GpuOffer, WorkloadServer } from "./planner-input";
 import { replicaNeedGiB } from "./planner-input";
+import type { CurveReading, SharingCurve } from "./sharing-curve";
+import { curveAt, kneeOf } from "./sharing-curve";
 
 export type { SharingMode };
 
@@ -52,11 +54,13 @@ export const UNSHARED: Sharing = { mode: "none", replicas: 1 };
  * of the stack validation: a replica needs its model and its process's overhead (`gpu/memory.ts`, the one fit rule);
  * time-sliced pods share the device's memory and are only for `shared` isolation; MPS splits a whole GPU's memory
  * evenly, takes 2 to `maxMpsClients` clients and is not for `full` isolation; sharing needs at least 2 pods per
- * device; a device holds at most `kind.maxPods` pods (the node's pod budget).
+ * device; a device holds at most `kind.maxPods` pods (the node's pod budget). A server planned on requests runs only
+ * where it has a curve for the device and the mode ({@link servingAt} says at which counts its objective holds).
  */
 export function sharingLimit(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode: SharingMode): number {
   const need = replicaNeedGiB(server, gpu);
   if (kind.maxPods < 1 || maxReplicasByMemory(kind.memoryGiB, "none", need, 1) === 0) return 0;
+  if (server.serving !== undefined && curvesFor(server, gpu, kind, mode).length === 0) return 0;
   if (mode === "none") return 1;
   if (mode === "timeSlicing" && server.isolation !== "shared") return 0;
   if (mode === "mps" && (server.isolation === "full" || kind.profile !== undefined)) return 0;
@@ -65,15 +69,77 @@ export function sharingLimit(server: WorkloadServer, gpu: GpuModel, kind: Device
   return n >= 2 ? n : 0;
 }
 
+/** A server's curves measured on `kind` of `gpu` in `mode`; unshared, any mode's (only its 1-pod point is read). */
+function curvesFor(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode: SharingMode): SharingCurve[] {
+  return (server.serving?.curves ?? []).filter(
+    (c) => c.gpu === gpu.name && c.migProfile === kind.profile && (mode === "none" || c.sharing === mode),
+  );
+}
+
+/** How a server planned on requests is served on devices of one kind and sharing. */
+export interface ServingPlan {
+  /** The curve read: the one that needs the fewest devices. */
+  readonly curve: SharingCurve;
+  /** What one device serves with the pods per device of the sharing. */
+  readonly reading: CurveReading;
+  /** Devices the objective needs: ⌈requests/s ÷ what one serves⌉, and enough for minReplicas. */
+  readonly devices: number;
+  /** devices × pods per device: the server's max replicas. */
+  readonly replicas: number;
+}
+
+/**
+ * How `server`, planned on requests, meets its objective on devices of `kind` shared as `sharing`, or `undefined`
+ * when it cannot there: no curve for the device and mode, a p99 at these pods per device above the objective's, or
+ * more pods per device than the curve's measured knee (past it a pod adds latency and almost no requests, and the
+ * stack warns about such a bound). The memory and pod limits are {@link sharingLimit}'s.
+ */
+export function servingAt(
+  server: WorkloadServer,
+  gpu: GpuModel,
+  kind: DeviceKind,
+  sharing: Sharing,
+): ServingPlan | undefined {
+  const serving = server.serving;
+  if (serving === undefined) return undefined;
+  const n = sharing.mode === "none" ? 1 : sharing.replicas;
+  let best: ServingPlan | undefined;
+  for (const curve of curvesFor(server, gpu, kind, sharing.mode)) {
+    const knee = kneeOf(curve);
+    if (n > 1 && knee.measured && n > knee.pods) continue;
+    const reading = curveAt(curve, n);
+    if (reading.requestsPerSecond <= 0 || reading.p99Ms > serving.slo.p99Ms + 1e-9) continue;
+    const devices = Math.max(
+      Math.ceil(serving.slo.requestsPerSecond / reading.requestsPerSecond - 1e-9),
+      Math.ceil(server.minReplicas / n),
+    );
+    if (best === undefined || devices < best.devices) best = { curve, reading, devices, replicas: devices * n };
+  }
+  return best;
+}
+
+/**
+ * The replicas `server` needs at its peak on devices of `kind` shared as `sharing`: its `maxReplicas`, or, planned
+ * on requests, devices × pods per device ({@link servingAt}); Infinity where its objective cannot be met there.
+ */
+export function demandAt(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, sharing: Sharing): number {
+  if (server.serving === undefined) return server.maxReplicas ?? Infinity;
+  return servingAt(server, gpu, kind, sharing)?.replicas ?? Infinity;
+}
+
 /** Whether `server` may run on a device of `kind` shared as `sharing`. */
 export function hosts(server: WorkloadServer, gpu: GpuModel, kind: DeviceKind, sharing: Sharing): boolean {
-  return sharing.replicas <= sharingLimit(server, gpu, kind, sharing.mode);
+  if (sharing.replicas > sharingLimit(server, gpu, kind, sharing.mode)) return false;
+  return server.serving === undefined || servingAt(server, gpu, kind, sharing) !== undefined;
 }
 
 /**
  * The sharings worth considering for a kind, given the servers: unshared, and for each mode each server's own
- * limit (a resource shared by several servers is as shared as its least tolerant one allows, so no other count can
- * be better). MPS only for whole GPUs under `single`.
+ * limit (a resource shared by several servers in replicas is as shared as its least tolerant one allows, so no other
+ * count can be better). Servers planned on requests need devices, not slots, and those need not fall as the pods per
+ * device grow (a p99 above the objective, a curve that dips): every count is kept that no larger count beats for
+ * every server it hosts (hosting them all, with no more devices for any).
+ * MPS only for whole GPUs under `single`.
  */
 export function sharingsFor(
   gpu: GpuModel,
@@ -82,12 +148,36 @@ export function sharingsFor(
   servers: readonly WorkloadServer[],
 ): Sharing[] {
   const out: Sharing[] = [];
-  if (servers.some((s) => sharingLimit(s, gpu, kind, "none") > 0)) out.push(UNSHARED);
+  if (servers.some((s) => hosts(s, gpu, kind, UNSHARED))) out.push(UNSHARED);
   const modes: SharingMode[] = ["timeSlicing"];
   if (kind.profile === undefined && strategy !== "mixed") modes.push("mps");
   for (const mode of modes) {
-    const limits = new Set(servers.map((s) => sharingLimit(s, gpu, kind, mode)).filter((n) => n >= 2));
-    for (const n of [...limits].sort((a, b) => a - b)) out.push({ mode, replicas: n });
+    const limits = servers.map((s) => sharingLimit(s, gpu, kind, mode));
+    const counted = servers.flatMap((s, i) => (s.serving === undefined && limits[i] >= 2 ? [limits[i]] : []));
+    const requests = servers.flatMap((s, i) => (s.serving !== undefined && limits[i] >= 2 ? [i] : []));
+    if (requests.length === 0) {
+      for (const n of [...new Set(counted)].sort((a, b) => a - b)) out.push({ mode, replicas: n });
+      continue;
+    }
+    const top = Math.max(...limits);
+    // devices[j][n]: devices request server j needs at n pods per device, Infinity where it cannot run.
+    const devices = requests.map((i) =>
+      Array.from({ length: top + 1 }, (_, n) =>
+        n >= 2 && n <= limits[i]
+          ? (servingAt(servers[i], gpu, kind, { mode, replicas: n })?.devices ?? Infinity)
+          : Infinity,
+      ),
+    );
+    for (let n = 2; n <= top; n++) {
+      const hosted = devices.flatMap((d, j) => (d[n] < Infinity ? [j] : []));
+      const slotCap = Math.min(...counted.filter((l) => l >= n));
+      if (hosted.length === 0 && slotCap === Infinity) continue;
+      // Every server counted in replicas that runs at n runs at any count up to slotCap, with fewer devices.
+      const reach = Math.min(top, slotCap);
+      let beaten = false;
+      for (let m = n + 1; m <= reach && !beaten; m++) beaten = hosted.every((j) => devices[j][m] <= devices[j][n]);
+      if (!beaten) out.push({ mode, replicas: n });
+    }
   }
   return out;
 }

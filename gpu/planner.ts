@@ -6,9 +6,10 @@ import type { SolveLimits } from "./milp";
 import { LinearProgram } from "./milp";
 import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
 import type { DeviceKind, NodeShape, Sharing } from "./planner-shapes";
-import { hosts, nodeShapes, sharingLimit, sharingsFor, UNSHARED } from "./planner-shapes";
+import { demandAt, hosts, nodeShapes, servingAt, sharingLimit, sharingsFor, UNSHARED } from "./planner-shapes";
 import type { Draft } from "./planner-search";
 import { searchPlan } from "./planner-search";
+import type { ServingObjective, SharingCurve } from "./sharing-curve";
 
 /** One resource a planned pool advertises, and who claims it. */
 export interface PlannedResource {
@@ -23,7 +24,7 @@ export interface PlannedResource {
   readonly replicas: number;
   /** What the pool advertises at its max node count. */
   readonly advertised: number;
-  /** The servers' max replicas on it, summed. */
+  /** The servers' max replicas on it (for a server planned on requests, devices × pods per device), summed. */
   readonly claimed: number;
   readonly servers: readonly string[];
 }
@@ -72,6 +73,21 @@ export interface PlannedServer {
   readonly declaredOverheadGiB?: number;
   /** memoryPerReplica − (model + overhead): never negative in a plan. */
   readonly headroomGiB: number;
+  /** For a server planned on requests: what its max replicas serve, and the objective they meet. */
+  readonly serving?: PlannedServing;
+}
+
+/** What a server planned on requests serves at its peak: `devices` devices with `podsPerDevice` pods each. */
+export interface PlannedServing {
+  readonly slo: ServingObjective;
+  /** The curve the plan read: measured on the server's device and sharing. */
+  readonly curve: SharingCurve;
+  readonly devices: number;
+  readonly podsPerDevice: number;
+  /** Requests per second the devices serve together at that many pods each. */
+  readonly requestsPerSecond: number;
+  /** The p99 at that many pods per device, ms. */
+  readonly p99Ms: number;
 }
 
 export interface Plan {
@@ -176,6 +192,12 @@ function hopelessServers(w: Workloads, shapes: readonly NodeShape[], types: read
       );
       continue;
     }
+    if (s.serving !== undefined) {
+      const problem = servingProblem(w, s, shapes, types);
+      if (problem !== undefined) problems.push(problem);
+      continue;
+    }
+    const maxReplicas = s.maxReplicas ?? 0;
     let best: { count: number; what: string; podLimited: boolean } = { count: 0, what: "", podLimited: false };
     for (const t of types) {
       const o = offerOf(w, t.shape);
@@ -191,7 +213,7 @@ function hopelessServers(w: Workloads, shapes: readonly NodeShape[], types: read
         }
       });
     }
-    if (best.count < s.maxReplicas) {
+    if (best.count < maxReplicas) {
       const pods = best.podLimited
         ? `; a node runs at most ${gpuPodBudget(w.nodePods)} GPU pods: maxPodsPerNode ${w.nodePods.maxPodsPerNode} less ${w.nodePods.systemPodsPerNode} system pods`
         : "";
@@ -201,6 +223,51 @@ function hopelessServers(w: Workloads, shapes: readonly NodeShape[], types: read
     }
   }
   return problems;
+}
+
+/**
+ * Why a server planned on requests fits no pool: no curve for a device on offer, an objective's p99 below every
+ * reading, or more requests than a pool at the node limit serves.
+ */
+function servingProblem(
+  w: Workloads,
+  s: WorkloadServer,
+  shapes: readonly NodeShape[],
+  types: readonly PoolType[],
+): string | undefined {
+  const serving = s.serving;
+  if (serving === undefined) return undefined;
+  const at = `servers.${s.name}`;
+  const measured = serving.curves.map((c) => `${c.gpu}${c.migProfile === undefined ? "" : ` ${c.migProfile}`}`);
+  const offered = shapes.flatMap((shape) =>
+    shape.kinds.map((k) => `${offerOf(w, shape).gpu.name}${k.profile === undefined ? "" : ` ${k.profile}`}`),
+  );
+  if (!measured.some((m) => offered.includes(m))) {
+    return `${at}.curves: measured on ${[...new Set(measured)].join(", ")}, none of which is on offer (gpus: ${w.offers.map((o) => o.gpu.name).join(", ")}); add a curve measured on a GPU on offer (npm run advise learns one), or offer a GPU the server was measured on`;
+  }
+  let best: { served: number; what: string } | undefined;
+  for (const t of types) {
+    const o = offerOf(w, t.shape);
+    for (const [i, k] of t.shape.kinds.entries()) {
+      const sharing = t.sharings[i];
+      if (sharing.replicas > sharingLimit(s, o.gpu, k, sharing.mode)) continue;
+      const plan = servingAt(s, o.gpu, k, sharing);
+      if (plan === undefined) continue;
+      if (Math.ceil(plan.devices / k.perNode) <= o.maxNodes) return undefined;
+      const served = plan.reading.requestsPerSecond * k.perNode * o.maxNodes;
+      if (best === undefined || served > best.served) {
+        best = {
+          served,
+          what: `${o.maxNodes} × ${o.gpu.name} node${o.maxNodes === 1 ? "" : "s"}, ${describeKind(k, sharing)}, p99 ${plan.reading.p99Ms.toFixed(2)} ms`,
+        };
+      }
+    }
+  }
+  const objective = `${serving.slo.requestsPerSecond} requests/s within p99 ${serving.slo.p99Ms} ms`;
+  if (best === undefined) {
+    return `${at}.slo: ${objective} is met by no curve on a device on offer at any pods per device the memory and node limits allow (the p99 is higher, or a pod runs past the curve's knee); raise slo.p99Ms, measure the server on a faster device, or offer one`;
+  }
+  return `${at}.slo: ${objective} fits no pool within the node limits; the most is ${Math.floor(best.served)} requests/s (${best.what}); gpushare puts each server on one resource of one pool, so raise maxNodes under gpus, lower the objective, or split the server into two`;
 }
 
 function describeKind(k: DeviceKind, s: Sharing): string {
@@ -313,11 +380,10 @@ function floorBound(w: Workloads, shapes: readonly NodeShape[]): number {
     for (const shape of shapes) {
       const o = offerOf(w, shape);
       for (const k of shape.kinds) {
-        for (const mode of ["none", "timeSlicing", "mps"] as const) {
-          if (mode === "mps" && (shape.strategy === "mixed" || !strategies.includes("single"))) continue;
-          const n = sharingLimit(s, o.gpu, k, mode);
-          if (n === 0) continue;
-          const nodes = Math.ceil(s.maxReplicas / (k.perNode * n));
+        // The server alone: its own limit per mode, or on requests every count that may need fewer devices.
+        for (const sharing of sharingsFor(o.gpu, k, shape.strategy, [s])) {
+          if (sharing.mode === "mps" && (shape.strategy === "mixed" || !strategies.includes("single"))) continue;
+          const nodes = Math.ceil(demandAt(s, o.gpu, k, sharing) / (k.perNode * sharing.replicas));
           if (nodes <= o.maxNodes) cheapest = Math.min(cheapest, nodes * o.costPerNode);
         }
       }
@@ -420,8 +486,9 @@ async function solveExact(
       y.set(i, v);
       serverTerms[i].push([v, 1]);
       tieBreak.set(v, tieWeight(t.sharings[0]));
-      cap.push([v, S[i].maxReplicas]);
-      atLeastNodes(lp, x, v, Math.ceil(S[i].maxReplicas / perNode));
+      const demand = demandAt(S[i], o.gpu, k, t.sharings[0]);
+      cap.push([v, demand]);
+      atLeastNodes(lp, x, v, Math.ceil(demand / perNode));
     }
     lp.constraint(cap, -Infinity, 0);
     places.push({ x, type: t, kind: 0, y });
@@ -462,7 +529,8 @@ async function solveExact(
           y.set(i, v);
           serverTerms[i].push([v, 1]);
           tieBreak.set(v, tieWeight(sharing));
-          cap.push([v, s.maxReplicas]);
+          const demand = demandAt(s, o.gpu, k, sharing);
+          cap.push([v, demand]);
           lp.constraint(
             [
               [v, 1],
@@ -471,7 +539,7 @@ async function solveExact(
             -Infinity,
             0,
           );
-          atLeastNodes(lp, x, v, Math.ceil(s.maxReplicas / (k.perNode * sharing.replicas)));
+          atLeastNodes(lp, x, v, Math.ceil(demand / (k.perNode * sharing.replicas)));
         });
         lp.constraint(cap, -Infinity, 0);
         ys.set(`${d}/${oi}`, y);
@@ -570,11 +638,17 @@ async function relaxation(
   allShapes: readonly NodeShape[],
 ): Promise<number | undefined> {
   const shapes = allShapes.filter((s) => s.strategy === undefined || s.strategy === strategy);
+  // A class's variables are replicas for servers counted in replicas; for a server planned on requests (a class of
+  // its own), the fraction of its peak placed on a sharing, which claims that fraction of its replicas there.
   const classes = new Map<string, { server: WorkloadServer; demand: number }>();
   for (const s of w.servers) {
+    if (s.serving !== undefined) {
+      classes.set(`requests/${s.name}`, { server: s, demand: 1 });
+      continue;
+    }
     const key = `${s.isolation}/${s.modelMemoryGiB}/${s.overheadGiB ?? "default"}`;
     const c = classes.get(key);
-    classes.set(key, { server: s, demand: (c?.demand ?? 0) + s.maxReplicas });
+    classes.set(key, { server: s, demand: (c?.demand ?? 0) + (s.maxReplicas ?? 0) });
   }
   const lp = new LinearProgram();
   const supply = new Map<string, { gpuOffer: number; kind: DeviceKind; terms: [number, number][] }>();
@@ -601,7 +675,7 @@ async function relaxation(
       for (const [ck, c] of classes) {
         if (!hosts(c.server, gpu, entry.kind, sharing)) continue;
         const f = lp.variable(0, 0, Infinity, false);
-        cap.push([f, 1]);
+        cap.push([f, c.server.serving === undefined ? 1 : demandAt(c.server, gpu, entry.kind, sharing)]);
         demand.set(ck, [...(demand.get(ck) ?? []), [f, 1]]);
       }
       lp.constraint(cap, -Infinity, 0);
@@ -668,6 +742,28 @@ function replicaMemory(
   return { memoryPerReplicaGiB: fit.perReplicaGiB, overheadGiB: fit.overheadGiB, headroomGiB: fit.headroomGiB };
 }
 
+/** What a server planned on requests serves as planned: the curve read, its devices, requests/s and p99. */
+function servedOf(
+  s: WorkloadServer,
+  offer: GpuOffer,
+  kind: DeviceKind,
+  sharing: Sharing,
+): Pick<PlannedServer, "serving"> {
+  if (s.serving === undefined) return {};
+  const plan = servingAt(s, offer.gpu, kind, sharing);
+  if (plan === undefined) throw new Error(`planned ${s.name} on ${offer.gpu.name}, where it misses its objective`);
+  return {
+    serving: {
+      slo: s.serving.slo,
+      curve: plan.curve,
+      devices: plan.devices,
+      podsPerDevice: sharing.replicas,
+      requestsPerSecond: plan.devices * plan.reading.requestsPerSecond,
+      p99Ms: plan.reading.p99Ms,
+    },
+  };
+}
+
 function slug(gpuName: string): string {
   return gpuName.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
 }
@@ -694,18 +790,30 @@ function finish(
     const claims = d.shape.kinds.map((_, k) =>
       [...d.servers].filter(([, kind]) => kind === k).map(([i]) => w.servers[i]),
     );
-    const claimed = claims.map((list) => list.reduce((n, s) => n + s.maxReplicas, 0));
+    const claimedAt = (i: number, sharing: Sharing): number =>
+      claims[i].reduce((n, s) => n + demandAt(s, offer.gpu, d.shape.kinds[i], sharing), 0);
     const minimum = claims.map((list) => list.reduce((n, s) => n + s.minReplicas, 0));
     const nodes = Math.max(
-      ...d.shape.kinds.map((k, i) => Math.ceil(claimed[i] / (k.perNode * d.sharings[i].replicas))),
+      ...d.shape.kinds.map((k, i) => Math.ceil(claimedAt(i, d.sharings[i]) / (k.perNode * d.sharings[i].replicas))),
     );
-    // The fewest pods per device that still fit the claims at these nodes.
+    // The fewest pods per device that still fit the claims at these nodes. A server planned on requests claims the
+    // replicas of the count it gets, and must meet its objective there.
     const sharings = d.shape.kinds.map((k, i): Sharing => {
       const s = d.sharings[i];
-      if (s.mode === "none" || claimed[i] === 0) return UNSHARED;
-      const need = Math.ceil(claimed[i] / (k.perNode * nodes));
-      return need <= 1 ? UNSHARED : { mode: s.mode, replicas: need };
+      if (s.mode === "none" || claims[i].length === 0) return UNSHARED;
+      if (claims[i].every((c) => c.serving === undefined)) {
+        const need = Math.ceil(claimedAt(i, s) / (k.perNode * nodes));
+        return need <= 1 ? UNSHARED : { mode: s.mode, replicas: need };
+      }
+      for (let n = 1; n < s.replicas; n++) {
+        const fewer: Sharing = n === 1 ? UNSHARED : { mode: s.mode, replicas: n };
+        if (claims[i].every((c) => hosts(c, offer.gpu, k, fewer)) && claimedAt(i, fewer) <= k.perNode * nodes * n) {
+          return fewer;
+        }
+      }
+      return s;
     });
+    const claimed = sharings.map((sharing, i) => claimedAt(i, sharing));
     const minNodes = Math.max(
       0,
       ...d.shape.kinds.map((k, i) => Math.ceil(minimum[i] / (k.perNode * sharings[i].replicas))),
@@ -724,9 +832,10 @@ function finish(
           resource: device.resource,
           modelMemoryGiB: s.modelMemoryGiB,
           minReplicas: s.minReplicas,
-          maxReplicas: s.maxReplicas,
+          maxReplicas: demandAt(s, offer.gpu, k, sharings[i]),
           isolation: s.isolation,
           sharing: device.sharing,
+          ...servedOf(s, offer, k, sharings[i]),
           ...replicaMemory(device, s, offer),
           ...(s.overheadGiB === undefined ? {} : { declaredOverheadGiB: s.overheadGiB }),
         });

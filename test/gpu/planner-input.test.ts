@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseWorkloads, PlanInputError } from "../../gpu/planner-input";
 import { problemText } from "../../problems";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 
 /** The problems `parseWorkloads` reports for `input`; fails the test if it accepts it. */
 function problemsOf(input: unknown): readonly string[] {
@@ -178,5 +179,54 @@ describe("parseWorkloads", () => {
     expect(() => parseWorkloads({ gpus: { T5: T4 }, servers: { a: SERVER } })).toThrow(
       /^gpushare workloads file has 1 problem:\n {2}- gpus\.T5: "T5" is not a GPU model/,
     );
+  });
+});
+
+describe("servers planned on requests", () => {
+  const gpus = { "H200-141GB": { costPerNode: 10, maxNodes: 4 } };
+  it("fails when a server with slo has no curves", () => {
+    expect(() =>
+      parseWorkloads({
+        gpus,
+        servers: { resnet: { modelMemoryGiB: 0.2, isolation: "shared", slo: { requestsPerSecond: 100, p99Ms: 10 } } },
+      }),
+    ).toThrow(
+      "servers.resnet.curves: missing; a server with slo needs the sharing curve of each GPU (and MIG profile, and sharing mode) it may run on",
+    );
+  });
+
+  it("fails when a server sets both slo and maxReplicas", () => {
+    expect(() =>
+      parseWorkloads({
+        gpus,
+        servers: {
+          resnet: {
+            modelMemoryGiB: 0.2,
+            isolation: "shared",
+            maxReplicas: 4,
+            slo: { requestsPerSecond: 100, p99Ms: 10 },
+            curves: [H200_RESNET50_BATCH1.mps],
+          },
+        },
+      }),
+    ).toThrow(
+      "servers.resnet.maxReplicas: 4 is set with slo; a server planned on requests gets its max replicas from the plan",
+    );
+  });
+
+  it("keeps the objective and the curves of a server planned on requests", () => {
+    const w = parseWorkloads({
+      gpus,
+      servers: {
+        resnet: {
+          modelMemoryGiB: 0.2,
+          isolation: "shared",
+          slo: { requestsPerSecond: 100, p99Ms: 10 },
+          curves: [H200_RESNET50_BATCH1.mps],
+        },
+      },
+    });
+    expect(w.servers[0].maxReplicas).toBeUndefined();
+    expect(w.servers[0].serving?.slo).toEqual({ requestsPerSecond: 100, p99Ms: 10 });
   });
 });

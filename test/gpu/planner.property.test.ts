@@ -11,6 +11,8 @@ import { parseWorkloads } from "../../gpu/planner-input";
 import { stackConfigOf } from "../../gpu/planner-output";
 import { capacityTable } from "../../stacks/capacity-table";
 import { parseStackConfig } from "../../stacks/config";
+import { curveAt, kneeOf } from "../../gpu/sharing-curve";
+import { homogeneousLayouts } from "../../gpu/planner-shapes";
 
 // An independent brute force: every partition of the servers into pools, every legal MIG layout of the catalog
 // (media-extension profiles and non-maximal layouts included), every assignment of a pool's servers to its slice
@@ -85,6 +87,84 @@ function podsPerDevice(
   return best;
 }
 
+/**
+ * The replicas a server planned on requests needs at `pods` pods per device in `mode` on a device of `gpu` (MIG
+ * `profile`), or Infinity: a curve of that device and mode (unshared: any mode's, read at one pod) whose p99 there is
+ * within the objective, with pods no further than a measured knee; devices to serve the requests (and minReplicas).
+ */
+function requestReplicas(s: WorkloadServer, gpu: GpuModel, profile: string | undefined, mode: string, pods: number) {
+  let best = Infinity;
+  for (const c of s.serving?.curves ?? []) {
+    if (c.gpu !== gpu.name || c.migProfile !== profile || (mode !== "none" && c.sharing !== mode)) continue;
+    const knee = kneeOf(c);
+    if (pods > 1 && knee.measured && pods > knee.pods) continue;
+    const at = curveAt(c, pods);
+    if (at.requestsPerSecond <= 0 || at.p99Ms > (s.serving?.slo.p99Ms ?? 0) + 1e-9) continue;
+    const devices = Math.max(
+      Math.ceil((s.serving?.slo.requestsPerSecond ?? 0) / at.requestsPerSecond - 1e-9),
+      Math.ceil(s.minReplicas / pods),
+    );
+    best = Math.min(best, devices * pods);
+  }
+  return best;
+}
+
+/**
+ * Nodes a kind needs for `servers` at its best sharing: servers counted in replicas take their largest pods per
+ * device; with a server planned on requests, every pods-per-device count is tried.
+ */
+function kindNodes(
+  servers: readonly WorkloadServer[],
+  kind: { memory: number; devices: number; profile?: string },
+  gpu: GpuModel,
+  wholeGpu: boolean,
+  mpsAllowed: boolean,
+  cap: number,
+): number {
+  const asked = servers.some((s) => s.serving !== undefined);
+  if (!asked) {
+    const d = podsPerDevice(servers, kind.memory, gpu, wholeGpu, mpsAllowed, cap);
+    if (d.pods === 0) return Infinity;
+    return Math.ceil(servers.reduce((n, s) => n + (s.maxReplicas ?? 0), 0) / (kind.devices * d.pods));
+  }
+  let best = Infinity;
+  for (const mps of [false, true]) {
+    for (let n = 1; n <= cap; n++) {
+      if (mps && n === 1) continue;
+      if (!allowedAt(servers, kind.memory, gpu, wholeGpu, mpsAllowed, n, mps)) continue;
+      const mode = n === 1 ? "none" : mps ? "mps" : "timeSlicing";
+      const claim = servers.reduce(
+        (sum, s) =>
+          sum + (s.serving === undefined ? (s.maxReplicas ?? 0) : requestReplicas(s, gpu, kind.profile, mode, n)),
+        0,
+      );
+      best = Math.min(best, Math.ceil(claim / (kind.devices * n)));
+    }
+  }
+  return best;
+}
+
+/** Whether every server accepts exactly `n` pods per device in the mode (time-slicing, or MPS where `mps`). */
+function allowedAt(
+  servers: readonly WorkloadServer[],
+  memory: number,
+  gpu: GpuModel,
+  wholeGpu: boolean,
+  mpsAllowed: boolean,
+  n: number,
+  mps: boolean,
+): boolean {
+  if (servers.some((s) => need(s, gpu) > memory + SLACK)) return false;
+  if (n === 1) return true;
+  if (!mps) return servers.every((s) => s.isolation === "shared" && need(s, gpu) <= memory / n + SLACK);
+  return (
+    wholeGpu &&
+    mpsAllowed &&
+    n <= maxMpsClients(gpu) &&
+    servers.every((s) => s.isolation !== "full" && need(s, gpu) <= (memory - MPS_SERVER) / n + SLACK)
+  );
+}
+
 type Requirement = "any" | "single" | "mixed";
 interface PoolOption {
   offer: number;
@@ -102,12 +182,15 @@ function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption
   };
   w.offers.forEach((offer, oi) => {
     const gpu = offer.gpu;
-    const kindsOf = (layout: Record<string, number> | undefined): { memory: number; devices: number }[] =>
+    const kindsOf = (
+      layout: Record<string, number> | undefined,
+    ): { memory: number; devices: number; profile?: string }[] =>
       layout === undefined
         ? [{ memory: gpu.memoryGiB, devices: offer.gpusPerNode }]
         : Object.entries(layout).map(([p, c]) => ({
             memory: gpu.mig?.profiles.find((x) => x.name === p)?.memoryGiB ?? 0,
             devices: c * offer.gpusPerNode,
+            profile: p,
           }));
     const variants: { layout?: Record<string, number>; requirement: Requirement }[] = [
       { requirement: "any" },
@@ -130,12 +213,9 @@ function poolOptions(w: Workloads, group: readonly WorkloadServer[]): PoolOption
           const on = group.filter((_, i) => assignment[i] === k);
           if (on.length === 0) continue;
           const d = podsPerDevice(on, kinds[k].memory, gpu, v.layout === undefined, v.requirement === "single", cap);
-          if (d.pods === 0) nodes = -1;
-          else {
-            usesMps ||= d.mps;
-            const claim = on.reduce((n, s) => n + s.maxReplicas, 0);
-            nodes = Math.max(nodes, Math.ceil(claim / (kinds[k].devices * d.pods)));
-          }
+          usesMps ||= d.mps;
+          const kn = kindNodes(on, kinds[k], gpu, v.layout === undefined, v.requirement === "single", cap);
+          nodes = kn === Infinity ? -1 : Math.max(nodes, kn);
         }
         if (nodes >= 0 && nodes <= offer.maxNodes) {
           record({ offer: oi, requirement: usesMps ? "single" : v.requirement, nodes });
@@ -240,6 +320,73 @@ const smallWorkloads = fc
     servers: Object.fromEntries(r.servers.map((s, i) => [`server-${i}`, s])),
   }));
 
+/** Small workloads where some servers are planned on requests, with random curves on the GPUs on offer. */
+const requestWorkloads = fc
+  .record({
+    base: smallWorkloads,
+    asked: fc.array(
+      fc.record({
+        modelMemoryGiB: fc.constantFrom(0.5, 2, 7),
+        isolation: fc.constantFrom(...ISOLATIONS),
+        minReplicas: fc.constantFrom(1, 1, 3),
+        slo: fc.record({ requestsPerSecond: fc.constantFrom(100, 400, 1500), p99Ms: fc.constantFrom(6, 10, 20) }),
+        curves: fc.array(
+          fc.record({
+            gpu: fc.constantFrom(...GPUS),
+            onOffer: fc.constantFrom(true, true, false),
+            profile: fc.integer({ min: -3, max: 3 }),
+            sharing: fc.constantFrom("none" as const, "timeSlicing" as const, "mps" as const),
+            // Gains per step and p99s: a gain of 0 makes a knee; p99s need not rise.
+            gains: fc.array(fc.constantFrom(0, 10, 60, 150, 300), { minLength: 1, maxLength: 4 }),
+            p99s: fc.array(fc.constantFrom(3, 5, 8, 12, 25), { minLength: 4, maxLength: 4 }),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      }),
+      { minLength: 1, maxLength: 2 },
+    ),
+  })
+  .map(({ base, asked }) => ({
+    // The default pod budget: under a budget smaller than a maximal MIG layout's devices, only a layout with fewer
+    // slices hosts a server whose curves bind it to one profile, and the planner plans with maximal layouts only.
+    ...Object.fromEntries(Object.entries(base).filter(([k]) => k !== "maxPodsPerNode" && k !== "systemPodsPerNode")),
+    servers: {
+      ...base.servers,
+      ...Object.fromEntries(
+        asked.map((a, i) => [
+          `asked-${i}`,
+          {
+            modelMemoryGiB: a.modelMemoryGiB,
+            isolation: a.isolation,
+            minReplicas: a.minReplicas,
+            slo: a.slo,
+            curves: a.curves.map((c) => {
+              // Mostly on a GPU on offer, so that most inputs have a plan.
+              const offered = Object.keys(base.gpus);
+              const gpu = c.onOffer ? offered[Math.abs(c.profile) % offered.length] : c.gpu;
+              // Profiles the planner lays out (one-profile layouts of two slices or more): it plans no single-slice
+              // layout, which a whole GPU beats for servers counted in replicas but not for a curve bound to it.
+              const model = findGpuModel(gpu);
+              const profiles = model === undefined ? [] : homogeneousLayouts(model).flatMap((l) => Object.keys(l));
+              const migProfile = c.profile >= 0 ? profiles[c.profile % Math.max(profiles.length, 1)] : undefined;
+              const pods = c.sharing === "none" ? [1] : [1, 2, 4, 8].slice(0, c.gains.length);
+              let rps = 0;
+              return {
+                gpu,
+                ...(migProfile === undefined ? {} : { migProfile }),
+                sharing: c.sharing,
+                points: pods.map((p, j) => {
+                  rps += j === 0 ? Math.max(c.gains[0], 50) : c.gains[j];
+                  return { pods: p, requestsPerSecond: rps, p99Ms: c.p99s[j] };
+                }),
+              };
+            }),
+          },
+        ]),
+      ),
+    },
+  }));
+
 async function planOrUndefined(w: Workloads): Promise<Plan | undefined> {
   try {
     return await planLayouts(w);
@@ -266,6 +413,33 @@ describe("planLayouts, on random small workloads", () => {
       }),
       { numRuns: 100, seed: 14 },
     );
+  }, 300_000);
+
+  it("with servers planned on requests, costs exactly what the brute force finds, or fails where it finds nothing", async () => {
+    let planned = 0;
+    await fc.assert(
+      fc.asyncProperty(requestWorkloads, async (raw) => {
+        const w = parseWorkloads(raw);
+        const plan = await planOrUndefined(w);
+        const optimum = bruteForceCost(w);
+        if (plan === undefined) {
+          expect(optimum).toBe(Infinity);
+          return;
+        }
+        planned++;
+        expect(plan.cost).toBeCloseTo(optimum, 9);
+        expect(plan.provenOptimal).toBe(true);
+        for (const s of plan.servers.filter((p) => p.serving !== undefined)) {
+          const v = s.serving;
+          expect(v?.requestsPerSecond).toBeGreaterThanOrEqual((v?.slo.requestsPerSecond ?? Infinity) - 1e-6);
+          expect(v?.p99Ms).toBeLessThanOrEqual((v?.slo.p99Ms ?? 0) + 1e-9);
+          expect(s.maxReplicas).toBe((v?.devices ?? 0) * (v?.podsPerDevice ?? 0));
+        }
+      }),
+      { numRuns: 120, seed: 18 },
+    );
+    // The corpus must exercise plans, not only failures.
+    expect(planned).toBeGreaterThan(8);
   }, 300_000);
 
   it("gives a stack config that passes validation with every server's peak fitting", async () => {

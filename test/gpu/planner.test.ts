@@ -9,6 +9,8 @@ import { parseWorkloads } from "../../gpu/planner-input";
 import type { WorkloadServer } from "../../gpu/planner-input";
 import { homogeneousLayouts, mixedLayouts, sharingLimit } from "../../gpu/planner-shapes";
 import { problemText } from "../../problems";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
+import type { SharingCurve } from "../../gpu/sharing-curve";
 
 function model(name: string): GpuModel {
   const m = findGpuModel(name);
@@ -422,5 +424,71 @@ describe("candidate layouts", () => {
     ["a model larger than the slice", server(5, "full"), a100, slice, "none", 0],
   ])("sharingLimit: %s", (_, s, gpu, kind, mode, expected) => {
     expect(sharingLimit(s, gpu, kind, mode)).toBe(expected);
+  });
+});
+
+describe("servers planned on requests", () => {
+  const { timeSlicing, mps } = H200_RESNET50_BATCH1;
+  const resnet = (p99Ms: number, curves: readonly SharingCurve[]) =>
+    parseWorkloads({
+      gpus: { "H200-141GB": { costPerNode: 10, maxNodes: 4 } },
+      servers: {
+        resnet: { modelMemoryGiB: 0.2, isolation: "shared", slo: { requestsPerSecond: 2000, p99Ms }, curves },
+      },
+    });
+
+  it("fills one H200 under MPS with the fewest pods that serve the peak", async () => {
+    // MPS at 11 pods: 1316 + 4/7 × (2628 − 1316) = 2065.7 requests/s ≥ 2000 at p99 8.86 + 4/7 × (6.45 − 8.86) = 7.48
+    // ms; at 10 pods 1878 < 2000. Time-slicing serves at most 833 per device: 3 devices.
+    const plan = await planLayouts(resnet(10, [timeSlicing, mps]));
+    expect(plan.cost).toBe(10);
+    expect(plan.pools.map((p) => [p.name, p.nodes.max, p.mps])).toEqual([["h200-141gb", 1, 11]]);
+    const [s] = plan.servers;
+    expect(s.maxReplicas).toBe(11);
+    expect(s.serving?.curve.sharing).toBe("mps");
+    expect(s.serving?.devices).toBe(1);
+    expect(s.serving?.requestsPerSecond).toBeCloseTo(1316 + (4 / 7) * (2628 - 1316), 9);
+    expect(s.serving?.p99Ms).toBeCloseTo(8.86 + (4 / 7) * (6.45 - 8.86), 9);
+  });
+
+  it("time-sliced alone takes 4 pods on each of 3 H200s: 3 × 670 = 2010 requests/s, p99 8.91 ms", async () => {
+    // Past the knee (7 pods) time-slicing adds no requests; at 7 pods 833/s needs 3 devices too, and the plan keeps
+    // the fewest pods per device that do: 3 pods serve 557.5/s, 4 devices.
+    const plan = await planLayouts(resnet(10, [timeSlicing]));
+    expect(plan.cost).toBe(30);
+    expect(plan.pools.map((p) => [p.nodes.max, p.timeSlicing])).toEqual([[3, 4]]);
+    expect(plan.servers[0].maxReplicas).toBe(12);
+    expect(plan.provenOptimal).toBe(true);
+  });
+
+  it("prefers fewer time-sliced pods where more miss the p99, and MPS where it meets it on one device", async () => {
+    // p99 ≤ 8 ms: time-sliced, 3 pods (7.70 ms, 557.5/s) is the most that meets it (4: 8.91; 7: 8.42; past the
+    // knee, more): 4 devices of 3 pods. MPS at 11 pods meets it (7.48 ms) on one.
+    const sliced = await planLayouts(resnet(8, [timeSlicing]));
+    expect(sliced.cost).toBe(40);
+    expect(sliced.servers[0].serving?.podsPerDevice).toBe(3);
+    expect(sliced.servers[0].maxReplicas).toBe(12);
+    const both = await planLayouts(resnet(8, [timeSlicing, mps]));
+    expect(both.cost).toBe(10);
+    expect(both.servers[0].sharing).toBe("mps");
+  });
+
+  it("fails when no curve was measured on a GPU on offer", async () => {
+    const w = parseWorkloads({
+      gpus: { T4: { costPerNode: 0.55, maxNodes: 4 } },
+      servers: {
+        resnet: { modelMemoryGiB: 0.2, isolation: "shared", slo: { requestsPerSecond: 100, p99Ms: 10 }, curves: [mps] },
+      },
+    });
+    await expect(planLayouts(w)).rejects.toThrow(
+      "servers.resnet.curves: measured on H200-141GB, none of which is on offer (gpus: T4); add a curve measured on a GPU on offer (npm run advise learns one), or offer a GPU the server was measured on",
+    );
+  });
+
+  it("fails when the peak needs more devices than the node limit", async () => {
+    const w = resnet(10, [timeSlicing]);
+    await expect(planLayouts({ ...w, offers: [{ ...w.offers[0], maxNodes: 2 }] })).rejects.toThrow(
+      "servers.resnet.slo: 2000 requests/s within p99 10 ms fits no pool within the node limits; the most is 1666 requests/s (2 × H200-141GB nodes, whole GPUs with timeSlicing × 7, p99 8.42 ms)",
+    );
   });
 });
