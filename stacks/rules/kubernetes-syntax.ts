@@ -55,11 +55,11 @@ export function labelsProblems(at: string, labels: Readonly<Record<string, strin
   );
 }
 
-/** Every problem of an annotation map (`ValidateAnnotations`): its keys, and its size all together. */
+/** Every problem of an annotation map (`ValidateAnnotations`): its keys, and its size all together (UTF-8 bytes). */
 export function annotationsProblems(at: string, annotations: Readonly<Record<string, string>>): string[] {
   const problems = Object.keys(annotations).flatMap((key) => qualifiedNameProblem(at, key) ?? []);
   const bytes = Object.entries(annotations).reduce(
-    (n, [k, v]) => n + Buffer.byteLength(k, "utf8") + Buffer.byteLength(v, "utf8"),
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
     0,
   );
   if (bytes > MAX_ANNOTATIONS_BYTES) {
