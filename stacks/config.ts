@@ -1085,7 +1085,8 @@ function namespaceProblems(config: Readonly<Record<string, unknown>>): string[] 
     const colon = key.indexOf(":");
     const namespace = colon < 0 ? "" : key.slice(0, colon);
     if (KNOWN_NAMESPACES.includes(namespace)) return [];
-    const rest = colon < 0 ? key : key.slice(colon + 1);
+    // Without a colon, indexOf's -1 makes this the whole key.
+    const rest = key.slice(colon + 1);
     // A key without a namespace is Pulumi's project namespace left out: gpushare's.
     const closest =
       namespace === ""

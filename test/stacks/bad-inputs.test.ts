@@ -77,6 +77,22 @@ describe("bad inputs, each refused with one message", () => {
       { ...stack(), "opnestack:authUrl": "https://keystone.example:5000/v3" },
       `"opnestack:authUrl": no part of this stack reads the namespace "opnestack", so the value would be ignored; did you mean "openstack:authUrl"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
     ],
+    [
+      "a key that starts with its colon",
+      { ...stack(), ":servers": {} },
+      `":servers": no part of this stack reads the namespace "", so the value would be ignored; did you mean "gpushare:servers"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ],
+    // The closest namespace by edit distance, where a cruder measure picks another.
+    ...[
+      ["stack", "openstack"],
+      ["pului", "pulumi"],
+      ["pulumo", "pulumi"],
+      ["opnstack", "openstack"],
+    ].map(([namespace, closest]): [string, Record<string, unknown>, string] => [
+      `the namespace ${namespace}`,
+      { ...stack(), [`${namespace}:x`]: "1" },
+      `"${namespace}:x": no part of this stack reads the namespace "${namespace}", so the value would be ignored; did you mean "${closest}:x"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ]),
     // Values Kubernetes refuses at apply time
     [
       "a label key with a space and a bang",
@@ -184,6 +200,11 @@ describe("bad inputs, each refused with one message", () => {
     ],
   ])("accepts %s", (_, config) => {
     expect(() => parseStackSettings({ config, secretKeys: new Set() })).not.toThrow();
+  });
+
+  it("accepts a kubeconfig's content held as a secret", () => {
+    const config = stack({}, { "kubernetes:kubeconfig": "apiVersion: v1\nusers:\n- user: {token: abc}\n" });
+    expect(() => parseStackSettings({ config, secretKeys: new Set(["kubernetes:kubeconfig"]) })).not.toThrow();
   });
 });
 
@@ -383,6 +404,21 @@ describe("the rules at their edges", () => {
       "gpuPools.a10.nodes.max: 0 is not allowed; use a whole number from 1 to 5000 (Kubernetes supports at most 5000 nodes per cluster)",
       "gpuPools: gpuPools.t4.nodes.max 2501 + gpuPools.l4.nodes.max 2500 + gpuPools.a10.nodes.max 0 = 5001 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
     ]);
+  });
+
+  it("does not measure a pool's pods against a pod limit that is wrong itself", () => {
+    expect(problemsOf(stack({ cluster: { maxPodsPerNode: 1.5 } }))).toEqual([
+      "cluster.maxPodsPerNode: 1.5 is not allowed; use a whole number from 1 to 1000 (the kubelet's --max-pods on the GPU nodes; its default is 110)",
+    ]);
+  });
+
+  it("accepts a pool whose pods fill a node's pod budget exactly", () => {
+    accepts(
+      stack({
+        cluster: { maxPodsPerNode: 20, systemPodsPerNode: 6 },
+        gpuPools: { t4: { ...T4_POOL, timeSlicing: { replicas: 14 } } },
+      }),
+    );
   });
 
   it.each([-1, 1.5])("does not add up the nodes when a count is %j", (max) => {
