@@ -190,6 +190,8 @@ describe("bad inputs, each refused with one message", () => {
 
   it.each<[string, Record<string, unknown>]>([
     ["a kubeconfig path in the Kubernetes provider's config", stack({}, { "kubernetes:kubeconfig": "~/.kube/config" })],
+    // Only text is a kubeconfig's content; a list is not, whatever its items say.
+    ["a kubeconfig that is not text", stack({}, { "kubernetes:kubeconfig": ["token"] })],
     ["Pulumi's own namespace", stack({}, { "pulumi:tags": { team: "ml" } })],
     ["a label with a prefix", stack({ gpuPools: { t4: { ...T4_POOL, nodeSelector: { "example.com/group": "t4" } } } })],
     ["an IPv6 node subnet", stack({ modelStore: { manila: { sizeGiB: 10, accessCidr: "2001:db8::/48" } } })],
@@ -266,7 +268,7 @@ describe("the rules at their edges", () => {
     ]);
   });
 
-  it.each(["v26.7.0", "88.5.3", "0.1.0", "1.0.0-rc.1+build.5", "2.3.4-alpha-1"])(
+  it.each(["v26.7.0", "88.5.3", "0.1.0", "1.0.0-rc.1+build.5", "2.3.4-alpha-1", "1.10.0-rc.12+build.5.ab"])(
     "accepts the chart version %j",
     (chartVersion) => accepts(stack({ monitoring: { chartVersion } })),
   );
@@ -394,7 +396,7 @@ describe("the rules at their edges", () => {
   const pools = (third: unknown) =>
     stack({
       gpuPools: {
-        t4: { ...T4_POOL, nodes: { min: 0, max: 2501 } },
+        t4: { ...T4_POOL, nodes: { min: 0, max: 2502 } },
         l4: { gpu: "L4", nodes: { min: 0, max: 2500 } },
         a10: { gpu: "A10", nodes: { min: 0, max: third } },
       },
@@ -402,7 +404,7 @@ describe("the rules at their edges", () => {
   it("adds a count of 0, which is wrong for its own reason, to the nodes of the cluster", () => {
     expect(problemsOf(pools(0))).toEqual([
       "gpuPools.a10.nodes.max: 0 is not allowed; use a whole number from 1 to 5000 (Kubernetes supports at most 5000 nodes per cluster)",
-      "gpuPools: gpuPools.t4.nodes.max 2501 + gpuPools.l4.nodes.max 2500 + gpuPools.a10.nodes.max 0 = 5001 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
+      "gpuPools: gpuPools.t4.nodes.max 2502 + gpuPools.l4.nodes.max 2500 + gpuPools.a10.nodes.max 0 = 5002 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
     ]);
   });
 
@@ -421,6 +423,7 @@ describe("the rules at their edges", () => {
     );
   });
 
+  // With -1 the others would add up to 5001.
   it.each([-1, 1.5])("does not add up the nodes when a count is %j", (max) => {
     expect(problemsOf(pools(max))).toEqual([
       `gpuPools.a10.nodes.max: ${max} is not allowed; use a whole number from 1 to 5000 (Kubernetes supports at most 5000 nodes per cluster)`,
