@@ -139,7 +139,8 @@ export function maxReplicasByMemory(memoryGiB: number, mode: SharingMode, needGi
   if (!fits(1)) return 0;
   if (mode === "none") return 1;
   let n = Math.min(cap, Math.max(1, Math.floor(memoryGiB / Math.max(needGiB, SLACK_GIB)) + 1));
-  while (n > 1 && !fits(n)) n--;
+  // fits(1) holds, so the walk down stops at 1 at the latest.
+  while (!fits(n)) n--;
   return n;
 }
 

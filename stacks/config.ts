@@ -633,12 +633,7 @@ function chartProblems(at: string, chart: { readonly chartVersion: string; reado
       `${at}.chartVersion: ${quote(chart.chartVersion)} is not a chart version; pin an exact SemVer version (e.g. the default), since an empty or loose one lets Helm pick whatever is newest`,
     );
   }
-  let url: URL | undefined;
-  try {
-    url = new URL(chart.repository);
-  } catch {
-    url = undefined;
-  }
+  const url = URL.canParse(chart.repository) ? new URL(chart.repository) : undefined;
   if (url === undefined || !["https:", "http:", "oci:"].includes(url.protocol) || url.hostname === "") {
     problems.push(
       `${at}.repository: ${quote(chart.repository)} is not a Helm repository URL; use an https:// chart repository or an oci:// registry path (e.g. the default)`,
@@ -926,7 +921,7 @@ const NAMED_ENTRIES = ["gpuPools", "servers"];
  * absence) are not reported, since the type error says what to fix.
  */
 function salvagedProblems(input: unknown, error: z.ZodError): string[] {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return [];
+  // A value that is not a mapping fails at the root, and an issue at the root stops the salvage below.
   const rest = structuredClone(input) as Record<string, unknown>;
   const removed: string[] = [];
   for (const issue of error.issues) {
@@ -938,8 +933,8 @@ function salvagedProblems(input: unknown, error: z.ZodError): string[] {
         for (const k of issue.keys) delete (holder as Record<string, unknown>)[k];
       }
     } else if (NAMED_ENTRIES.includes(section) && entry !== undefined) {
-      const map = rest[section];
-      if (typeof map === "object" && map !== null) delete (map as Record<string, unknown>)[entry];
+      // The section holds the entry the issue is about, so it is a mapping.
+      delete (rest[section] as Record<string, unknown>)[entry];
       removed.push(`${section}.${entry}`, `"${entry}"`);
     } else {
       delete rest[section];
@@ -949,7 +944,8 @@ function salvagedProblems(input: unknown, error: z.ZodError): string[] {
   try {
     parseStackConfig(rest);
   } catch (e) {
-    if (!(e instanceof StackConfigError)) return [];
+    // The first parse would have thrown any other error already; were one to come here, it is a bug: let it through.
+    if (!(e instanceof StackConfigError)) throw e;
     return e.problems.map(problemText).filter((p) => !removed.some((r) => p.includes(r)));
   }
   return [];
@@ -1140,7 +1136,8 @@ function namespaceProblems(config: Readonly<Record<string, unknown>>): string[] 
     const colon = key.indexOf(":");
     const namespace = colon < 0 ? "" : key.slice(0, colon);
     if (KNOWN_NAMESPACES.includes(namespace)) return [];
-    const rest = colon < 0 ? key : key.slice(colon + 1);
+    // Without a colon, indexOf's -1 makes this the whole key.
+    const rest = key.slice(colon + 1);
     // A key without a namespace is Pulumi's project namespace left out: gpushare's.
     const closest =
       namespace === ""

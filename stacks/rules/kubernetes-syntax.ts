@@ -55,13 +55,10 @@ export function labelsProblems(at: string, labels: Readonly<Record<string, strin
   );
 }
 
-/** Every problem of an annotation map (`ValidateAnnotations`): its keys, and its size all together. */
+/** Every problem of an annotation map (`ValidateAnnotations`): its keys, and its size all together (UTF-8 bytes). */
 export function annotationsProblems(at: string, annotations: Readonly<Record<string, string>>): string[] {
   const problems = Object.keys(annotations).flatMap((key) => qualifiedNameProblem(at, key) ?? []);
-  const bytes = Object.entries(annotations).reduce(
-    (n, [k, v]) => n + Buffer.byteLength(k, "utf8") + Buffer.byteLength(v, "utf8"),
-    0,
-  );
+  const bytes = Object.entries(annotations).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   if (bytes > MAX_ANNOTATIONS_BYTES) {
     problems.push(
       `${at}: ${bytes} bytes of annotations; Kubernetes takes at most ${MAX_ANNOTATIONS_BYTES} (256 KiB) per object, keys and values together; keep large data in a ConfigMap`,

@@ -8,6 +8,7 @@ import {
   memoryFit,
   memoryPerReplicaGiB,
   MPS_SERVER_GIB,
+  overheadProblem,
   replicaOverheadGiB,
   TRITON_POOL_MIB,
 } from "../../gpu/memory";
@@ -41,6 +42,7 @@ describe("memoryFit", () => {
   it.each<[string, number, boolean]>([
     ["exactly the device", T4, true],
     ["half a KiB over (within the comparison's slack)", T4 + MIB / 2048, true],
+    ["1 KiB over (the comparison's slack exactly)", T4 + MIB / 1024, true],
     ["1 MiB over", T4 + MIB, false],
   ])("a need of %s fits: %s", (_, need, fits) => {
     expect(memoryFit({ memoryGiB: T4, sharing: "none", replicas: 1 }, need, 0).fits).toBe(fits);
@@ -64,6 +66,7 @@ describe("maxReplicasByMemory", () => {
     ["MPS, the server's share taken first", T4, "mps", (T4 - 66 * MIB) / 4, 48, 4],
     ["MPS, one byte more needs a fifth less", T4, "mps", (T4 - 66 * MIB) / 4 + MIB, 48, 3],
     ["a need of nothing: the cap", T4, "timeSlicing", 0, 20, 20],
+    ["a small need, unshared: still one", 4.75, "none", 1, 8, 1],
   ])("%s", (_, memory, mode, need, cap, expected) => {
     expect(maxReplicasByMemory(memory, mode, need, cap)).toBe(expected);
   });
@@ -97,5 +100,17 @@ describe("the per-replica overhead", () => {
 
   it("prints with two decimals", () => {
     expect(gib(858 / 1024)).toBe("0.84 GiB");
+  });
+});
+
+describe("overheadProblem", () => {
+  it.each([undefined, 0, 0.5, 64])("accepts %j GiB", (overheadGiB) => {
+    expect(overheadProblem("servers.s.overheadGiB", overheadGiB, "the default")).toBeUndefined();
+  });
+
+  it.each([-0.5, 64.5, Infinity, NaN])("fails when the overhead is %j GiB", (overheadGiB) => {
+    expect(overheadProblem("servers.s.overheadGiB", overheadGiB, "the default")).toBe(
+      `servers.s.overheadGiB: ${String(overheadGiB)} is not allowed; use a number from 0 to 64 (GiB each replica process takes besides its model), or remove it for the default`,
+    );
   });
 });

@@ -78,6 +78,22 @@ describe("bad inputs, each refused with one message", () => {
       { ...stack(), "opnestack:authUrl": "https://keystone.example:5000/v3" },
       `"opnestack:authUrl": no part of this stack reads the namespace "opnestack", so the value would be ignored; did you mean "openstack:authUrl"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
     ],
+    [
+      "a key that starts with its colon",
+      { ...stack(), ":servers": {} },
+      `":servers": no part of this stack reads the namespace "", so the value would be ignored; did you mean "gpushare:servers"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ],
+    // The closest namespace by edit distance, where a cruder measure picks another.
+    ...[
+      ["stack", "openstack"],
+      ["pului", "pulumi"],
+      ["pulumo", "pulumi"],
+      ["opnstack", "openstack"],
+    ].map(([namespace, closest]): [string, Record<string, unknown>, string] => [
+      `the namespace ${namespace}`,
+      { ...stack(), [`${namespace}:x`]: "1" },
+      `"${namespace}:x": no part of this stack reads the namespace "${namespace}", so the value would be ignored; did you mean "${closest}:x"? gpushare reads gpushare:, its providers openstack:, kubernetes:, random:, tls:, and Pulumi pulumi:`,
+    ]),
     // Values Kubernetes refuses at apply time
     [
       "a label key with a space and a bang",
@@ -175,6 +191,8 @@ describe("bad inputs, each refused with one message", () => {
 
   it.each<[string, Record<string, unknown>]>([
     ["a kubeconfig path in the Kubernetes provider's config", stack({}, { "kubernetes:kubeconfig": "~/.kube/config" })],
+    // Only text is a kubeconfig's content; a list is not, whatever its items say.
+    ["a kubeconfig that is not text", stack({}, { "kubernetes:kubeconfig": ["token"] })],
     ["Pulumi's own namespace", stack({}, { "pulumi:tags": { team: "ml" } })],
     ["a label with a prefix", stack({ gpuPools: { t4: { ...T4_POOL, nodeSelector: { "example.com/group": "t4" } } } })],
     ["an IPv6 node subnet", stack({ modelStore: { manila: { sizeGiB: 10, accessCidr: "2001:db8::/48" } } })],
@@ -185,6 +203,11 @@ describe("bad inputs, each refused with one message", () => {
     ],
   ])("accepts %s", (_, config) => {
     expect(() => parseStackSettings({ config, secretKeys: new Set() })).not.toThrow();
+  });
+
+  it("accepts a kubeconfig's content held as a secret", () => {
+    const config = stack({}, { "kubernetes:kubeconfig": "apiVersion: v1\nusers:\n- user: {token: abc}\n" });
+    expect(() => parseStackSettings({ config, secretKeys: new Set(["kubernetes:kubeconfig"]) })).not.toThrow();
   });
 });
 
@@ -228,6 +251,7 @@ describe("the rules at their edges", () => {
     ["host-", false],
     ["a..b", false],
     ["a_b", false],
+    ["a_b://c", false],
     [`${"a".repeat(250)}.com`, false],
   ])("refuses the NFS server %j", (server, scheme) => {
     expect(nfs(server)).toEqual([
@@ -245,7 +269,7 @@ describe("the rules at their edges", () => {
     ]);
   });
 
-  it.each(["v26.7.0", "88.5.3", "0.1.0", "1.0.0-rc.1+build.5", "2.3.4-alpha-1"])(
+  it.each(["v26.7.0", "88.5.3", "0.1.0", "1.0.0-rc.1+build.5", "2.3.4-alpha-1", "1.10.0-rc.12+build.5.ab"])(
     "accepts the chart version %j",
     (chartVersion) => accepts(stack({ monitoring: { chartVersion } })),
   );
@@ -264,7 +288,7 @@ describe("the rules at their edges", () => {
     (repository) => accepts(stack({ gpuOperator: { repository } })),
   );
 
-  it.each(["ftp://charts.example", "https://", "charts.example/x", "file:///charts"])(
+  it.each(["ftp://charts.example", "https://", "charts.example/x", "file:///charts", "oci:registry.example/charts"])(
     "refuses the chart repository %j",
     (repository) => {
       expect(problemsOf(stack({ monitoring: { repository } }))).toEqual([
@@ -351,6 +375,120 @@ describe("the rules at their edges", () => {
       'gpuPools.t4: unknown key "colour"; remove it or check the spelling against the README\'s config reference',
       "modelStore: 5 is not allowed (a mapping, not a number); set modelStore in the stack file to a mapping",
       "gpuPools.t4.nodes: min 2 is greater than max 1; raise nodes.max or lower nodes.min",
+    ]);
+  });
+
+  it("accepts a share of exactly 1 PiB", () => {
+    accepts(stack({ modelStore: { manila: { sizeGiB: 1024 * 1024, accessCidr: "10.0.0.0/24" } } }));
+  });
+
+  it("accepts 7 etcd members, and 5000 system workers that only the sum refuses", () => {
+    const openstack = (masterCount: number, workerCount: number, max: number) =>
+      stack({
+        cluster: { ...OPENSTACK, openstack: { ...OPENSTACK.openstack, masterCount, workerCount } },
+        gpuPools: { t4: { ...T4_POOL, flavor: "g", nodes: { min: 0, max } } },
+      });
+    accepts(openstack(7, 1, 1));
+    expect(problemsOf(openstack(1, 5000, 1))).toEqual([
+      "gpuPools: gpuPools.t4.nodes.max 1 + cluster.openstack.masterCount 1 + cluster.openstack.workerCount 5000 = 5002 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
+    ]);
+  });
+
+  const pools = (third: unknown) =>
+    stack({
+      gpuPools: {
+        t4: { ...T4_POOL, nodes: { min: 0, max: 2502 } },
+        l4: { gpu: "L4", nodes: { min: 0, max: 2500 } },
+        a10: { gpu: "A10", nodes: { min: 0, max: third } },
+      },
+    });
+  it("adds a count of 0, which is wrong for its own reason, to the nodes of the cluster", () => {
+    expect(problemsOf(pools(0))).toEqual([
+      "gpuPools.a10.nodes.max: 0 is not allowed; use a whole number from 1 to 5000 (Kubernetes supports at most 5000 nodes per cluster)",
+      "gpuPools: gpuPools.t4.nodes.max 2502 + gpuPools.l4.nodes.max 2500 + gpuPools.a10.nodes.max 0 = 5002 nodes, but Kubernetes supports at most 5000 nodes per cluster; lower nodes.max of the pools",
+    ]);
+  });
+
+  it("does not measure a pool's pods against a pod limit that is wrong itself", () => {
+    expect(problemsOf(stack({ cluster: { maxPodsPerNode: 1.5 } }))).toEqual([
+      "cluster.maxPodsPerNode: 1.5 is not allowed; use a whole number from 1 to 1000 (the kubelet's --max-pods on the GPU nodes; its default is 110)",
+    ]);
+  });
+
+  it("accepts a pool whose pods fill a node's pod budget exactly", () => {
+    accepts(
+      stack({
+        cluster: { maxPodsPerNode: 20, systemPodsPerNode: 6 },
+        gpuPools: { t4: { ...T4_POOL, timeSlicing: { replicas: 14 } } },
+      }),
+    );
+  });
+
+  // With -1 the others would add up to 5001.
+  it.each([-1, 1.5])("does not add up the nodes when a count is %j", (max) => {
+    expect(problemsOf(pools(max))).toEqual([
+      `gpuPools.a10.nodes.max: ${max} is not allowed; use a whole number from 1 to 5000 (Kubernetes supports at most 5000 nodes per cluster)`,
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "true or false",
+      { modelStore: { ...NFS, seed: { enabled: "yes" } } },
+      'modelStore.seed.enabled: "yes" is not allowed (true or false, not a string); set modelStore.seed.enabled in the stack file to true or false',
+    ],
+    [
+      "a list",
+      { servers: { triton: { pool: "t4", models: "resnet50" } } },
+      'servers.triton.models: "resnet50" is not allowed (a list, not a string); set servers.triton.models in the stack file to a list',
+    ],
+    [
+      "a number, not a long string, cut short",
+      { gpuPools: { t4: { ...T4_POOL, gpusPerNode: "x".repeat(70) } } },
+      `gpuPools.t4.gpusPerNode: "${"x".repeat(59)}…" (70 characters) is not allowed (a number, not a string); set gpuPools.t4.gpusPerNode in the stack file to a number`,
+    ],
+    [
+      "a number, not a mapping of 80 characters, whole",
+      { gpuPools: { t4: { ...T4_POOL, gpusPerNode: { a: "x".repeat(72) } } } },
+      `gpuPools.t4.gpusPerNode: {"a":"${"x".repeat(72)}"} is not allowed (a number, not a mapping); set gpuPools.t4.gpusPerNode in the stack file to a number`,
+    ],
+    [
+      "a number, not a mapping that holds Infinity",
+      { gpuPools: { t4: { ...T4_POOL, gpusPerNode: { n: Infinity } } } },
+      'gpuPools.t4.gpusPerNode: {"n":"Infinity"} is not allowed (a number, not a mapping); set gpuPools.t4.gpusPerNode in the stack file to a number',
+    ],
+  ])("names what was expected: %s", (_, overrides, message) => {
+    expect(problemsOf(stack(overrides))).toEqual([message]);
+  });
+});
+
+describe("every problem at once, past a type error", () => {
+  it("reports an entry's type error and its unknown key, and the other entries' problems", () => {
+    expect(
+      problemsOf(
+        stack({
+          gpuPools: { t4: { ...T4_POOL, nodes: { min: 1, max: "1" }, colour: "red" } },
+          servers: { a: { pool: "t4", replicas: "2" }, b: { pool: "t4", image: "NVCR.io/x:1" } },
+        }),
+      ),
+    ).toEqual([
+      'gpuPools.t4.nodes.max: "1" is not allowed (a number, not a string); set gpuPools.t4.nodes.max in the stack file to a number',
+      'gpuPools.t4: unknown key "colour"; remove it or check the spelling against the README\'s config reference',
+      'servers.a.replicas: "2" is not allowed (a number, not a string); set servers.a.replicas in the stack file to a number',
+      'servers.b.image: "NVCR.io/x:1" is not an image reference: the registry and repository must be lowercase; use "nvcr.io/x:1"',
+    ]);
+  });
+
+  it("leaves out a whole section whose part has a type error, and what its absence causes", () => {
+    expect(
+      problemsOf(
+        stack({ modelStore: { nfs: { server: 5, path: "/models" }, seed: { enabled: true, image: "NVCR.io/x:1" } } }),
+      ),
+    ).toEqual([
+      "modelStore.nfs.server: 5 is not allowed (a string, not a number); set modelStore.nfs.server in the stack file to a string",
+    ]);
+    expect(problemsOf(stack({ gpuPools: 5 }))).toEqual([
+      "gpuPools: 5 is not allowed (a mapping, not a number); set gpuPools in the stack file to a mapping",
     ]);
   });
 });

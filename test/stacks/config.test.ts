@@ -1832,3 +1832,40 @@ describe("rules at their edges", () => {
     expect(config.servers.map((s) => s.name)).toEqual(["a", "b"]);
   });
 });
+
+describe("servers' rules at their edges", () => {
+  it("fails when a server's memory request is not a quantity", () => {
+    expect(
+      problemsOf(
+        minimalConfig({ gpuPools: { t4: t4() }, servers: { s: { pool: "t4", resources: { memory: "lots" } } } }),
+      ),
+    ).toEqual([
+      'servers.s.resources.memory: "lots" is not a Kubernetes quantity; use a number with an optional suffix (Ki, Mi, Gi, m, k, M, G, ...), e.g. "4Gi"',
+    ]);
+  });
+
+  it("accepts replicas equal to the autoscaler's maximum", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
+        servers: { s: { pool: "t4", replicas: 2, autoscaling: { maxReplicas: 2 } } },
+      }),
+    );
+    expect(config.servers.map((s) => [s.replicas, s.maxReplicas])).toEqual([[2, 2]]);
+  });
+
+  it("counts the MPS server in the most MPS clients it suggests", () => {
+    // A third of the T4 fits 3 replicas by memory alone, only 2 once the MPS server's 66 MiB are taken.
+    const modelMemoryGiB = 15079 / 1024 / 3 - 502 / 1024;
+    expect(
+      problemsOf(
+        minimalConfig({
+          gpuPools: { t4: t4({ mps: { replicas: 4 } }) },
+          servers: { s: { pool: "t4", modelMemoryGiB } },
+        }),
+      ),
+    ).toEqual([
+      "servers.s.modelMemoryGiB: 4.42 GiB model + 0.49 GiB per-replica overhead (the turing default: CUDA context, libraries, Triton's pool) = 4.91 GiB exceeds the 3.67 GiB each of 4 MPS clients can count on ((14.73 GiB of T4 − 0.06 GiB MPS server) ÷ 4; the device plugin enforces each client's share); lower gpuPools.t4.mps.replicas to at most 2, or use MIG slices large enough for the model",
+    ]);
+  });
+});

@@ -89,6 +89,9 @@ describe("network ranges", () => {
     ["fd00:1:2:3:4:5:6:0/112", true],
     ["10.0.0.5", false],
     ["fd00::5", false],
+    // The /96s just below and just above the IPv4-mapped block: neither holds a mapped address.
+    ["::fffe:0:0/96", true],
+    ["::1:0:0:0/96", true],
   ])("accepts %s", (value, prefixRequired) => {
     expect(cidrProblem("x", value, prefixRequired)).toBeUndefined();
   });
@@ -185,6 +188,9 @@ describe("Kubernetes syntax, as apimachinery's validation.go and quantity.go hav
     "x".repeat(63),
     `${"a".repeat(253)}/x`,
     "kubernetes.io/hostname",
+    // Labels of one character, first and later, in the prefix.
+    "x.y/z",
+    "a/b",
   ])("accepts the key %j", (key) => {
     expect(qualifiedNameProblem("k", key)).toBeUndefined();
   });
@@ -199,6 +205,7 @@ describe("Kubernetes syntax, as apimachinery's validation.go and quantity.go hav
     ["Example.com/a", "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
     [`${"a".repeat(254)}/x`, "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
     ["/a", "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
+    ["example.com-/a", "has a prefix that is not a lowercase DNS subdomain of at most 253 characters"],
     ["example.com/", "is not a Kubernetes label or annotation key"],
   ])("refuses the key %j", (key, why) => {
     expect(qualifiedNameProblem("k", key)).toBe(`k: key ${quote(key)} ${why}; ${KEY_FIX}`);
@@ -247,12 +254,29 @@ describe("Kubernetes syntax, as apimachinery's validation.go and quantity.go hav
     },
   );
 
-  it.each(["1", "500m", "1.5", ".5", "4Gi", "1Ki", "2Ei", "1e3", "1E-2", "+1", "0", "100n", "3u", "2k", "7M", "1.5Gi"])(
-    "accepts the quantity %j",
-    (value) => {
-      expect(quantityProblem("q", value, '"1"')).toBeUndefined();
-    },
-  );
+  it.each([
+    "1",
+    "500m",
+    "1.5",
+    ".5",
+    "4Gi",
+    "1Ki",
+    "2Ei",
+    "1e3",
+    "1E-2",
+    "+1",
+    "0",
+    "100n",
+    "3u",
+    "2k",
+    "7M",
+    "1.5Gi",
+    "1.25",
+    ".25",
+    "1e10",
+  ])("accepts the quantity %j", (value) => {
+    expect(quantityProblem("q", value, '"1"')).toBeUndefined();
+  });
 
   it.each(["lots", "", "-1", "1 Gi", "1gb", "Gi", "1.2.3", "1Kii", "e3", "1e", "0x10"])(
     "refuses the quantity %j",
