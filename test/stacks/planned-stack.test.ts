@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { PlanError, planLayouts } from "../../gpu/planner";
 import { parseWorkloads } from "../../gpu/planner-input";
 import { stackConfigOf } from "../../gpu/planner-output";
@@ -10,8 +11,9 @@ import { GpuInferencePlatform } from "../../stacks/platform";
 import { ofType, PROJECT_DIR, runProgram } from "../helpers";
 
 /**
- * A plan deploys as printed in both cluster modes: the example's plan (two T4 pools among others) merged into a
- * committed stack of each mode, rendered under mocks; every Triton Deployment selects nodes that something labels.
+ * A plan deploys as printed in both cluster modes: the example's plan (examples/workloads.yaml: two T4 pools among
+ * others, and a server planned on requests) merged into a committed stack of each mode, rendered under mocks; every
+ * Triton Deployment selects nodes that something labels.
  */
 
 const EXAMPLE = {
@@ -19,12 +21,19 @@ const EXAMPLE = {
     "A100-SXM4-40GB": { gpusPerNode: 1, costPerNode: 3.2, maxNodes: 4 },
     T4: { gpusPerNode: 1, costPerNode: 0.55, maxNodes: 8 },
     L4: { gpusPerNode: 1, costPerNode: 0.8, maxNodes: 4 },
+    "H200-141GB": { gpusPerNode: 1, costPerNode: 8, maxNodes: 4 },
   },
   servers: {
     "densenet-isolated": { modelMemoryGiB: 0.5, maxReplicas: 7, isolation: "full" },
     "densenet-shared": { modelMemoryGiB: 0.5, minReplicas: 4, maxReplicas: 14, isolation: "shared" },
     yolo: { modelMemoryGiB: 3, maxReplicas: 6, isolation: "memory" },
     "llm-7b": { modelMemoryGiB: 15, maxReplicas: 2, isolation: "full" },
+    resnet: {
+      modelMemoryGiB: 0.2,
+      isolation: "shared",
+      slo: { requestsPerSecond: 2000, p99Ms: 10 },
+      curves: [H200_RESNET50_BATCH1.timeSlicing, H200_RESNET50_BATCH1.mps],
+    },
   },
 };
 
