@@ -68,7 +68,10 @@ export interface ServerServing {
   /** What the devices serve filled to the knee (or their slots). */
   readonly atKnee: ServedLoad;
   readonly slo?: ServingObjective;
-  /** The fewest replicas within `maxReplicas` that meet the objective; absent when none does. */
+  /**
+   * The fewest replicas within `maxReplicas` that meet the objective, on as few of the devices as do (its `devices`);
+   * absent when none does.
+   */
   readonly sloMetBy?: ServedLoad;
 }
 
@@ -233,5 +236,7 @@ export function servingText(report: ServingReport): string[] {
 function sloCell(v: ServerServing): string {
   if (v.slo === undefined) return "-";
   const what = `${v.slo.requestsPerSecond}/s ≤ ${v.slo.p99Ms} ms`;
-  return v.sloMetBy === undefined ? `${what}: NOT MET` : `${what}: met at ${v.sloMetBy.replicas}`;
+  if (v.sloMetBy === undefined) return `${what}: NOT MET`;
+  const fewer = v.sloMetBy.devices < v.devices ? ` on ${v.sloMetBy.devices} of ${v.devices} devices` : "";
+  return `${what}: met at ${v.sloMetBy.replicas}${fewer}`;
 }

@@ -1,6 +1,8 @@
 /**
  * Measures the layout planner (`npm run plan`), and prints Markdown tables:
  *   - plan time for 10, 100 and 1000 servers (median of a few runs, after one warm-up plan);
+ *   - the same with an H200 on offer and some servers planned on requests (an objective and the measured H200
+ *     ResNet-50 curves, time-sliced and MPS) instead of replicas;
  *   - on a seeded corpus of random workload mixes, the ratio of each plan's cost to its proven lower bound (median
  *     and worst), and how many plans are proven optimal.
  * Usage: npm run bench:plan [-- --mixes N]   (default 200). Needs no cluster; tools/bench.sh runs it at its end.
@@ -8,6 +10,7 @@
 import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { findGpuModel } from "../gpu/catalog";
+import { H200_RESNET50_BATCH1 } from "../gpu/measured-curves";
 import type { Plan } from "../gpu/planner";
 import { planLayouts } from "../gpu/planner";
 import { parseWorkloads } from "../gpu/planner-input";
@@ -70,6 +73,39 @@ function workloads(seed: number, servers: number, offers?: number): unknown {
   };
 }
 
+/** A price per node for the H200 on offer in the requests case, above the H100's. */
+const H200_COST = 8;
+/** Objectives of the servers planned on requests: peak requests/s and p99, ms (the curves' p99 runs 5.4–17 ms). */
+const RPS = [300, 800, 2000, 5000];
+const P99_MS = [8, 10, 20];
+
+/**
+ * {@link workloads} with an H200 on offer and one server in `every` planned on requests instead of replicas: a small
+ * model with an objective and both measured H200 ResNet-50 curves, so that the plan chooses the sharing mode and
+ * pods per device from the curves.
+ */
+function requestWorkloads(seed: number, servers: number, every: number): unknown {
+  const random = generator(seed);
+  const base = workloads(seed, servers) as { gpus: Record<string, unknown>; servers: Record<string, unknown> };
+  const curves = [H200_RESNET50_BATCH1.timeSlicing, H200_RESNET50_BATCH1.mps];
+  return {
+    gpus: { ...base.gpus, "H200-141GB": { costPerNode: H200_COST, maxNodes: 2000 } },
+    servers: Object.fromEntries(
+      Object.entries(base.servers).map(([name, s], i) => [
+        name,
+        i % every === 0
+          ? {
+              modelMemoryGiB: 0.2,
+              isolation: "shared",
+              slo: { requestsPerSecond: pick(random, RPS), p99Ms: pick(random, P99_MS) },
+              curves,
+            }
+          : s,
+      ]),
+    ),
+  };
+}
+
 async function timed(raw: unknown): Promise<{ plan: Plan; ms: number }> {
   const w = parseWorkloads(raw);
   const start = process.hrtime.bigint();
@@ -99,6 +135,20 @@ async function main(): Promise<void> {
     const { plan } = runs[0];
     process.stdout.write(
       `| ${Object.keys(OFFERS).length} GPU models on offer | ${n} | ${median(runs.map((r) => r.ms)).toFixed(0)} | ${plan.search} | ${(plan.cost / plan.lowerBound).toFixed(3)} |\n`,
+    );
+  }
+
+  process.stdout.write(
+    `\n| plan time (median of 3, ${cores} cores), an H200 on offer too | servers | of them on requests | ms | search | cost ÷ lower bound |\n`,
+  );
+  process.stdout.write("|---|---|---|---|---|---|\n");
+  for (const n of [10, 100]) {
+    const every = 3;
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await timed(requestWorkloads(2000 + n, n, every)));
+    const { plan } = runs[0];
+    process.stdout.write(
+      `| ${Object.keys(OFFERS).length + 1} GPU models on offer | ${n} | ${Math.ceil(n / every)} | ${median(runs.map((r) => r.ms)).toFixed(0)} | ${plan.search} | ${(plan.cost / plan.lowerBound).toFixed(3)} |\n`,
     );
   }
 

@@ -103,6 +103,24 @@ describe("sharing curves, against the H200 measurements", () => {
     // 1600 images/s is reachable, but not within 8 ms.
     expect(replicasForObjective(ts1, { requestsPerSecond: 1600, p99Ms: 8 }, 2, 28)).toBeUndefined();
   });
+
+  it("meets an objective on fewer devices than it has, where the p99 falls with the pods (MPS)", () => {
+    // 2000 images/s within 7 ms on 2 H200s under MPS: within 7 ms a device runs 1 pod (5.56 ms) or 13 and more
+    // (13: 8.86 − 6/7 × 2.41 = 6.79 ms, 1316 + 6/7 × 1312 = 2440.6/s). Spread evenly over both devices, 3 to 13
+    // pods put 2 to 7 on the busiest (p99 7.47 to 8.86 ms), and 2 pods serve 518/s: never met.
+    const objective = { requestsPerSecond: 2000, p99Ms: 7 };
+    expect(servedBy(mps1, 13, 2)).toMatchObject({ podsPerDevice: 7, p99Ms: 8.86 });
+    for (let r = 1; r <= 13; r++) {
+      const spread = servedBy(mps1, r, 2);
+      expect(spread.requestsPerSecond >= 2000 && spread.p99Ms <= 7).toBe(false);
+    }
+    // Packed on one of them, 13 pods meet it; 12 (7.14 ms) do not.
+    const met = replicasForObjective(mps1, objective, 2, 13);
+    expect(met).toMatchObject({ replicas: 13, devices: 1, podsPerDevice: 13 });
+    expect(met!.requestsPerSecond).toBeCloseTo(1316 + (6 / 7) * (2628 - 1316), 9);
+    expect(met!.p99Ms).toBeCloseTo(8.86 - (6 / 7) * (8.86 - 6.45), 9);
+    expect(replicasForObjective(mps1, objective, 2, 12)).toBeUndefined();
+  });
 });
 
 describe("curve problems", () => {

@@ -31,8 +31,12 @@ describe("npm run plan", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const [head, pools, servers] = r.stdout.trim().split("\n\n");
+    // 14.45 = the four servers counted in replicas as before (6.45, proven optimal without resnet) + one H200 (8).
+    // resnet's curves are H200's only, so it needs an H200 device: time-sliced it serves at most 833/s (3 devices,
+    // 24); under MPS one device serves 2000/s from 11 pods (10 serve 1878/s), and those 11 pods claim the device's
+    // every slot, so nothing else can share it; a second H200 (8) costs more than any pool the others use.
     expect(head).toBe(
-      "cost 6.45 for 6 GPUs on 6 nodes; lower bound 6.45 (optimal among plans that put each server on one resource of one pool, proven by the integer program); MIG strategy single",
+      "cost 14.45 for 7 GPUs on 7 nodes; lower bound 14.45 (optimal among plans that put each server on one resource of one pool, proven by the integer program); MIG strategy single",
     );
     const poolRows = pools.split("\n").map((l) => l.split(/\s{2,}/));
     expect(poolRows[0]).toEqual([
@@ -53,6 +57,7 @@ describe("npm run plan", () => {
       ["t4", "T4", "1..2", "2", "1.1", "whole GPUs", "nvidia.com/gpu", "mps × 3", "6", "6"],
       ["t4-2", "T4", "1..1", "1", "0.55", "whole GPUs", "nvidia.com/gpu", "timeSlicing × 14", "14", "14"],
       ["l4", "L4", "1..2", "2", "1.6", "whole GPUs", "nvidia.com/gpu", "none", "2", "2"],
+      ["h200-141gb", "H200-141GB", "1..1", "1", "8", "whole GPUs", "nvidia.com/gpu", "mps × 11", "11", "11"],
     ]);
     expect(servers.split("\n").map((l) => l.split(/\s{2,}/))).toEqual([
       [
@@ -65,11 +70,25 @@ describe("npm run plan", () => {
         "OVERHEAD GiB",
         "GiB PER REPLICA",
         "HEADROOM GiB",
+        "SERVED AT PEAK (OBJECTIVE)",
       ],
-      ["densenet-isolated", "a100-sxm4-40gb", "nvidia.com/gpu", "full", "7", "0.5", "0.49", "4.75", "3.76"],
-      ["densenet-shared", "t4-2", "nvidia.com/gpu", "shared", "14", "0.5", "0.49", "1.05", "0.06"],
-      ["yolo", "t4", "nvidia.com/gpu", "memory", "6", "3", "0.49", "4.89", "1.40"],
-      ["llm-7b", "l4", "nvidia.com/gpu", "full", "2", "15", "0.66", "21.89", "6.24"],
+      ["densenet-isolated", "a100-sxm4-40gb", "nvidia.com/gpu", "full", "7", "0.5", "0.49", "4.75", "3.76", "-"],
+      ["densenet-shared", "t4-2", "nvidia.com/gpu", "shared", "14", "0.5", "0.49", "1.05", "0.06", "-"],
+      ["yolo", "t4", "nvidia.com/gpu", "memory", "6", "3", "0.49", "4.89", "1.40", "-"],
+      ["llm-7b", "l4", "nvidia.com/gpu", "full", "2", "15", "0.66", "21.89", "6.24", "-"],
+      // MPS at 11 pods: 1316 + 4/7 × (2628 − 1316) = 2065.7/s at p99 8.86 + 4/7 × (6.45 − 8.86) = 7.48 ms.
+      [
+        "resnet",
+        "h200-141gb",
+        "nvidia.com/gpu",
+        "shared",
+        "11",
+        "0.2",
+        "0.84",
+        "12.70",
+        "11.67",
+        "2065/s p99 7.48 ms on 1 × 11 pods (2000/s ≤ 10 ms)",
+      ],
     ]);
   });
 
@@ -83,7 +102,7 @@ describe("npm run plan", () => {
       provenOptimal: boolean;
       config: Record<string, unknown>;
     };
-    expect([out.cost, out.gpus, out.lowerBound, out.provenOptimal]).toEqual([6.45, 6, 6.45, true]);
+    expect([out.cost, out.gpus, out.lowerBound, out.provenOptimal]).toEqual([14.45, 7, 14.45, true]);
     expect(Object.keys(out.config)).toEqual([
       "gpushare:cluster",
       "gpushare:gpuPools",
@@ -97,6 +116,12 @@ describe("npm run plan", () => {
         modelMemoryGiB: 0.5,
         replicas: 4,
         autoscaling: { minReplicas: 4, maxReplicas: 14 },
+      },
+      resnet: {
+        pool: "h200-141gb",
+        autoscaling: { minReplicas: 1, maxReplicas: 11 },
+        slo: { requestsPerSecond: 2000, p99Ms: 10 },
+        sharingCurve: { gpu: "H200-141GB", sharing: "mps" },
       },
     });
   });
@@ -120,6 +145,7 @@ describe("npm run plan", () => {
       t4: { "nvidia.com/gpu": 6 },
       "t4-2": { "nvidia.com/gpu": 14 },
       l4: { "nvidia.com/gpu": 2 },
+      "h200-141gb": { "nvidia.com/gpu": 11 },
     });
   });
 
@@ -143,6 +169,7 @@ describe("npm run plan", () => {
       ["t4", "replace-with-a-flavor-with-1x-t4", { "gpushare.io/pool": "t4" }],
       ["t4-2", "replace-with-a-flavor-with-1x-t4", { "gpushare.io/pool": "t4-2" }],
       ["l4", "replace-with-a-flavor-with-1x-l4", { "gpushare.io/pool": "l4" }],
+      ["h200-141gb", "replace-with-a-flavor-with-1x-h200-141gb", { "gpushare.io/pool": "h200-141gb" }],
     ]);
   });
 

@@ -1,17 +1,22 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { PlanError, planLayouts } from "../../gpu/planner";
 import { parseWorkloads } from "../../gpu/planner-input";
-import { stackConfigOf } from "../../gpu/planner-output";
+import { stackConfigOf, stackFileText } from "../../gpu/planner-output";
 import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
 import { parseStackConfig } from "../../stacks/config";
+import { serverServing, servingReport, servingText } from "../../stacks/serving";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { ofType, PROJECT_DIR, runProgram } from "../helpers";
 
 /**
- * A plan deploys as printed in both cluster modes: the example's plan (two T4 pools among others) merged into a
- * committed stack of each mode, rendered under mocks; every Triton Deployment selects nodes that something labels.
+ * A plan deploys as printed in both cluster modes: the example's plan (examples/workloads.yaml: two T4 pools among
+ * others, and a server planned on requests) merged into a committed stack of each mode, rendered under mocks; every
+ * Triton Deployment selects nodes that something labels.
  */
 
 const EXAMPLE = {
@@ -19,12 +24,19 @@ const EXAMPLE = {
     "A100-SXM4-40GB": { gpusPerNode: 1, costPerNode: 3.2, maxNodes: 4 },
     T4: { gpusPerNode: 1, costPerNode: 0.55, maxNodes: 8 },
     L4: { gpusPerNode: 1, costPerNode: 0.8, maxNodes: 4 },
+    "H200-141GB": { gpusPerNode: 1, costPerNode: 8, maxNodes: 4 },
   },
   servers: {
     "densenet-isolated": { modelMemoryGiB: 0.5, maxReplicas: 7, isolation: "full" },
     "densenet-shared": { modelMemoryGiB: 0.5, minReplicas: 4, maxReplicas: 14, isolation: "shared" },
     yolo: { modelMemoryGiB: 3, maxReplicas: 6, isolation: "memory" },
     "llm-7b": { modelMemoryGiB: 15, maxReplicas: 2, isolation: "full" },
+    resnet: {
+      modelMemoryGiB: 0.2,
+      isolation: "shared",
+      slo: { requestsPerSecond: 2000, p99Ms: 10 },
+      curves: [H200_RESNET50_BATCH1.timeSlicing, H200_RESNET50_BATCH1.mps],
+    },
   },
 };
 
@@ -114,5 +126,71 @@ describe("a plan merged into a stack", () => {
     await expect(
       planLayouts(parseWorkloads({ gpus: { T4: EXAMPLE.gpus.T4 }, servers: { big: EXAMPLE.servers["llm-7b"] } })),
     ).rejects.toBeInstanceOf(PlanError);
+  });
+});
+
+/** The stack config of the file `plan --out` writes for `workloads`, read back as `capacity --config` reads it. */
+async function plannedStack(workloads: unknown) {
+  const plan = await planLayouts(parseWorkloads(workloads));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-planned-")), "Pulumi.planned.yaml");
+  fs.writeFileSync(file, stackFileText(plan, "workloads.yaml"));
+  return { plan, config: parseStackConfig(gpushareConfig(readStackFile(file))) };
+}
+
+describe("a plan with servers on requests, as the stack reads it", () => {
+  const { mps } = H200_RESNET50_BATCH1;
+  const onRequests = (requestsPerSecond: number, p99Ms: number) => ({
+    modelMemoryGiB: 0.2,
+    isolation: "shared",
+    slo: { requestsPerSecond, p99Ms },
+    curves: [mps],
+  });
+
+  /** Each server planned on requests: its HPA bound is the planned replicas, and the stack finds its slo met. */
+  function expectServedAsPlanned(
+    plan: Awaited<ReturnType<typeof planLayouts>>,
+    config: ReturnType<typeof parseStackConfig>,
+  ) {
+    for (const p of plan.servers.filter((s) => s.serving !== undefined)) {
+      const s = config.servers.find((x) => x.name === p.name);
+      expect(s?.raw.autoscaling?.maxReplicas, p.name).toBe(p.maxReplicas);
+      expect(s?.maxReplicas, p.name).toBe(p.maxReplicas);
+      const v = s === undefined ? undefined : serverServing(s, config.raw.validation.kneeFraction);
+      const met = v?.sloMetBy;
+      expect(met, `${p.name}: the stack does not find its slo met`).toBeDefined();
+      expect(met!.replicas).toBeLessThanOrEqual(p.maxReplicas);
+      expect(met!.requestsPerSecond).toBeGreaterThanOrEqual(p.serving!.slo.requestsPerSecond);
+      expect(met!.p99Ms).toBeLessThanOrEqual(p.serving!.slo.p99Ms);
+    }
+  }
+
+  it("the example's: validates with no warnings, maxReplicas as planned, the objective met", async () => {
+    const { plan, config } = await plannedStack(EXAMPLE);
+    expect(config.warnings).toEqual([]);
+    // One H200 under MPS, 11 pods: 2066 requests/s at p99 7.48 ms (≥ 2000 within 10 ms).
+    expect(config.servers.find((s) => s.name === "resnet")?.maxReplicas).toBe(11);
+    expectServedAsPlanned(plan, config);
+  });
+
+  it("two servers sharing one pool: each meets its objective on the devices the plan gave it", async () => {
+    // Within 7 ms under MPS an H200 runs 1 pod (5.56 ms, 259/s) or 13 and more (13: 6.79 ms, 2441/s; 12: 7.14 ms):
+    // the curve's p99 falls from 8.86 ms at 7 pods to 6.45 at 14. Each server takes one device of 13 pods, and the
+    // plan puts both on one pool of 2 H200s (16; 8 devices of 1 pod each would cost 64). The stack used to spread
+    // each server's 13 pods over both devices, 7 + 6 at p99 8.86 ms, and warn that the objective was not met.
+    const { plan, config } = await plannedStack({
+      gpus: { "H200-141GB": { costPerNode: 8, maxNodes: 4 } },
+      servers: { a: onRequests(2000, 7), b: onRequests(2000, 7) },
+    });
+    expect(plan.pools.map((p) => [p.name, p.nodes.max, p.mps])).toEqual([["h200-141gb", 2, 13]]);
+    expect(plan.servers.map((s) => [s.name, s.pool, s.maxReplicas])).toEqual([
+      ["a", "h200-141gb", 13],
+      ["b", "h200-141gb", 13],
+    ]);
+    expect(config.warnings).toEqual([]);
+    expectServedAsPlanned(plan, config);
+    const a = serverServing(config.servers[0], config.raw.validation.kneeFraction);
+    expect(a?.devices).toBe(2);
+    expect(a?.sloMetBy).toMatchObject({ replicas: 13, devices: 1, podsPerDevice: 13 });
+    expect(servingText(servingReport(config)).filter((l) => l.includes("met at 13 on 1 of 2 devices"))).toHaveLength(2);
   });
 });
