@@ -8,8 +8,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/gpu/{capacity,catalog,config-names,memory,placement}.test.ts",
-      "test/stacks/{bad-inputs,config,credentials,rules}.test.ts",
+      "test/gpu/{capacity,catalog,config-names,memory,placement,sharing-curve,measured-curves,curve-fit}.test.ts",
+      "test/stacks/{bad-inputs,config,credentials,rules,serving}.test.ts",
     ],
     pool: "forks",
     testTimeout: 60_000,
