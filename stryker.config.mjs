@@ -10,16 +10,14 @@ export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutation.config.mts", related: false },
   mutate: [
+    // The planner (planner/) has tests and a benchmark of its own (npm run bench:plan).
     "gpu/**/*.ts",
-    // The planner has tests and a benchmark of its own (npm run bench:plan).
-    "!gpu/planner*.ts",
-    "!gpu/milp.ts",
-    "stacks/config.ts",
-    "stacks/schema.ts",
-    "stacks/credentials.ts",
-    "stacks/errors.ts",
+    "stacks/config/parse.ts",
+    "stacks/config/schema.ts",
+    "stacks/config/credentials.ts",
+    "stacks/config/errors.ts",
     "problems.ts",
-    "stacks/rules/*.ts",
+    "stacks/config/rules/*.ts",
     "components/cloud/network-range.ts",
   ],
   coverageAnalysis: "perTest",

@@ -1,11 +1,11 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { PlanError, planLayouts } from "../../gpu/planner";
-import { parseWorkloads } from "../../gpu/planner-input";
-import { stackConfigOf } from "../../gpu/planner-output";
+import { PlanError, planLayouts } from "../../planner/plan";
+import { parseWorkloads } from "../../planner/input";
+import { stackConfigOf } from "../../scripts/plan-output";
 import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
-import { parseStackConfig } from "../../stacks/config";
+import { parseStackConfig } from "../../stacks/config/parse";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { ofType, PROJECT_DIR, runProgram } from "../helpers";
 
