@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The tests `npm run test:mutation` runs against each mutant of gpu/ and stacks/ (stryker.config.mjs): the pure
+ * The tests `npm run test:mutation` runs against each mutant of gpu/ and stacks/config/ (stryker.config.mjs): the pure
  * ones that pin GPU knowledge and the stack config rules. The tests that run the program under Pulumi's mock
  * runtime take seconds per file and say little about these rules, so they are left out.
  */
@@ -9,7 +9,8 @@ export default defineConfig({
   test: {
     include: [
       "test/gpu/{capacity,catalog,config-names,memory,placement,sharing-curve,measured-curves,curve-fit}.test.ts",
-      "test/stacks/{bad-inputs,config,credentials,rules,serving}.test.ts",
+      "test/stacks/config/{bad-inputs,parse,credentials,rules}.test.ts",
+      "test/stacks/serving.test.ts",
     ],
     pool: "forks",
     testTimeout: 60_000,

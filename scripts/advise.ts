@@ -11,7 +11,7 @@ import { TRITON_QUEUE_DURATION_METRIC, TRITON_REQUEST_SUCCESS_METRIC } from "../
 import { DEFAULT_INFERENCE_NAMESPACE } from "../components/defaults";
 import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-spec";
 import { alignedRows } from "../stacks/capacity-change";
-import { durationMilliseconds, parseStackSettings } from "../stacks/config";
+import { durationMilliseconds, parseStackSettings } from "../stacks/config/parse";
 import { checkOutputFile, cliArgs, runCommand, UsageError } from "./cli";
 import type { MatrixSeries } from "./prometheus";
 import { PrometheusClient, PrometheusError, prometheusEndpoint } from "./prometheus";

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { alignedRows, compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
 import { serverMemoryTable } from "../stacks/capacity-table";
 import { servingJson, servingReport, servingText } from "../stacks/serving";
-import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config";
+import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config/parse";
 import { problemText } from "../problems";
 import { cliArgs, runCommand, UsageError } from "./cli";
 import { readStackFile } from "./stack-file";

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
-import { planLayouts } from "../gpu/planner";
-import { parseWorkloads, PlanInputError } from "../gpu/planner-input";
-import { planJson, planText, stackConfigOf, stackFileText } from "../gpu/planner-output";
-import { parseStackConfig, StackConfigError } from "../stacks/config";
+import { planLayouts } from "../planner/plan";
+import { parseWorkloads, PlanInputError } from "../planner/input";
+import { planJson, planText, stackConfigOf, stackFileText } from "./plan-output";
+import { parseStackConfig, StackConfigError } from "../stacks/config/parse";
 import { checkOutputFile, cliArgs, runCommand, UsageError } from "./cli";
 import { readYaml } from "./stack-file";
 

@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Problem } from "../problems";
-import type { StackSettings } from "../stacks/config";
-import { StackConfigError } from "../stacks/errors";
-import { SECRET_STAND_IN } from "../stacks/schema";
+import type { StackSettings } from "../stacks/config/parse";
+import { StackConfigError } from "../stacks/config/errors";
+import { SECRET_STAND_IN } from "../stacks/config/schema";
 
 export interface StackFile extends StackSettings {
   /** Every config key of the file (`gpushare:servers`, `openstack:region`, ...) with its value; `secure:` values

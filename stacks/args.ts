@@ -6,7 +6,7 @@ import type { GpuOperatorPool, GpuOperatorSettings } from "../components/k8s/gpu
 import type { ModelStoreArgs } from "../components/k8s/model-store";
 import type { MonitoringArgs } from "../components/k8s/monitoring-values";
 import type { TritonServerSpec } from "../components/k8s/triton-spec";
-import type { PoolConfig, ServerConfig, StackConfig } from "./config";
+import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 
 /**
  * The stack config, mapped to the arguments of each component: the only place that knows both the stack file's

@@ -2,7 +2,7 @@ import { MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
 import type { SharingState } from "../components/k8s/sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config/parse";
 import { serverServing } from "./serving";
 import { alignedRows } from "./text";
 

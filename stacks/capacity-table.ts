@@ -1,6 +1,6 @@
 import type { MemoryFit } from "../gpu/memory";
 import { memoryFit, replicaOverheadGiB } from "../gpu/memory";
-import type { ServerConfig, StackConfig } from "./config";
+import type { ServerConfig, StackConfig } from "./config/parse";
 
 /** One row of the capacity table: a pool's resource, what it offers, what servers may claim. */
 export interface PoolCapacityRow {

@@ -18,7 +18,7 @@ import {
   openStackClusterArgs,
   tritonServerSpec,
 } from "./args";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config/parse";
 import { capacityTable, type PoolCapacityRow } from "./capacity-table";
 import { compareCapacity, comparisonMatters, comparisonText, snapshotFromOutputs } from "./capacity-change";
 import { type PreviousDeployment, previousSharing } from "./previous";

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./load";
+import { loadStackConfig } from "./config/load";
 import type { ServerEndpoint } from "./platform";
 import { GpuInferencePlatform, PLATFORM_NAME } from "./platform";
 import { readPreviousDeployment } from "./previous";

@@ -2,7 +2,7 @@ import type { AdvertisedDevice } from "../gpu/capacity";
 import type { Knee, ServedLoad, ServingObjective, SharingCurve } from "../gpu/sharing-curve";
 import { curveProblems, kneeOf, replicasForObjective, servedBy } from "../gpu/sharing-curve";
 import { alignedRows } from "./text";
-import type { PoolConfig, ServerConfig, StackConfig } from "./config";
+import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 
 /**
  * What a server serves, in requests, where it declares a sharing curve (`servers.<s>.sharingCurve`): the knee of its

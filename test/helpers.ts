@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../stacks/config";
+import type { StackConfig } from "../stacks/config/parse";
 import { valueAt } from "../components/k8s/helm-values";
-import { parseStackConfig, StackConfigError } from "../stacks/config";
+import { parseStackConfig, StackConfigError } from "../stacks/config/parse";
 import type { RecordedResource } from "../scripts/mock-runtime";
 import { MockRuntime, settle } from "../scripts/mock-runtime";
 import { gpushareConfig, readStackFile } from "../scripts/stack-file";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { PlanError } from "../gpu/planner";
-import { PlanInputError } from "../gpu/planner-input";
+import { PlanError } from "../planner/plan";
+import { PlanInputError } from "../planner/input";
 import { SeedScriptError } from "../components/k8s/seed-script";
 import { inputPropertyErrors, problemCount, problemFromText, problemText, UserError, type Problem } from "../problems";
 import { UsageError } from "../scripts/cli";
-import { StackConfigError } from "../stacks/errors";
+import { StackConfigError } from "../stacks/config/errors";
 
 const replicas: Problem = {
   path: "gpuPools.t4.timeSlicing.replicas",

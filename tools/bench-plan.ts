@@ -11,9 +11,9 @@ import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { findGpuModel } from "../gpu/catalog";
 import { H200_RESNET50_BATCH1 } from "../gpu/measured-curves";
-import type { Plan } from "../gpu/planner";
-import { planLayouts } from "../gpu/planner";
-import { parseWorkloads } from "../gpu/planner-input";
+import type { Plan } from "../planner/plan";
+import { planLayouts } from "../planner/plan";
+import { parseWorkloads } from "../planner/input";
 
 /** mulberry32: a small seeded generator, so that every run plans the same workloads. */
 function generator(seed: number): () => number {

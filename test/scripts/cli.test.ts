@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UserError } from "../../problems";
 import { runCommand, UsageError } from "../../scripts/cli";
-import { StackConfigError } from "../../stacks/errors";
+import { StackConfigError } from "../../stacks/config/errors";
 
 /** What `runCommand(main)` writes to stderr and the exit code it sets. */
 async function outcome(

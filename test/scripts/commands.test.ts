@@ -205,7 +205,7 @@ describe("npm run capacity", () => {
   it("parses stack config without loading any Pulumi SDK, which would make it slow", () => {
     const r = spawnSync(
       TSX,
-      ["-e", 'require("./stacks/config"); process.stdout.write(JSON.stringify(Object.keys(require.cache)))'],
+      ["-e", 'require("./stacks/config/parse"); process.stdout.write(JSON.stringify(Object.keys(require.cache)))'],
       { cwd: PROJECT_DIR, encoding: "utf8" },
     );
     expect(r.status).toBe(0);
@@ -443,8 +443,8 @@ describe("the errors render prints as problems", () => {
   it("are the user's: the stack config's, a component's input properties, the seed script's, a RunError's", async () => {
     const pulumi = await import("@pulumi/pulumi");
     const { SeedScriptError } = await import("../../components/k8s/seed-script");
-    const { StackConfigError } = await import("../../stacks/errors");
-    const { StackConfigRunError } = await import("../../stacks/load");
+    const { StackConfigError } = await import("../../stacks/config/errors");
+    const { StackConfigRunError } = await import("../../stacks/config/load");
     const { renderError } = await import("../../scripts/render");
     const ab = { path: "a", reason: "b" };
     const cd = { path: "c", reason: "d" };

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { capacityTable } from "../../stacks/capacity-table";
-import { parseStackConfig } from "../../stacks/config";
+import { parseStackConfig } from "../../stacks/config/parse";
 import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
 import { PROJECT_DIR } from "../helpers";
 

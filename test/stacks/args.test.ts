@@ -9,7 +9,7 @@ import {
   openStackClusterArgs,
   tritonServerSpec,
 } from "../../stacks/args";
-import { parseStackConfig, type StackConfig } from "../../stacks/config";
+import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
 import { minimalConfig } from "../helpers";
 
 /** An OpenStack stack of the prod shape: an A100 split all-balanced and time-sliced, a T4 time-sliced 14 ways. */

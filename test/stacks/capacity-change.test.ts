@@ -10,7 +10,7 @@ import {
   snapshotFromOutputs,
   snapshotOf,
 } from "../../stacks/capacity-change";
-import { parseStackConfig, type StackConfig } from "../../stacks/config";
+import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
 import { minimalConfig, stackFileConfig } from "../helpers";
 
 /** The local stack's shape: A100 under mixed with a layout, T4 time-sliced, one server each. */

@@ -7,7 +7,7 @@ import { MONITORING_RELEASE_NAME } from "../../components/k8s/monitoring-values"
 import type { RecordedResource } from "../../scripts/mock-runtime";
 import { gpuOperatorSettings } from "../../stacks/args";
 import { capacityTable } from "../../stacks/capacity-table";
-import { parseStackConfig, type StackConfig } from "../../stacks/config";
+import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import {
   helmValues,

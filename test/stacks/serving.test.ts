@@ -6,7 +6,7 @@ import { PROJECT_DIR } from "../helpers";
 import { describe, expect, it } from "vitest";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { problemText } from "../../problems";
-import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config";
+import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config/parse";
 import { tritonServerSpec } from "../../stacks/args";
 import { serverServing } from "../../stacks/serving";
 import { comparisonMatters, comparisonText, compareCapacity, snapshotOf } from "../../stacks/capacity-change";

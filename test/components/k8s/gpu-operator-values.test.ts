@@ -19,7 +19,7 @@ import {
 import type { GpuModel } from "../../../gpu/catalog";
 import { findGpuModel } from "../../../gpu/catalog";
 import { gpuOperatorSettings } from "../../../stacks/args";
-import { parseStackConfig } from "../../../stacks/config";
+import { parseStackConfig } from "../../../stacks/config/parse";
 import { minimalConfig, stackFileConfig } from "../../helpers";
 
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });

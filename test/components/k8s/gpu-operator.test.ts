@@ -6,7 +6,7 @@ import type { GpuOperatorPool, GpuOperatorSettings } from "../../../components/k
 import type { PreviousSharing } from "../../../components/k8s/sharing-state";
 import { findGpuModel } from "../../../gpu/catalog";
 import { gpuOperatorSettings } from "../../../stacks/args";
-import { parseStackConfig } from "../../../stacks/config";
+import { parseStackConfig } from "../../../stacks/config/parse";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
 import { minimalConfig, ofType, one, resolve, runFailing, runProgram, stackFileConfig } from "../../helpers";
 

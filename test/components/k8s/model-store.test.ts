@@ -14,7 +14,7 @@ import {
   seedScriptProblems,
   shellQuote,
 } from "../../../components/k8s/seed-script";
-import { DEFAULT_SEED_MODELS } from "../../../stacks/defaults";
+import { DEFAULT_SEED_MODELS } from "../../../stacks/config/defaults";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
 import { at, one, ofType, PROJECT_DIR, resolve, runFailing, runProgram } from "../../helpers";
 

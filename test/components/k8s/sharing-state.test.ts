@@ -18,7 +18,7 @@ import {
 } from "../../../components/k8s/sharing-state";
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { capacityTable } from "../../../stacks/capacity-table";
-import { parseStackConfig, type StackConfig } from "../../../stacks/config";
+import { parseStackConfig, type StackConfig } from "../../../stacks/config/parse";
 import { minimalConfig, stackFileConfig } from "../../helpers";
 
 const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });

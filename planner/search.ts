@@ -1,8 +1,8 @@
-import type { MigStrategy } from "./capacity";
-import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
-import type { GpuModel } from "./catalog";
-import type { DeviceKind, NodeShape, Sharing, SharingMode } from "./planner-shapes";
-import { demandAt, hosts, servingAt, sharingLimit, UNSHARED } from "./planner-shapes";
+import type { MigStrategy } from "../gpu/capacity";
+import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./input";
+import type { GpuModel } from "../gpu/catalog";
+import type { DeviceKind, NodeShape, Sharing, SharingMode } from "./shapes";
+import { demandAt, hosts, servingAt, sharingLimit, UNSHARED } from "./shapes";
 
 /** A pool before naming: a shape, its sharing per kind, its nodes and which server uses which kind. */
 export interface Draft {

@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config";
+import { parseStackConfig, parseStackSettings, StackConfigError } from "../../../stacks/config/parse";
 import * as path from "node:path";
-import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
-import { problemFromText, problemText } from "../../problems";
+import { gpushareConfig, readStackFile } from "../../../scripts/stack-file";
+import { problemFromText, problemText } from "../../../problems";
 
 // Local rather than test/helpers.ts, which loads the Pulumi SDK: the mutation run (npm run test:mutation)
 // reloads this file for many mutants, and the SDK would make each reload take seconds.
 
 /** The config of a `Pulumi.<stack>.yaml` of this project, parsed and validated. */
 function stackFileConfig(stack: string) {
-  return parseStackConfig(gpushareConfig(readStackFile(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`))));
+  return parseStackConfig(
+    gpushareConfig(readStackFile(path.join(__dirname, "..", "..", "..", `Pulumi.${stack}.yaml`))),
+  );
 }
 
 /** A minimal valid config (existing cluster, one NFS export) with `overrides` merged over it. */

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../../gpu/capacity";
-import { DEFAULT_KNEE_FRACTION } from "../../gpu/sharing-curve";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../../../gpu/capacity";
+import { DEFAULT_KNEE_FRACTION } from "../../../gpu/sharing-curve";
 import {
   DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES,
   DEFAULT_CUSTOM_METRIC_NAME,
@@ -27,8 +27,8 @@ import {
   DEFAULT_TRITON_REPLICAS,
   DEFAULT_TRITON_SERVICE_TYPE,
   DEFAULT_WORKER_COUNT,
-} from "../../stacks/defaults";
-import { PROJECT_DIR } from "../helpers";
+} from "../../../stacks/config/defaults";
+import { PROJECT_DIR } from "../../helpers";
 
 /**
  * The README's config reference, as `Key → Default` per table row: the first and last cell of every table row

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import type { GpuModel } from "./catalog";
-import { findGpuModel, gpuModelNames } from "./catalog";
-import type { MigStrategy, NodePodLimit } from "./capacity";
-import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, nodePodLimitProblems } from "./capacity";
-import { gib, overheadProblem, replicaOverheadGiB } from "./memory";
+import type { GpuModel } from "../gpu/catalog";
+import { findGpuModel, gpuModelNames } from "../gpu/catalog";
+import type { MigStrategy, NodePodLimit } from "../gpu/capacity";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE, nodePodLimitProblems } from "../gpu/capacity";
+import { gib, overheadProblem, replicaOverheadGiB } from "../gpu/memory";
 import { type Problem, problemFromText, UserError } from "../problems";
-import type { ServingObjective, SharingCurve } from "./sharing-curve";
-import { curveProblems, servingObjectiveSchema, sharingCurveSchema } from "./sharing-curve";
+import type { ServingObjective, SharingCurve } from "../gpu/sharing-curve";
+import { curveProblems, servingObjectiveSchema, sharingCurveSchema } from "../gpu/sharing-curve";
 
 /**
  * What isolation a server's replicas need from each other and from their neighbours:

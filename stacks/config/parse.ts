@@ -1,9 +1,9 @@
 import { isIP } from "node:net";
 import { stringify } from "yaml";
 import { z } from "zod";
-import type { GpuModel } from "../gpu/catalog";
-import { findGpuModel, findMigProfile, gpuModelNames, maxMpsClients } from "../gpu/catalog";
-import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "../gpu/capacity";
+import type { GpuModel } from "../../gpu/catalog";
+import { findGpuModel, findMigProfile, gpuModelNames, maxMpsClients } from "../../gpu/catalog";
+import type { AdvertisedDevice, MigStrategy, PoolMig, PoolSharingSpec } from "../../gpu/capacity";
 import {
   advertisedDevices,
   capacityPerNode,
@@ -11,8 +11,8 @@ import {
   nodePodLimitProblems,
   podsPerNode,
   scaleCapacity,
-} from "../gpu/capacity";
-import type { MemoryFit } from "../gpu/memory";
+} from "../../gpu/capacity";
+import type { MemoryFit } from "../../gpu/memory";
 import {
   gib,
   maxReplicasByMemory,
@@ -20,18 +20,18 @@ import {
   MPS_SERVER_GIB,
   overheadProblem,
   replicaOverheadGiB,
-} from "../gpu/memory";
-import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../gpu/layouts";
-import { placeMigLayout } from "../gpu/placement";
+} from "../../gpu/memory";
+import { allProfileLayoutName, findNamedLayout, namedLayouts, nonZeroProfiles } from "../../gpu/layouts";
+import { placeMigLayout } from "../../gpu/placement";
 import {
   CONFIG_HASH_LENGTH,
   CONFIG_NAME_PREFIX_MAX_LENGTH,
   defaultMigLayoutPrefix,
   generationName,
-} from "../gpu/config-names";
-import { devicePluginConfig } from "../gpu/device-plugin-config";
-import { ownedValueProblems, valueAt } from "../components/k8s/helm-values";
-import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../components/k8s/triton-spec";
+} from "../../gpu/config-names";
+import { devicePluginConfig } from "../../gpu/device-plugin-config";
+import { ownedValueProblems, valueAt } from "../../components/k8s/helm-values";
+import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../../components/k8s/triton-spec";
 import {
   adapterSettingsProblems,
   monitoringSettingsProblems,
@@ -41,20 +41,20 @@ import {
   seedScriptProblems,
 } from "./component-rules";
 import { plainTextSecretProblems } from "./credentials";
-import { clusterTemplateProblems } from "../components/cloud/magnum-names";
-import { subPathProblems } from "../components/k8s/seed-script";
+import { clusterTemplateProblems } from "../../components/cloud/magnum-names";
+import { subPathProblems } from "../../components/k8s/seed-script";
 import { POOL_LABEL } from "./defaults";
-import { problemFromText, problemText } from "../problems";
+import { problemFromText, problemText } from "../../problems";
 import { StackConfigError } from "./errors";
 import { MAX_CLUSTER_NODES, MAX_CLUSTER_PODS, MAX_TIME_SLICING_REPLICAS } from "./rules/bounds";
-import { cidrProblem } from "../components/cloud/network-range";
+import { cidrProblem } from "../../components/cloud/network-range";
 import { imageReferenceProblem } from "./rules/image-reference";
 import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, quote } from "./rules/kubernetes-syntax";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
-import { kneeOf } from "../gpu/sharing-curve";
+import { kneeOf } from "../../gpu/sharing-curve";
 import { resolveCurveFiles } from "./curve-files";
-import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "./serving";
+import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "../serving";
 
 export { StackConfigError };
 

@@ -33,9 +33,9 @@ export {
   DEFAULT_TRITON_REPLICAS,
   DEFAULT_TRITON_SERVICE_TYPE,
   DEFAULT_WORKER_COUNT,
-} from "../components/defaults";
+} from "../../components/defaults";
 /** The label the GPU operator component puts on every node of a pool, and every server of the pool selects on. */
-export { POOL_LABEL } from "../components/k8s/gpu-operator-values";
+export { POOL_LABEL } from "../../components/k8s/gpu-operator-values";
 
 /**
  * The article's example model, `densenet_onnx`, as Triton's quick start fetches it.

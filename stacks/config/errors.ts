@@ -1,4 +1,4 @@
-import { type Problem, UserError } from "../problems";
+import { type Problem, UserError } from "../../problems";
 
 /** What a stack config's problems are problems of, for the heading of their list. */
 const STACK_CONFIG = "gpushare stack config";

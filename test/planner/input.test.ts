@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseWorkloads, PlanInputError } from "../../gpu/planner-input";
+import { parseWorkloads, PlanInputError } from "../../planner/input";
 import { problemText } from "../../problems";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 

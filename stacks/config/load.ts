@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
-import { type Problem, problemFromText } from "../problems";
-import { parseStackSettings, StackConfigError } from "./config";
+import type { StackConfig } from "./parse";
+import { type Problem, problemFromText } from "../../problems";
+import { parseStackSettings, StackConfigError } from "./parse";
 import { missingOpenStackCredentials } from "./credentials";
 
 /** Provider config keys of `openstack:` that carry credentials or where to find them. */

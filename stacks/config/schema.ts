@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
-import { DEFAULT_KNEE_FRACTION, servingObjectiveSchema, sharingCurveSchema } from "../gpu/sharing-curve";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../../gpu/capacity";
+import { DEFAULT_KNEE_FRACTION, servingObjectiveSchema, sharingCurveSchema } from "../../gpu/sharing-curve";
 import {
   DEFAULT_CLUSTER_COE,
   DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES,

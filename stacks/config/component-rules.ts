@@ -1,15 +1,18 @@
-import { nodeGroupNameProblems as nodeGroupNameRule } from "../components/cloud/magnum-names";
-import type { GpuModel } from "../gpu/catalog";
-import { adapterSettingsProblems as adapterRule, OWNED_ADAPTER_VALUES } from "../components/k8s/adapter-values";
-import { OWNED_GPU_OPERATOR_VALUES, poolLabelConflicts as poolLabelRule } from "../components/k8s/gpu-operator-values";
-import type { OwnedValue } from "../components/k8s/helm-values";
-import type { Problem } from "../problems";
+import { nodeGroupNameProblems as nodeGroupNameRule } from "../../components/cloud/magnum-names";
+import type { GpuModel } from "../../gpu/catalog";
+import { adapterSettingsProblems as adapterRule, OWNED_ADAPTER_VALUES } from "../../components/k8s/adapter-values";
+import {
+  OWNED_GPU_OPERATOR_VALUES,
+  poolLabelConflicts as poolLabelRule,
+} from "../../components/k8s/gpu-operator-values";
+import type { OwnedValue } from "../../components/k8s/helm-values";
+import type { Problem } from "../../problems";
 import {
   GRAFANA_ADMIN_USER,
   monitoringSettingsProblems as monitoringRule,
   OWNED_MONITORING_VALUES,
-} from "../components/k8s/monitoring-values";
-import { type SeedModel, seedScriptProblems as seedRule } from "../components/k8s/seed-script";
+} from "../../components/k8s/monitoring-values";
+import { type SeedModel, seedScriptProblems as seedRule } from "../../components/k8s/seed-script";
 import type { RawStackConfig } from "./schema";
 
 /**

@@ -1,15 +1,15 @@
-import type { AdvertisedDevice, MigStrategy, NodePodLimit, PoolSharingSpec } from "./capacity";
-import { advertisedDevices, gpuPodBudget } from "./capacity";
-import { gib, memoryFit, replicaOverheadGiB } from "./memory";
+import type { AdvertisedDevice, MigStrategy, NodePodLimit, PoolSharingSpec } from "../gpu/capacity";
+import { advertisedDevices, gpuPodBudget } from "../gpu/capacity";
+import { gib, memoryFit, replicaOverheadGiB } from "../gpu/memory";
 import { type Problem, problemCount, problemFromText, UserError } from "../problems";
 import type { SolveLimits } from "./milp";
 import { LinearProgram } from "./milp";
-import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./planner-input";
-import type { DeviceKind, NodeShape, Sharing } from "./planner-shapes";
-import { demandAt, hosts, nodeShapes, servingAt, sharingLimit, sharingsFor, UNSHARED } from "./planner-shapes";
-import type { Draft } from "./planner-search";
-import { searchPlan } from "./planner-search";
-import type { ServingObjective, SharingCurve } from "./sharing-curve";
+import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./input";
+import type { DeviceKind, NodeShape, Sharing } from "./shapes";
+import { demandAt, hosts, nodeShapes, servingAt, sharingLimit, sharingsFor, UNSHARED } from "./shapes";
+import type { Draft } from "./search";
+import { searchPlan } from "./search";
+import type { ServingObjective, SharingCurve } from "../gpu/sharing-curve";
 
 /** One resource a planned pool advertises, and who claims it. */
 export interface PlannedResource {

@@ -1,14 +1,14 @@
-import type { GpuModel } from "./catalog";
-import { maxMpsClients } from "./catalog";
-import type { MigCounts } from "./layouts";
-import { nonZeroProfiles } from "./layouts";
-import { maxInstancesOf, placeMigLayout } from "./placement";
-import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type MigStrategy, type NodePodLimit } from "./capacity";
-import { maxReplicasByMemory, type SharingMode } from "./memory";
-import type { GpuOffer, WorkloadServer } from "./planner-input";
-import { replicaNeedGiB } from "./planner-input";
-import type { CurveReading, SharingCurve } from "./sharing-curve";
-import { curveAt, kneeOf } from "./sharing-curve";
+import type { GpuModel } from "../gpu/catalog";
+import { maxMpsClients } from "../gpu/catalog";
+import type { MigCounts } from "../gpu/layouts";
+import { nonZeroProfiles } from "../gpu/layouts";
+import { maxInstancesOf, placeMigLayout } from "../gpu/placement";
+import { DEFAULT_MAX_PODS_PER_NODE, gpuPodBudget, type MigStrategy, type NodePodLimit } from "../gpu/capacity";
+import { maxReplicasByMemory, type SharingMode } from "../gpu/memory";
+import type { GpuOffer, WorkloadServer } from "./input";
+import { replicaNeedGiB } from "./input";
+import type { CurveReading, SharingCurve } from "../gpu/sharing-curve";
+import { curveAt, kneeOf } from "../gpu/sharing-curve";
 
 export type { SharingMode };
 

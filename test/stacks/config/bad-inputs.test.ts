@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseStackSettings, StackConfigError } from "../../stacks/config";
-import { problemText } from "../../problems";
+import { parseStackSettings, StackConfigError } from "../../../stacks/config/parse";
+import { problemText } from "../../../problems";
 
 /**
  * The battery of bad inputs: one row per case, each a whole stack's settings (namespaced keys, as Pulumi holds them)

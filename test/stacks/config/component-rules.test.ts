@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { OWNED_GPU_OPERATOR_VALUES } from "../../components/k8s/gpu-operator-values";
-import { findGpuModel } from "../../gpu/catalog";
+import { OWNED_GPU_OPERATOR_VALUES } from "../../../components/k8s/gpu-operator-values";
+import { findGpuModel } from "../../../gpu/catalog";
 import {
   adapterSettingsProblems,
   monitoringSettingsProblems,
@@ -8,8 +8,8 @@ import {
   OWNED_OPERATOR_VALUES,
   poolLabelConflicts,
   seedScriptProblems,
-} from "../../stacks/component-rules";
-import type { RawStackConfig } from "../../stacks/schema";
+} from "../../../stacks/config/component-rules";
+import type { RawStackConfig } from "../../../stacks/config/schema";
 
 /**
  * The components' argument rules as the stack file reads them: the same checks, the stack file's paths and the

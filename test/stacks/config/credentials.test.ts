@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { missingOpenStackCredentials } from "../../stacks/credentials";
+import { missingOpenStackCredentials } from "../../../stacks/config/credentials";
 
 const none = new Set<string>();
 

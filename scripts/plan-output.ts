@@ -1,8 +1,8 @@
 import type { Pair } from "yaml";
 import { Document, isMap, isScalar } from "yaml";
-import type { Plan, PlannedPool, PlannedServer } from "./planner";
-import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "./capacity";
-import { nonZeroProfiles } from "./layouts";
+import type { Plan, PlannedPool, PlannedServer } from "../planner/plan";
+import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
+import { nonZeroProfiles } from "../gpu/layouts";
 
 /**
  * The model store a plan's stack file names so that it validates alone (`npm run capacity -- --config`): an NFS
@@ -45,7 +45,7 @@ function poolConfig(p: PlannedPool, openstack: boolean): Record<string, unknown>
 }
 
 /**
- * The plan as the `config:` mapping of a stack file, in the stack-file schema (`stacks/schema.ts`): the cluster's
+ * The plan as the `config:` mapping of a stack file, in the stack-file schema (`stacks/config/schema.ts`): the cluster's
  * MIG strategy, the pools, the servers (pool, resource, model memory, autoscaling bounds) and the placeholder model
  * store.
  */

@@ -4,15 +4,15 @@ import type { GpuModel } from "../../gpu/catalog";
 import { findGpuModel, maxMpsClients } from "../../gpu/catalog";
 import { DEFAULT_REPLICA_OVERHEAD_GIB } from "../../gpu/memory";
 import { placeMigLayout } from "../../gpu/placement";
-import type { Plan } from "../../gpu/planner";
-import { PlanError, planLayouts } from "../../gpu/planner";
-import type { Isolation, Workloads, WorkloadServer } from "../../gpu/planner-input";
-import { parseWorkloads } from "../../gpu/planner-input";
-import { stackConfigOf } from "../../gpu/planner-output";
+import type { Plan } from "../../planner/plan";
+import { PlanError, planLayouts } from "../../planner/plan";
+import type { Isolation, Workloads, WorkloadServer } from "../../planner/input";
+import { parseWorkloads } from "../../planner/input";
+import { stackConfigOf } from "../../scripts/plan-output";
 import { capacityTable } from "../../stacks/capacity-table";
-import { parseStackConfig } from "../../stacks/config";
+import { parseStackConfig } from "../../stacks/config/parse";
 import { curveAt, kneeOf } from "../../gpu/sharing-curve";
-import { homogeneousLayouts } from "../../gpu/planner-shapes";
+import { homogeneousLayouts } from "../../planner/shapes";
 
 // An independent brute force: every partition of the servers into pools, every legal MIG layout of the catalog
 // (media-extension profiles and non-maximal layouts included), every assignment of a pool's servers to its slice

@@ -8,9 +8,9 @@ import {
   qualifiedNameProblem,
   quantityProblem,
   quote,
-} from "../../stacks/rules/kubernetes-syntax";
-import { cidrProblem } from "../../components/cloud/network-range";
-import { imageReferenceProblem } from "../../stacks/rules/image-reference";
+} from "../../../stacks/config/rules/kubernetes-syntax";
+import { cidrProblem } from "../../../components/cloud/network-range";
+import { imageReferenceProblem } from "../../../stacks/config/rules/image-reference";
 
 describe("image references", () => {
   it.each([

@@ -1,0 +1,122 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+// Local rather than test/helpers.ts, which loads the Pulumi SDK this test has no use for.
+const ROOT = path.resolve(__dirname, "..");
+
+/**
+ * The rooms of the tree and the rooms each may import from (besides itself). `scripts/`, `tools/`, `test/` and
+ * `policy/` may import anything; `problems.ts` is the one root file every room may use.
+ */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  "gpu/": ["problems.ts"],
+  "planner/": ["gpu/", "problems.ts"],
+  "components/": ["gpu/", "problems.ts"],
+  "stacks/": ["components/", "gpu/", "problems.ts"],
+};
+
+/** GPU knowledge and the planner are plain functions over plain data. */
+const NO_PULUMI = ["gpu/", "planner/"];
+
+const ROOMS = ["gpu/", "planner/", "components/", "stacks/", "scripts/", "tools/", "test/", "policy/"];
+
+/** The room a project-relative path lies in: a folder above, or the root file itself. */
+function roomOf(file: string): string {
+  return ROOMS.find((r) => file.startsWith(r)) ?? file;
+}
+
+/** Every `from "x"`, `import("x")` and `require("x")` of a source file. */
+function importSpecifiers(source: string): string[] {
+  const re = /\bfrom\s+"([^"]+)"|\bimport\s*\(\s*"([^"]+)"\s*\)|\brequire\s*\(\s*"([^"]+)"\s*\)|^import\s+"([^"]+)"/gm;
+  return [...source.matchAll(re)].map((m) => m[1] ?? m[2] ?? m[3] ?? m[4]);
+}
+
+function tsFiles(room: string): string[] {
+  return (fs.readdirSync(path.join(ROOT, room), { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => path.posix.join(room, f.split(path.sep).join("/")));
+}
+
+interface Import {
+  file: string;
+  specifier: string;
+  /** The project-relative path a relative specifier names; undefined for a package. */
+  target?: string;
+}
+
+function importsOf(file: string): Import[] {
+  return importSpecifiers(fs.readFileSync(path.join(ROOT, file), "utf8")).map((specifier) =>
+    specifier.startsWith(".")
+      ? { file, specifier, target: path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)) }
+      : { file, specifier },
+  );
+}
+
+/** The imports of the restricted rooms that leave the rooms they may use, as `file -> specifier`. */
+function wrongWay(imports: readonly Import[]): string[] {
+  return imports
+    .filter(({ file, target }) => {
+      if (target === undefined) return false;
+      const from = roomOf(file);
+      const allowed = MAY_IMPORT[from];
+      const to = roomOf(target.endsWith(".ts") ? target : `${target}.ts`);
+      return allowed !== undefined && to !== from && !allowed.includes(to);
+    })
+    .map(({ file, specifier }) => `${file} -> ${specifier}`);
+}
+
+const restricted = Object.keys(MAY_IMPORT).flatMap((room) => tsFiles(room).flatMap(importsOf));
+
+describe("the layout", () => {
+  it("reads every restricted room's imports", () => {
+    // A regex that matched nothing would pass the rules below for free.
+    expect(restricted.length).toBeGreaterThan(100);
+    expect(restricted).toContainEqual({ file: "planner/plan.ts", specifier: "../gpu/memory", target: "gpu/memory" });
+  });
+
+  it("imports one way: stacks/ -> components/ -> gpu/, planner/ -> gpu/, all of them -> problems.ts", () => {
+    expect(wrongWay(restricted)).toEqual([]);
+  });
+
+  it("fails when a room imports against the direction", () => {
+    const imports = [
+      { file: "gpu/memory.ts", specifier: "../planner/plan", target: "planner/plan" },
+      { file: "components/k8s/triton-spec.ts", specifier: "../../stacks/config/parse", target: "stacks/config/parse" },
+      { file: "planner/plan.ts", specifier: "../components/defaults", target: "components/defaults" },
+      { file: "stacks/platform.ts", specifier: "../scripts/cli", target: "scripts/cli" },
+      { file: "stacks/config/parse.ts", specifier: "../../planner/input", target: "planner/input" },
+      { file: "scripts/plan.ts", specifier: "../planner/plan", target: "planner/plan" },
+      { file: "stacks/config/parse.ts", specifier: "../serving", target: "stacks/serving" },
+    ];
+    expect(wrongWay(imports)).toEqual([
+      "gpu/memory.ts -> ../planner/plan",
+      "components/k8s/triton-spec.ts -> ../../stacks/config/parse",
+      "planner/plan.ts -> ../components/defaults",
+      "stacks/platform.ts -> ../scripts/cli",
+      "stacks/config/parse.ts -> ../../planner/input",
+    ]);
+  });
+
+  it("keeps Pulumi out of gpu/ and planner/", () => {
+    const pulumi = NO_PULUMI.flatMap((room) => tsFiles(room).flatMap(importsOf))
+      .filter(({ specifier }) => specifier.startsWith("@pulumi/"))
+      .map(({ file, specifier }) => `${file} -> ${specifier}`);
+    expect(pulumi).toEqual([]);
+  });
+
+  it("finds the specifiers of every import form", () => {
+    const source = [
+      'import { a } from "./a";',
+      'import type { B } from "../b";',
+      'export { c } from "./c";',
+      'import "./side-effect";',
+      "import {",
+      "  d,",
+      '} from "./d";',
+      'const e = await import("./e");',
+      'const f = require("./f");',
+    ].join("\n");
+    expect(importSpecifiers(source)).toEqual(["./a", "../b", "./c", "./side-effect", "./d", "./e", "./f"]);
+  });
+});
