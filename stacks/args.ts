@@ -67,6 +67,7 @@ function gpuOperatorPool(pool: PoolConfig): GpuOperatorPool {
     maxNodes: pool.nodes.max,
     ...(pool.raw.nodeSelector === undefined ? {} : { nodeSelector: pool.raw.nodeSelector }),
     ...(pool.raw.mig?.name === undefined ? {} : { migName: pool.raw.mig.name }),
+    ...(pool.allocation === "dra" ? { allocation: pool.allocation } : {}),
   };
 }
 
@@ -152,6 +153,12 @@ export function tritonServerSpec(server: ServerConfig): TritonServerSpec {
     pool: { name: server.pool.name, nodeSelector: server.pool.nodeSelector },
     device: server.device,
     poolCapacity: server.pool.atMaxNodes[server.resource] ?? 0,
+    ...(server.pool.allocation === "dra"
+      ? {
+          dra:
+            server.pool.draConsumableShares === undefined ? {} : { consumableShares: server.pool.draConsumableShares },
+        }
+      : {}),
     image: raw.image,
     ...(raw.models === undefined ? {} : { models: raw.models }),
     resources: raw.resources,

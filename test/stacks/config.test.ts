@@ -1482,6 +1482,7 @@ describe("what a stack leaves out", () => {
           nodes: { min: 1, max: 1 },
           flavor: "g",
           timeSlicing: { replicas: 4, renameByDefault: false, failRequestsGreaterThanOne: false },
+          allocation: "devicePlugin",
         },
         v100: {
           gpu: "V100-16GB",
@@ -1489,6 +1490,7 @@ describe("what a stack leaves out", () => {
           nodes: { min: 1, max: 1 },
           flavor: "v",
           mps: { replicas: 2, renameByDefault: false },
+          allocation: "devicePlugin",
         },
       },
       modelStore: {
@@ -1508,6 +1510,7 @@ describe("what a stack leaves out", () => {
         dcgmServiceMonitor: true,
         values: {},
       },
+      draDriver: { featureGates: {} },
       monitoring: {
         installed: false,
         namespace: "monitoring",
