@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../stacks/config";
+import { configuredPool, poolNodeLabels } from "../../components/k8s/gpu-operator-values";
 import { gpuOperatorSettings, tritonServerSpec } from "../../stacks/args";
 import { minimalConfig, problemsOf } from "../helpers";
 
@@ -91,6 +92,8 @@ describe("a DRA pool", () => {
       ["h100", "dra"],
       ["t4", undefined],
     ]);
+    const labels = pools.map((p) => poolNodeLabels(configuredPool(p, config.migStrategy)));
+    expect(labels.map((l) => l["nvidia.com/gpu.deploy.device-plugin"])).toEqual(["false", undefined]);
   });
 
   it("hands its servers the driver's consumable shares", () => {
