@@ -3,10 +3,12 @@ import { PlanError, planLayouts } from "../gpu/planner";
 import { parseWorkloads, PlanInputError } from "../gpu/planner-input";
 import { planJson, planText, stackConfigOf, stackFileText } from "../gpu/planner-output";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
-import { checkOutputFile, cliArgs, usageExitCode } from "./cli";
+import { draPlannedConfig } from "../stacks/dra-plan";
+import { checkOutputFile, cliArgs, UsageError, usageExitCode } from "./cli";
 import { readYaml } from "./stack-file";
 
-const USAGE = "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n";
+const USAGE =
+  "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml] [--allocation dra --kubernetes-version 1.36]\n";
 
 /** Reads a workloads file: YAML errors (including duplicate keys) become one clear error. */
 function readWorkloads(file: string): unknown {
@@ -35,10 +37,23 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = cliArgs(
-      { workloads: { type: "string" }, json: { type: "boolean", default: false }, out: { type: "string" } },
+      {
+        workloads: { type: "string" },
+        json: { type: "boolean", default: false },
+        out: { type: "string" },
+        allocation: { type: "string" },
+        "kubernetes-version": { type: "string" },
+      },
       USAGE,
     ));
     if (values.out !== undefined) checkOutputFile("--out", values.out, USAGE);
+    // DRA pools (docs/dra.md): the same plan, written with claims' device names for a cluster of that version.
+    if (values.allocation !== undefined && values.allocation !== "dra" && values.allocation !== "devicePlugin") {
+      throw new UsageError(`--allocation: "${values.allocation}" is not allowed; use dra or devicePlugin`, USAGE);
+    }
+    if ((values.allocation === "dra") !== (values["kubernetes-version"] !== undefined)) {
+      throw new UsageError("--allocation dra and --kubernetes-version go together (DRA needs Kubernetes 1.34+)", USAGE);
+    }
   } catch (e) {
     return usageExitCode(e);
   }
@@ -59,11 +74,13 @@ async function main(): Promise<number> {
       if (e instanceof StackConfigError) throw new Error(`the planned stack config does not validate: ${e.message}`);
       throw e;
     }
-    if (values.out !== undefined) fs.writeFileSync(values.out, stackFileText(plan, values.workloads));
+    const kubernetesVersion = values["kubernetes-version"];
+    const written = kubernetesVersion === undefined ? config : draPlannedConfig(config, kubernetesVersion);
+    if (values.out !== undefined) fs.writeFileSync(values.out, stackFileText(plan, values.workloads, written));
     process.stdout.write(values.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
     return 0;
   } catch (e) {
-    if (e instanceof PlanInputError || e instanceof PlanError) {
+    if (e instanceof PlanInputError || e instanceof PlanError || e instanceof StackConfigError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }
