@@ -52,7 +52,7 @@ interface Report {
 
 function validate(
   gates: Readonly<Record<string, boolean>>,
-  configs: readonly { name: string; parameters: unknown }[],
+  configs: readonly ({ name: string; parameters: unknown } | ClaimInput)[],
 ): Report {
   const flag = Object.entries(gates)
     .map(([g, on]) => `${g}=${on}`)
@@ -67,23 +67,30 @@ function validate(
 
 const TS_GATES = { TimeSlicingSettings: true, ConsumableShares: true };
 const MPS_GATES = { MPSSupport: true };
+const NO_GATES = {};
+const T4_SHARED = { gpu: "T4", timeSlicing: { replicas: 4 } };
 
 interface Shape {
   readonly name: string;
   readonly gates: Readonly<Record<string, boolean>>;
   readonly pool: Record<string, unknown>;
+  /** A second pool of the stack, which changes the first one's claims (its consumable shares). */
+  readonly beside?: Record<string, unknown>;
 }
 
 /**
- * Every shape of DRA pool whose claims carry an opaque config: each GPU model's whole GPUs time-sliced (2 and 8
- * shares) and under MPS (2 clients and the most its architecture takes), and each MIG profile of each model, alone
- * in its `all-<profile>` layout, time-sliced and under MPS.
+ * Every shape of DRA pool gpushare generates claims for: each GPU model's whole GPUs unshared (alone, and beside a
+ * time-sliced pool, which makes their claims take every consumable share), time-sliced (2 and 8 shares) and under MPS
+ * (2 clients and the most its architecture takes); each MIG profile of each model, alone in its `all-<profile>`
+ * layout, unshared, time-sliced and under MPS.
  */
 function shapes(): Shape[] {
   const out: Shape[] = [];
   for (const model of gpuModelNames()) {
     const gpu = findGpuModel(model);
     if (gpu === undefined) continue;
+    out.push({ name: `${model}-whole`, gates: NO_GATES, pool: { gpu: model } });
+    out.push({ name: `${model}-whole-beside-shares`, gates: TS_GATES, pool: { gpu: model }, beside: T4_SHARED });
     for (const r of [2, 8]) {
       out.push({ name: `${model}-ts${r}`, gates: TS_GATES, pool: { gpu: model, timeSlicing: { replicas: r } } });
     }
@@ -92,6 +99,7 @@ function shapes(): Shape[] {
     }
     for (const layout of namedLayouts(gpu).filter((l) => l.migEnabled && Object.keys(l.counts).length === 1)) {
       const mig = { layout: layout.name };
+      out.push({ name: `${model}-${layout.name}`, gates: NO_GATES, pool: { gpu: model, mig } });
       out.push({
         name: `${model}-${layout.name}-ts4`,
         gates: TS_GATES,
@@ -107,22 +115,34 @@ function shapes(): Shape[] {
   return out;
 }
 
-/** The opaque config of the one server of a one-pool DRA stack of `shape`, as the program would create it. */
-function opaqueConfig(shape: Shape): { name: string; parameters: unknown } {
+interface ClaimInput {
+  readonly name: string;
+  readonly object: { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+}
+
+/** The claim object of the server on pool `p` of a DRA stack of `shape`, as the program would create it. */
+function claimObject(shape: Shape): ClaimInput {
+  // Labels of their own, so that two pools of one GPU model can be told apart.
+  const pool = (name: string, p: Record<string, unknown>): Record<string, unknown> => ({
+    nodes: { min: 1, max: 1 },
+    allocation: "dra",
+    nodeSelector: { "example.com/pool": name },
+    ...p,
+  });
   const config = parseStackConfig(
     minimalConfig({
       cluster: { kubernetesVersion: "1.36" },
       draDriver: { featureGates: shape.gates },
-      gpuPools: { p: { nodes: { min: 1, max: 1 }, allocation: "dra", ...shape.pool } },
+      gpuPools: { p: pool("p", shape.pool), ...(shape.beside === undefined ? {} : { q: pool("q", shape.beside) }) },
       servers: { s: { pool: "p" } },
     }),
   );
   const claim = tritonDeviceClaim(tritonServerSpec(config.servers[0]));
-  const spec = (claim?.mode === "template" ? claim.spec.spec : claim?.spec) as
-    { devices: { config?: { opaque: { parameters: unknown } }[] } } | undefined;
-  const parameters = spec?.devices.config?.[0]?.opaque.parameters;
-  if (parameters === undefined) throw new Error(`${shape.name}: no opaque config generated`);
-  return { name: shape.name, parameters };
+  if (claim === undefined) throw new Error(`${shape.name}: no claim generated`);
+  return {
+    name: shape.name,
+    object: { apiVersion: claim.apiVersion, kind: claim.kind, metadata: { name: claim.name }, spec: claim.spec },
+  };
 }
 
 // The first test may build the tool from Go modules (about a minute on 2 cores).
@@ -135,19 +155,34 @@ describe(`NVIDIA's DRA driver ${DRA_DRIVER_VERSION}`, { timeout: 20 * 60_000 }, 
   });
 
   it.each([
-    ["time-sliced", TS_GATES],
-    ["MPS", MPS_GATES],
-  ])("accepts every %s opaque config gpushare generates", (_, gates) => {
-    const configs = shapes()
+    ["time-sliced", TS_GATES, ["GpuConfig", "MigDeviceConfig", "ResourceClaimTemplate"]],
+    ["MPS", MPS_GATES, ["GpuConfig", "MigDeviceConfig"]],
+    ["unshared", NO_GATES, ["ResourceClaimTemplate"]],
+  ])("accepts every %s claim gpushare generates, and its opaque config", (_, gates, kinds) => {
+    const claims = shapes()
       .filter((s) => s.gates === gates)
-      .map(opaqueConfig);
-    expect(configs.length).toBeGreaterThan(20);
-    const report = validate(gates, configs);
+      .map(claimObject);
+    expect(claims.length).toBeGreaterThan(12);
+    const report = validate(gates, claims);
     expect(report.featureGates).toEqual({ accepted: true });
     expect(report.configs.filter((v) => !v.accepted)).toEqual([]);
-    expect(report.configs).toHaveLength(configs.length);
-    // Both kinds were generated and judged: whole GPUs and MIG devices.
-    expect(new Set(report.configs.map((v) => v.kind))).toEqual(new Set(["GpuConfig", "MigDeviceConfig"]));
+    // One verdict per claim: its one opaque config, or the claim itself where it has none.
+    expect(report.configs).toHaveLength(claims.length);
+    // Whole GPUs and MIG devices were both generated and judged (a claim without a config by its own kind).
+    expect(new Set(report.configs.map((v) => v.kind))).toEqual(new Set(kinds));
+  });
+
+  it("refuses a claim with a field resource.k8s.io/v1 does not have, in the API types' words", () => {
+    const claim = claimObject({ name: "typo", gates: NO_GATES, pool: { gpu: "T4" } });
+    const devices = (claim.object.spec.spec as { devices: { requests: { exactly: object }[] } }).devices;
+    devices.requests[0].exactly = { ...devices.requests[0].exactly, allocationMod: "ExactCount" };
+    expect(validate(NO_GATES, [claim]).configs).toEqual([
+      {
+        name: "typo",
+        accepted: false,
+        message: `error decoding object typo: strict decoding error: unknown field "spec.spec.devices.requests[0].exactly.allocationMod"`,
+      },
+    ]);
   });
 
   it("refuses a deliberately bad config with its own message", () => {
@@ -199,8 +234,8 @@ describe(`NVIDIA's DRA driver ${DRA_DRIVER_VERSION}`, { timeout: 20 * 60_000 }, 
   it("refuses our time-sliced configs without the gate gpushare asks for", () => {
     const shape = shapes().find((s) => s.name === "T4-ts2");
     if (shape === undefined) throw new Error("no T4-ts2 shape");
-    expect(validate({}, [opaqueConfig(shape)]).configs[0].message).toBe(
-      `object at T4-ts2 is invalid: "TimeSlicing" is selected as the GPU sharing strategy, but the "TimeSlicingSettings" feature gate is not enabled`,
+    expect(validate({}, [claimObject(shape)]).configs[0].message).toBe(
+      `object at T4-ts2: spec.spec.devices.config[0].opaque.parameters is invalid: "TimeSlicing" is selected as the GPU sharing strategy, but the "TimeSlicingSettings" feature gate is not enabled`,
     );
   });
 

@@ -3,6 +3,7 @@ module gpushare.local/dra-validate
 go 1.26.0
 
 require (
+	k8s.io/api v0.37.0-rc.0
 	k8s.io/apimachinery v0.37.0-rc.0
 	sigs.k8s.io/dra-driver-nvidia-gpu v0.5.0
 )

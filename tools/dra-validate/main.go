@@ -5,7 +5,10 @@
 //
 // Usage: dra-validate [--feature-gates Gate=true,...] < configs.json
 //
-// stdin: a JSON array of {"name": string, "parameters": <opaque config object>}.
+// stdin: a JSON array of {"name": string, "parameters": <opaque config object>} or {"name": string, "object":
+// <resource.k8s.io/v1 ResourceClaim or ResourceClaimTemplate>}. An object is first decoded strictly into the
+// Kubernetes API's own types (unknown fields refused), then each opaque config of the driver in it is checked, as the
+// driver's webhook does; its verdict names the config by its field path.
 // stdout: {"featureGates": {"accepted": bool, "message": string},
 //
 //	"configs": [{"name": string, "accepted": bool, "kind": string, "message": string}]}
@@ -20,7 +23,9 @@ import (
 	"io"
 	"os"
 
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8sjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 
 	nvapi "sigs.k8s.io/dra-driver-nvidia-gpu/api/nvidia.com/resource/v1beta1"
 	"sigs.k8s.io/dra-driver-nvidia-gpu/pkg/featuregates"
@@ -30,7 +35,23 @@ var version = "dev"
 
 type input struct {
 	Name       string          `json:"name"`
-	Parameters json.RawMessage `json:"parameters"`
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Object     json.RawMessage `json:"object,omitempty"`
+}
+
+// driverName is the driver whose opaque configs the webhook checks (cmd/webhook: DriverName).
+const driverName = "gpu.nvidia.com"
+
+// claimDecoder decodes resource.k8s.io/v1 objects strictly: a field the API does not have is an error, not dropped.
+var claimDecoder runtime.Decoder
+
+func init() {
+	scheme := runtime.NewScheme()
+	if err := resourcev1.AddToScheme(scheme); err != nil {
+		panic(err)
+	}
+	claimDecoder = k8sjson.NewSerializerWithOptions(k8sjson.DefaultMetaFactory, scheme, scheme,
+		k8sjson.SerializerOptions{Strict: true})
 }
 
 type verdict struct {
@@ -79,9 +100,16 @@ func main() {
 
 	ok := rep.FeatureGates.Accepted
 	for _, in := range inputs {
-		v := check(in)
-		ok = ok && v.Accepted
-		rep.Configs = append(rep.Configs, v)
+		var verdicts []verdict
+		if in.Object != nil {
+			verdicts = checkObject(in)
+		} else {
+			verdicts = []verdict{check(in)}
+		}
+		for _, v := range verdicts {
+			ok = ok && v.Accepted
+			rep.Configs = append(rep.Configs, v)
+		}
 	}
 
 	enc := json.NewEncoder(os.Stdout)
@@ -93,6 +121,38 @@ func main() {
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// checkObject decodes a ResourceClaim or ResourceClaimTemplate into the Kubernetes API's types, then checks each
+// opaque config of the driver in it. An object without such configs gets one verdict: accepted, kind = its kind.
+func checkObject(in input) []verdict {
+	decoded, gvk, err := claimDecoder.Decode(in.Object, nil, nil)
+	if err != nil {
+		return []verdict{{Name: in.Name, Message: fmt.Sprintf("error decoding object %s: %v", in.Name, err)}}
+	}
+	var configs []resourcev1.DeviceClaimConfiguration
+	specPath := "spec"
+	switch o := decoded.(type) {
+	case *resourcev1.ResourceClaim:
+		configs = o.Spec.Devices.Config
+	case *resourcev1.ResourceClaimTemplate:
+		configs = o.Spec.Spec.Devices.Config
+		specPath = "spec.spec"
+	default:
+		return []verdict{{Name: in.Name, Message: fmt.Sprintf("%s is %s, not a ResourceClaim or ResourceClaimTemplate", in.Name, gvk.Kind)}}
+	}
+	var verdicts []verdict
+	for i, c := range configs {
+		if c.Opaque == nil || c.Opaque.Driver != driverName {
+			continue
+		}
+		name := fmt.Sprintf("%s: %s.devices.config[%d].opaque.parameters", in.Name, specPath, i)
+		verdicts = append(verdicts, check(input{Name: name, Parameters: c.Opaque.Parameters.Raw}))
+	}
+	if len(verdicts) == 0 {
+		verdicts = []verdict{{Name: in.Name, Accepted: true, Kind: gvk.Kind}}
+	}
+	return verdicts
 }
 
 // check applies the webhook's sequence to one configuration; messages use the webhook's wording with the
