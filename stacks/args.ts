@@ -152,7 +152,11 @@ export function tritonServerSpec(server: ServerConfig): TritonServerSpec {
     serverName: server.name,
     pool: { name: server.pool.name, nodeSelector: server.pool.nodeSelector },
     device: server.device,
-    poolCapacity: server.pool.atMaxNodes[server.resource] ?? 0,
+    // Under DRA's MPS every pod joins the server's one claim on one device: a surge pod would be a client too many.
+    poolCapacity:
+      server.pool.allocation === "dra" && server.device.sharing === "mps"
+        ? server.device.replicas
+        : (server.pool.atMaxNodes[server.resource] ?? 0),
     ...(server.pool.allocation === "dra"
       ? {
           dra:

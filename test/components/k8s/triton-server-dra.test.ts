@@ -149,6 +149,15 @@ describe("TritonServer on an MPS DRA pool", () => {
       { name: "gpu", resourceClaimName: at(claim.inputs, "metadata", "name") },
     ]);
   });
+
+  it("rolls out without a surge pod, which would be a client too many of the one claim", async () => {
+    const server = serverOn({ gpu: "H100-80GB", mps: { replicas: 4 } }, { MPSSupport: true }, { replicas: 4 });
+    const deployment = one(await build(server), "kubernetes:apps/v1:Deployment");
+    expect(at(deployment.inputs, "spec", "strategy")).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
+    });
+  });
 });
 
 describe("TritonServer on a device-plugin pool", () => {
