@@ -1,5 +1,6 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { apiServiceTls } from "./policies/apiservice-tls";
+import { draClaimOneGpu } from "./policies/dra-claim-one-gpu";
 import { gpuLimitOne } from "./policies/gpu-limit-one";
 import { helmReleasePinned } from "./policies/helm-release-pinned";
 import { loadBalancerPorts } from "./policies/load-balancer-ports";
@@ -18,6 +19,7 @@ export const GUARDRAILS: readonly ResourceValidationPolicy[] = [
   noWildcardRbac,
   apiServiceTls,
   gpuLimitOne,
+  draClaimOneGpu,
   tritonModelsReadOnly,
   loadBalancerPorts,
   helmReleasePinned,

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { alignedRows, compareCapacity, comparisonText, snapshotOf } from "../stacks/capacity-change";
-import { serverMemoryTable } from "../stacks/capacity-table";
+import { draCapacityNote, draPoolJson, serverMemoryTable } from "../stacks/capacity-table";
 import { servingJson, servingReport, servingText } from "../stacks/serving";
 import { parseStackSettings, StackConfigError, type StackConfig } from "../stacks/config/parse";
 import { problemText } from "../problems";
@@ -56,10 +56,12 @@ function main(): number {
       name: p.name,
       gpu: p.gpu.name,
       mode: p.mode,
-      migStrategy: p.sharing.mig === undefined ? null : config.migStrategy,
+      // DRA publishes MIG devices by profile: the device plugin's strategy does not apply to a DRA pool.
+      migStrategy: p.sharing.mig === undefined || p.allocation === "dra" ? null : config.migStrategy,
       nodes: { min: p.nodes.min, max: p.nodes.max },
       perNode: p.perNode,
       atMaxNodes: p.atMaxNodes,
+      ...draPoolJson(p),
     }));
     const servers = serverMemoryTable(config);
     const serving = servingJson(servingReport(config));
@@ -70,7 +72,9 @@ function main(): number {
     ["POOL", "GPU", "SHARING", "RESOURCE", "GiB PER DEVICE", "PER NODE", "MAX NODES", "AT MAX NODES"],
   ];
   for (const p of config.pools) {
-    const mode = p.sharing.mig?.migEnabled ? `${p.mode} (${p.sharing.mig.configName}, ${config.migStrategy})` : p.mode;
+    const mode = p.sharing.mig?.migEnabled
+      ? `${p.mode} (${p.sharing.mig.configName}, ${p.allocation === "dra" ? "DRA" : config.migStrategy})`
+      : `${p.mode}${p.allocation === "dra" ? " (DRA)" : ""}`;
     const resources = Object.keys(p.perNode);
     if (resources.length === 0) rows.push([p.name, p.gpu.name, mode, "(none)", "-", "0", String(p.nodes.max), "0"]);
     for (const r of resources) {
@@ -81,7 +85,7 @@ function main(): number {
         mode,
         r,
         device === undefined ? "-" : device.memoryGiB.toFixed(2),
-        String(p.perNode[r]),
+        `${p.perNode[r]}${draCapacityNote(p, r)}`,
         String(p.nodes.max),
         String(p.atMaxNodes[r]),
       ]);

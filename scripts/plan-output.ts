@@ -82,9 +82,16 @@ export function stackConfigOf(plan: Plan): Record<string, unknown> {
   };
 }
 
-/** A stack file (`Pulumi.<stack>.yaml`) holding the plan, with comments saying where it came from. */
-export function stackFileText(plan: Plan, source: string): string {
-  const doc = new Document({ config: stackConfigOf(plan) });
+/**
+ * A stack file (`Pulumi.<stack>.yaml`) holding the plan, with comments saying where it came from; `written` is the
+ * plan's config as written (@default - {@link stackConfigOf}; `plan --allocation dra` passes its DRA form).
+ */
+export function stackFileText(
+  plan: Plan,
+  source: string,
+  written: Record<string, unknown> = stackConfigOf(plan),
+): string {
+  const doc = new Document({ config: written });
   doc.commentBefore = [
     ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound)}${plan.provenOptimal ? " (optimal with each server on one resource of one pool)" : ""}.`,
     ` Merge gpushare:cluster.migStrategy, gpushare:gpuPools and gpushare:servers into a stack file; alone, this file`,

@@ -67,6 +67,7 @@ function gpuOperatorPool(pool: PoolConfig): GpuOperatorPool {
     maxNodes: pool.nodes.max,
     ...(pool.raw.nodeSelector === undefined ? {} : { nodeSelector: pool.raw.nodeSelector }),
     ...(pool.raw.mig?.name === undefined ? {} : { migName: pool.raw.mig.name }),
+    ...(pool.allocation === "dra" ? { allocation: pool.allocation } : {}),
   };
 }
 
@@ -151,7 +152,17 @@ export function tritonServerSpec(server: ServerConfig): TritonServerSpec {
     serverName: server.name,
     pool: { name: server.pool.name, nodeSelector: server.pool.nodeSelector },
     device: server.device,
-    poolCapacity: server.pool.atMaxNodes[server.resource] ?? 0,
+    // Under DRA's MPS every pod joins the server's one claim on one device: a surge pod would be a client too many.
+    poolCapacity:
+      server.pool.allocation === "dra" && server.device.sharing === "mps"
+        ? server.device.replicas
+        : (server.pool.atMaxNodes[server.resource] ?? 0),
+    ...(server.pool.allocation === "dra"
+      ? {
+          dra:
+            server.pool.draConsumableShares === undefined ? {} : { consumableShares: server.pool.draConsumableShares },
+        }
+      : {}),
     image: raw.image,
     ...(raw.models === undefined ? {} : { models: raw.models }),
     resources: raw.resources,

@@ -1,4 +1,5 @@
 import { MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
+import { isDraResource } from "../gpu/dra";
 import type { SharingState } from "../components/k8s/sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
@@ -62,7 +63,23 @@ export interface Disruption {
   readonly reason: string;
   /** Servers whose pods hold the pool's GPUs and must be drained first. */
   readonly servers: readonly string[];
+  /**
+   * The pool moves between the device plugin and DRA (told apart by the names of what it offers), and its
+   * servers' pods are replaced (docs/dra.md, "Moving a pool").
+   */
+  readonly allocation?: { readonly before: Allocation; readonly after: Allocation };
 }
+
+type Allocation = "devicePlugin" | "dra";
+
+/** How a pool's devices were allocated, from what it offered: DRA device names or extended resources. */
+function allocationOf(atMaxNodes: Readonly<Record<string, number>>): Allocation | undefined {
+  const names = Object.keys(atMaxNodes);
+  if (names.length === 0) return undefined;
+  return names.every(isDraResource) ? "dra" : "devicePlugin";
+}
+
+const ALLOCATION_WORDS: Readonly<Record<Allocation, string>> = { devicePlugin: "device plugin", dra: "DRA" };
 
 export interface CapacityComparison {
   readonly changes: readonly CapacityChange[];
@@ -171,16 +188,22 @@ export function compareCapacity(before: CapacitySnapshot, after: StackConfig): C
     // A snapshot without a strategy (a capacity table) does not know layouts either.
     const layoutsKnown = before.migStrategy !== undefined;
     if (layoutsKnown && layoutBefore !== layoutAfter) {
-      reasons.push(`MIG layout ${layoutBefore ?? "(none)"} → ${layoutAfter ?? "(none)"}`);
+      reasons.push(
+        `MIG layout ${layoutBefore ?? "(none)"} → ${layoutAfter ?? "(none)"}${pool.allocation === "dra" ? " (the DRA driver's kubelet plugin finds static MIG devices only when it starts: restart it on the pool's nodes afterwards)" : ""}`,
+      );
     }
-    if (strategyChanged && pool.gpu.mig !== undefined) {
+    // DRA publishes every MIG device with its profile: the device plugin's strategy does not reach a DRA pool.
+    if (strategyChanged && pool.gpu.mig !== undefined && pool.allocation !== "dra") {
       reasons.push(`MIG strategy ${before.migStrategy} → ${now.migStrategy}`);
     }
-    if (reasons.length === 0) continue;
+    const allocationBefore = allocationOf(was.atMaxNodes);
+    const moved = allocationBefore !== undefined && allocationBefore !== pool.allocation;
+    if (reasons.length === 0 && !moved) continue;
     disruptions.push({
       pool: pool.name,
       reason: reasons.join(", "),
       servers: after.servers.filter((s) => s.pool.name === pool.name).map((s) => s.name),
+      ...(moved ? { allocation: { before: allocationBefore, after: pool.allocation } } : {}),
     });
   }
   return { changes, servers, disruptions };
@@ -236,6 +259,13 @@ export function comparisonText(c: CapacityComparison): string {
     );
   }
   for (const d of c.disruptions) {
+    if (d.allocation !== undefined) {
+      const servers = d.servers.length === 0 ? "no gpushare server" : d.servers.join(", ");
+      lines.push(
+        `Pool ${d.pool}: allocation ${ALLOCATION_WORDS[d.allocation.before]} → ${ALLOCATION_WORDS[d.allocation.after]} replaces every pod of ${servers} (new pod templates: ${d.allocation.after === "dra" ? "ResourceClaims instead of extended resources" : "extended resources instead of ResourceClaims"}); the pool's GPUs are offered by neither path between the ${d.allocation.before === "dra" ? "DRA driver's kubelet plugin leaving its nodes and the device plugin starting" : "device plugin leaving its nodes and the DRA driver's kubelet plugin publishing them"}, so expect an outage of the pool's servers (docs/dra.md, "Moving a pool").`,
+      );
+    }
+    if (d.reason === "") continue;
     lines.push(
       `Pool ${d.pool}: ${d.reason} repartitions its GPUs; mig-manager needs them free of clients, so ${
         d.servers.length === 0

@@ -1,6 +1,7 @@
 import type { MemoryFit } from "../gpu/memory";
 import { memoryFit, replicaOverheadGiB } from "../gpu/memory";
-import type { ServerConfig, StackConfig } from "./config/parse";
+import { draClaimMode, GPU_DEVICE_CLASS, MIG_DEVICE_CLASS } from "../gpu/dra";
+import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 
 /** One row of the capacity table: a pool's resource, what it offers, what servers may claim. */
 export interface PoolCapacityRow {
@@ -76,4 +77,40 @@ export function serverMemoryTable(config: StackConfig): ServerMemoryRow[] {
       },
     ];
   });
+}
+
+/**
+ * What a DRA pool's count of `resource` per node is made of, for the capacity table: devices × consumable shares
+ * (time-slicing), or devices × MPS clients of one shared claim; "" for a device-plugin pool or an unshared device.
+ */
+export function draCapacityNote(pool: PoolConfig, resource: string): string {
+  const device = pool.devices.find((d) => d.resource === resource);
+  if (pool.allocation !== "dra" || device === undefined || device.sharing === "none") return "";
+  const devices = `${device.physicalPerNode} device${device.physicalPerNode === 1 ? "" : "s"}`;
+  return draClaimMode(device) === "shared"
+    ? ` (${devices} × ${device.replicas} MPS clients of one claim)`
+    : ` (${devices} × ${device.replicas} shares)`;
+}
+
+/**
+ * A DRA pool's part of `capacity --json`: per device kind its DeviceClass, devices and shares per node, and the
+ * claim that takes it; nothing for a device-plugin pool, whose JSON stays as it was.
+ */
+export function draPoolJson(pool: PoolConfig): Record<string, unknown> {
+  if (pool.allocation !== "dra") return {};
+  return {
+    allocation: "dra",
+    dra: {
+      consumableShares: pool.draConsumableShares ?? null,
+      devices: pool.devices.map((d) => ({
+        name: d.resource,
+        deviceClass: d.migProfile === undefined ? GPU_DEVICE_CLASS : MIG_DEVICE_CLASS,
+        ...(d.migProfile === undefined ? {} : { profile: d.migProfile }),
+        devicesPerNode: d.physicalPerNode,
+        sharesPerDevice: d.replicas,
+        sharing: d.sharing,
+        claim: draClaimMode(d) === "shared" ? "one ResourceClaim per server" : "a ResourceClaim per pod (template)",
+      })),
+    },
+  };
 }

@@ -19,6 +19,7 @@ gp_all_tool_dirs() {
   gp_tool_dir etcd "v$ETCD_VERSION"
   gp_tool_dir kwok "v$KWOK_VERSION"
   gp_tool_dir nfd "v$NFD_VERSION"
+  gp_tool_dir dra-validate "v$DRA_VALIDATE_VERSION"
 }
 
 gp_log() { printf '[gpushare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

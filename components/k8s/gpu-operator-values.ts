@@ -83,6 +83,14 @@ export interface GpuOperatorPool {
    * @default - `gpushare-<pool>` (`defaultMigLayoutPrefix` of `gpu/config-names`).
    */
   readonly migName?: string;
+  /**
+   * `dra`: the pool's devices are allocated by NVIDIA's DRA driver, so the operator's device plugin must not run on
+   * its nodes (the driver's chart refuses to share a node with it); they get `nvidia.com/gpu.deploy.device-plugin:
+   * "false"`. MIG layouts are still mig-manager's.
+   * @default "devicePlugin"
+   * @see docs/dra.md
+   */
+  readonly allocation?: "devicePlugin" | "dra";
 }
 
 /** A pool with what follows from it: the name of its device-plugin config and its capacity at max nodes. */
@@ -298,6 +306,9 @@ export function danglingConfigNames(
   return problems;
 }
 
+/** The operator's per-node switch of its device plugin DaemonSet. */
+export const DEVICE_PLUGIN_DEPLOY_LABEL = "nvidia.com/gpu.deploy.device-plugin";
+
 /**
  * The labels every node of a pool gets: the pool label servers select on, the device-plugin config key and,
  * on MIG-capable GPUs, the MIG layout (`all-disabled` for a pool without a `mig` section, so that removing
@@ -310,6 +321,7 @@ export function poolNodeLabels(pool: ConfiguredPool): Record<string, string> {
   };
   if (pool.sharing.mig !== undefined) labels[MIG_CONFIG_LABEL] = pool.sharing.mig.configName;
   else if (pool.sharing.gpu.mig !== undefined) labels[MIG_CONFIG_LABEL] = DEFAULT_MIG_CONFIG;
+  if (pool.allocation === "dra") labels[DEVICE_PLUGIN_DEPLOY_LABEL] = "false";
   return labels;
 }
 

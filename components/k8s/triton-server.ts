@@ -10,6 +10,8 @@ import {
   TRITON_PORTS,
   tritonHpaBehavior,
   tritonPodLabels,
+  tritonDeviceClaim,
+  tritonPodResourceClaim,
   tritonPodSpec,
   tritonRolloutStrategy,
   tritonSelectorLabels,
@@ -72,6 +74,25 @@ export class TritonServer extends pulumi.ComponentResource {
     const labels = { ...tritonPodLabels(args), "app.kubernetes.io/part-of": "gpushare" };
     const metadata = { name: args.serverName, namespace: args.namespace, labels };
 
+    // On a DRA pool, the claim (or the template of one claim per pod) that brings each pod its device.
+    const claim = tritonDeviceClaim(args);
+    const deviceClaim =
+      claim === undefined
+        ? undefined
+        : tritonPodResourceClaim(
+            claim.mode,
+            new k8s.apiextensions.CustomResource(
+              `${name}-claim`,
+              {
+                apiVersion: claim.apiVersion,
+                kind: claim.kind,
+                metadata: { ...metadata, name: claim.name },
+                spec: claim.spec,
+              },
+              { parent: this },
+            ).metadata.name,
+          );
+
     const deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
@@ -82,7 +103,10 @@ export class TritonServer extends pulumi.ComponentResource {
           strategy: tritonRolloutStrategy(args),
           // Past the startup probe's budget plus a few minutes to schedule and pull the image.
           progressDeadlineSeconds: STARTUP_PROBE_PERIOD_SECONDS * STARTUP_PROBE_FAILURE_THRESHOLD + 300,
-          template: { metadata: { labels: tritonPodLabels(args) }, spec: tritonPodSpec(args, args.claimName) },
+          template: {
+            metadata: { labels: tritonPodLabels(args) },
+            spec: tritonPodSpec(args, args.claimName, deviceClaim),
+          },
         },
       },
       {

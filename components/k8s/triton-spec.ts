@@ -1,6 +1,9 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { AdvertisedDevice } from "../../gpu/capacity";
+import { generationName } from "../../gpu/config-names";
+import type { DraClaimMode } from "../../gpu/dra";
+import { CLAIM_REQUEST_NAME, draClaimMode, draClaimSpec, RESOURCE_API_VERSION } from "../../gpu/dra";
 import {
   DEFAULT_MIN_REPLICAS,
   DEFAULT_SCALE_DOWN_PERIOD_SECONDS,
@@ -52,6 +55,19 @@ export interface TritonServerSpec {
    * @default - unknown: rollouts replace one pod at a time, never waiting for a device that may not exist.
    */
   readonly poolCapacity?: number;
+  /**
+   * The pool allocates through DRA: each pod gets `device` through a ResourceClaim (from the server's
+   * ResourceClaimTemplate, or the server's one shared claim under MPS) instead of an extended resource.
+   * @default - none: the device plugin's extended resource `device.resource`.
+   * @see docs/dra.md
+   */
+  readonly dra?: {
+    /**
+     * The DRA driver's consumable shares per device (`--consumable-shares`), when it runs with them.
+     * @default - none: the driver allocates each device to one claim.
+     */
+    readonly consumableShares?: number;
+  };
   /**
    * The Triton image, pinned by tag or digest.
    * @default - `DEFAULT_TRITON_IMAGE` (components/defaults.ts)
@@ -209,11 +225,53 @@ export function tritonArgs(server: TritonServerSpec): string[] {
 export function tritonResources(server: TritonServerSpec): k8s.types.input.core.v1.ResourceRequirements {
   const cpu = server.resources?.cpu ?? DEFAULT_TRITON_CPU;
   const memory = server.resources?.memory ?? DEFAULT_TRITON_MEMORY;
+  if (server.dra !== undefined) {
+    // The device comes through the pod's claim; `claims` names it for this container.
+    return { requests: { cpu, memory }, limits: { memory }, claims: [{ name: CLAIM_REQUEST_NAME }] };
+  }
   const resource = server.device.resource;
   return {
     requests: { cpu, memory, [resource]: "1" },
     limits: { memory, [resource]: "1" },
   };
+}
+
+/** A server's DRA claim object: a ResourceClaimTemplate (a claim per pod) or one ResourceClaim its pods share. */
+export interface TritonDeviceClaim {
+  readonly apiVersion: typeof RESOURCE_API_VERSION;
+  readonly kind: "ResourceClaimTemplate" | "ResourceClaim";
+  readonly mode: DraClaimMode;
+  /**
+   * `<server>-<hash of the spec>`. Claims and templates are immutable: a changed spec is a new object under a new
+   * name, created before the old one goes, and the Deployment rolls over to it.
+   */
+  readonly name: string;
+  readonly spec: Record<string, unknown>;
+}
+
+/** The claim object of a server on a DRA pool, or `undefined` on a device-plugin pool. */
+export function tritonDeviceClaim(server: TritonServerSpec): TritonDeviceClaim | undefined {
+  if (server.dra === undefined) return undefined;
+  const mode = draClaimMode(server.device);
+  const claimSpec = draClaimSpec(server.device, server.dra.consumableShares);
+  const spec = mode === "template" ? { spec: claimSpec } : claimSpec;
+  return {
+    apiVersion: RESOURCE_API_VERSION,
+    kind: mode === "template" ? "ResourceClaimTemplate" : "ResourceClaim",
+    mode,
+    name: generationName(server.serverName, JSON.stringify(spec)),
+    spec,
+  };
+}
+
+/** The pod's reference to its claim: through the template (a claim of its own) or to the shared claim. */
+export function tritonPodResourceClaim(
+  mode: DraClaimMode,
+  name: pulumi.Input<string>,
+): k8s.types.input.core.v1.PodResourceClaim {
+  return mode === "template"
+    ? { name: CLAIM_REQUEST_NAME, resourceClaimTemplateName: name }
+    : { name: CLAIM_REQUEST_NAME, resourceClaimName: name };
 }
 
 /** Pods the server may run: its fixed count, or the larger of the HPA's maximum and the starting count. */
@@ -257,6 +315,7 @@ const RESTRICTED_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
 export function tritonPodSpec(
   server: TritonServerSpec,
   claimName: pulumi.Input<string>,
+  deviceClaim?: k8s.types.input.core.v1.PodResourceClaim,
 ): k8s.types.input.core.v1.PodSpec {
   const httpGet = (path: string): k8s.types.input.core.v1.HTTPGetAction => ({ path, port: "http" });
   return {
@@ -307,6 +366,7 @@ export function tritonPodSpec(
     ],
     // Read-only twice: the claim as a volume and the mount. Only the model store's seed Job writes.
     volumes: [{ name: "models", persistentVolumeClaim: { claimName, readOnly: true } }],
+    ...(deviceClaim === undefined ? {} : { resourceClaims: [deviceClaim] }),
   };
 }
 

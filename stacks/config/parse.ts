@@ -53,7 +53,9 @@ import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, q
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
 import { kneeOf } from "../../gpu/sharing-curve";
+import { draResourceName } from "../../gpu/dra";
 import { resolveCurveFiles } from "./curve-files";
+import { draConsumableShares, draMpsServerProblem, draProblems } from "./dra";
 import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "../serving";
 
 export { StackConfigError };
@@ -77,6 +79,13 @@ export interface PoolConfig {
   readonly devicePluginConfig: string;
   /** Node labels that select the pool's nodes. */
   readonly nodeSelector: Readonly<Record<string, string>>;
+  /** How pods get the pool's devices: extended resources of the device plugin, or DRA claims (docs/dra.md). */
+  readonly allocation: "devicePlugin" | "dra";
+  /**
+   * With `allocation: dra`: the DRA driver's consumable shares per device (the stack's time-sliced DRA pools'
+   * replicas), or `undefined` when the driver runs without them.
+   */
+  readonly draConsumableShares?: number;
 }
 
 export interface ServerConfig {
@@ -320,8 +329,10 @@ function checkSharing(draft: PoolDraft, strategy: MigStrategy | undefined, probl
   const { name, raw, gpu, mig } = draft;
   const at = `gpuPools.${name}`;
   const ts = raw.timeSlicing;
+  // The DRA driver runs MPS on MIG devices too (MigDeviceConfig), whatever the device plugin's MIG strategy.
+  const plugin = raw.allocation !== "dra";
   if (raw.mps !== undefined) {
-    if (raw.mig !== undefined) {
+    if (raw.mig !== undefined && plugin) {
       problems.push(
         `${at}.mps: MPS does not run on MIG devices; remove ${at}.mig to share whole GPUs with MPS, or remove ${at}.mps and time-slice the MIG slices with ${at}.timeSlicing`,
       );
@@ -331,7 +342,7 @@ function checkSharing(draft: PoolDraft, strategy: MigStrategy | undefined, probl
         `${at}: both timeSlicing and mps are set and the device plugin would silently use MPS; keep one of ${at}.timeSlicing or ${at}.mps`,
       );
     }
-    if (strategy === "mixed") {
+    if (strategy === "mixed" && plugin) {
       problems.push(
         `${at}.mps: the device plugin rejects MPS under the mixed MIG strategy this cluster uses; use timeSlicing on this pool or run MPS pools in a cluster with cluster.migStrategy "single"`,
       );
@@ -576,6 +587,13 @@ function checkServer(
   if (!countsOk) return undefined;
   const maxReplicas = autoMax === undefined ? replicas : Math.max(autoMax, replicas);
   const minReplicas = auto === undefined ? replicas : auto.minReplicas;
+  const mpsClaim = draMpsServerProblem(
+    at,
+    auto === undefined ? "replicas" : "autoscaling.maxReplicas",
+    maxReplicas,
+    pool,
+  );
+  if (mpsClaim !== undefined) problems.push(mpsClaim);
   const fit = pool.atMaxNodes[resource] ?? 0;
   if (maxReplicas > fit) {
     const what = auto === undefined ? "replicas" : "autoscaling.maxReplicas";
@@ -1014,6 +1032,9 @@ export function parseStackConfig(input: unknown): StackConfig {
   const migStrategy: MigStrategy =
     raw.cluster.migStrategy ?? (strategies.size === 1 ? ([...strategies][0] as MigStrategy) : "single");
 
+  problems.push(...draProblems(raw, warnings));
+  const consumableShares = draConsumableShares(raw);
+
   const podLimitProblems = nodePodLimitProblems("cluster.", raw.cluster);
   problems.push(...podLimitProblems);
   const podLimitOk = podLimitProblems.length === 0;
@@ -1023,7 +1044,9 @@ export function parseStackConfig(input: unknown): StackConfig {
     const at = `gpuPools.${d.name}`;
     // Without one strategy, what a MIG pool advertises is unknown.
     if (!agreed && d.mig !== undefined) continue;
-    if (migStrategy === "single" && d.mig !== undefined && nonZeroProfiles(d.mig.counts).length > 1) {
+    const dra = d.raw.allocation === "dra";
+    // DRA publishes every MIG device with its profile: the device plugin's strategy does not apply.
+    if (!dra && migStrategy === "single" && d.mig !== undefined && nonZeroProfiles(d.mig.counts).length > 1) {
       problems.push(
         `${at}.mig: layout ${d.mig.configName} mixes ${nonZeroProfiles(d.mig.counts).join(", ")}, but the single strategy needs identical slices; set cluster.migStrategy "mixed" or use one profile (e.g. ${allProfileLayoutName(nonZeroProfiles(d.mig.counts)[0])})`,
       );
@@ -1039,7 +1062,12 @@ export function parseStackConfig(input: unknown): StackConfig {
       ...(d.raw.timeSlicing === undefined ? {} : { timeSlicing: d.raw.timeSlicing }),
       ...(d.raw.mps === undefined ? {} : { mps: d.raw.mps }),
     };
-    const devices = advertisedDevices(sharing, migStrategy);
+    const devices = dra
+      ? advertisedDevices(sharing, "mixed").map((v) => {
+          const name = draResourceName(v.migProfile);
+          return { ...v, baseResource: name, resource: name };
+        })
+      : advertisedDevices(sharing, migStrategy);
     const pods = podsPerNode(devices);
     if (podLimitOk && pods > gpuPodBudget(raw.cluster)) {
       problems.push(
@@ -1066,6 +1094,8 @@ export function parseStackConfig(input: unknown): StackConfig {
       // Named after its content: config-manager re-reads a config only when the node's label value changes.
       devicePluginConfig: generationName(d.name, stringify(devicePluginConfig(sharing, migStrategy))),
       nodeSelector: d.raw.nodeSelector ?? { [POOL_LABEL]: d.name },
+      allocation: d.raw.allocation,
+      ...(dra && consumableShares !== undefined ? { draConsumableShares: consumableShares } : {}),
     });
   }
 

@@ -85,6 +85,11 @@ const clusterSchema = z.strictObject({
   /** MIG strategy of the whole cluster: the GPU operator applies one to every node. */
   migStrategy: migStrategySchema.optional(),
   openstack: openstackClusterSchema.optional(),
+  /**
+   * The cluster's Kubernetes version (`1.36`, `v1.36.1`); @default in OpenStack mode the template's `kube_tag`
+   * label. Needed by DRA pools, whose claims use `resource.k8s.io/v1` (Kubernetes ≥ 1.34).
+   */
+  kubernetesVersion: z.string().min(1).optional(),
   /** Pods a node may run: the kubelet's `maxPods` on the GPU nodes. */
   maxPodsPerNode: z.number().default(DEFAULT_MAX_PODS_PER_NODE),
   /** Pods every GPU node runs besides the servers' (DaemonSets: GPU operator, CNI, CSI, kube-proxy, node exporter). */
@@ -140,6 +145,11 @@ const poolSchema = z.strictObject({
   mig: migSchema.optional(),
   timeSlicing: timeSlicingSchema.optional(),
   mps: mpsSchema.optional(),
+  /**
+   * How pods get the pool's devices: the device plugin's extended resources (`nvidia.com/...`), or DRA
+   * ResourceClaims served by NVIDIA's DRA driver (docs/dra.md). @default devicePlugin
+   */
+  allocation: z.enum(["devicePlugin", "dra"]).default("devicePlugin"),
 });
 
 const manilaSchema = z.strictObject({
@@ -187,6 +197,14 @@ const gpuOperatorSchema = z.strictObject({
   dcgmServiceMonitor: z.boolean().default(DEFAULT_DCGM_SERVICE_MONITOR),
   /** Helm values merged last; keys gpushare owns are refused. */
   values: looseValues.default({}),
+});
+
+const draDriverSchema = z.strictObject({
+  /**
+   * Feature gates of NVIDIA's DRA driver (its chart's `featureGates`): TimeSlicingSettings, MPSSupport and
+   * ConsumableShares are what DRA pools' sharing needs (all alpha).
+   */
+  featureGates: z.record(z.string(), z.boolean()).default({}),
 });
 
 const monitoringSchema = z.strictObject({
@@ -279,6 +297,8 @@ export const stackConfigSchema = z.strictObject({
   modelStore: modelStoreSchema.prefault({}),
   inference: z.strictObject({ namespace: z.string().default(DEFAULT_INFERENCE_NAMESPACE) }).prefault({}),
   gpuOperator: gpuOperatorSchema.prefault({}),
+  /** NVIDIA's DRA driver, which serves the pools with `allocation: dra`. */
+  draDriver: draDriverSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
   metricsAdapter: metricsAdapterSchema.prefault({}),
   servers: z.record(z.string(), serverSchema).default({}),

@@ -456,13 +456,14 @@ describe("no-kube-system-workloads", () => {
 // The pack: every guardrail reports through CrossGuard's validateResource.
 
 describe(`the ${PACK_NAME} pack`, () => {
-  it("has nine guardrails with unique names, none lowering the pack's mandatory level", () => {
+  it("has ten guardrails with unique names, none lowering the pack's mandatory level", () => {
     const names = GUARDRAILS.map((p) => p.name);
     expect(names).toEqual([
       "no-cluster-admin-binding",
       "no-wildcard-rbac",
       "apiservice-verified-tls",
       "gpu-limit-exactly-one",
+      "dra-claim-one-gpu",
       "triton-models-read-only",
       "load-balancer-serving-ports-only",
       "helm-release-pinned",

@@ -490,7 +490,8 @@ describe("the commands' own input: flags, output paths, files that are not stack
   const CAPACITY_USAGE =
     "usage: npm run --silent capacity -- --config Pulumi.<stack>.yaml [--compare OLD.yaml] [--json]\n";
   const RENDER_USAGE = "usage: npm run --silent render -- --stack <name> [--out <dir>]\n";
-  const PLAN_USAGE = "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n";
+  const PLAN_USAGE =
+    "usage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml] [--allocation dra --kubernetes-version 1.36]\n";
   const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-cli-"));
 
   it.each<[string, string, string[], string]>([

@@ -270,7 +270,7 @@ describe("npm run plan", () => {
     const r = run("plan.ts", []);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "--workloads is missing\nusage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml]\n",
+      "--workloads is missing\nusage: npm run --silent plan -- --workloads FILE.yaml [--json] [--out Pulumi.<stack>.yaml] [--allocation dra --kubernetes-version 1.36]\n",
     );
   });
 });

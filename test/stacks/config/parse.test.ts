@@ -1490,6 +1490,7 @@ describe("what a stack leaves out", () => {
           nodes: { min: 1, max: 1 },
           flavor: "g",
           timeSlicing: { replicas: 4, renameByDefault: false, failRequestsGreaterThanOne: false },
+          allocation: "devicePlugin",
         },
         v100: {
           gpu: "V100-16GB",
@@ -1497,6 +1498,7 @@ describe("what a stack leaves out", () => {
           nodes: { min: 1, max: 1 },
           flavor: "v",
           mps: { replicas: 2, renameByDefault: false },
+          allocation: "devicePlugin",
         },
       },
       modelStore: {
@@ -1516,6 +1518,7 @@ describe("what a stack leaves out", () => {
         dcgmServiceMonitor: true,
         values: {},
       },
+      draDriver: { featureGates: {} },
       monitoring: {
         installed: false,
         namespace: "monitoring",
