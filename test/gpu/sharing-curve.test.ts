@@ -168,3 +168,48 @@ describe("curve problems", () => {
     expect(sharingCurveSchema.safeParse({ ...base, points: [point] }).success).toBe(false);
   });
 });
+
+describe("sharing curves at their edges", () => {
+  const two: SharingCurve = {
+    gpu: "T4",
+    sharing: "timeSlicing",
+    points: [
+      { pods: 1, requestsPerSecond: 100, p99Ms: 10 },
+      { pods: 2, requestsPerSecond: 110, p99Ms: 12 },
+    ],
+  };
+
+  it("reads the last point as measured, and only past it as the flat extension", () => {
+    expect(curveAt(ts1, 14)).toEqual({ requestsPerSecond: 833, p99Ms: 16.84, extrapolated: false });
+    expect(curveAt(ts1, 5).extrapolated).toBe(false);
+    expect(curveAt(ts1, 15).extrapolated).toBe(true);
+  });
+
+  it("puts the knee where one more pod adds less than the fraction, not where it adds exactly that", () => {
+    // 1 → 2 pods adds 10, exactly 10 % of one pod alone: not a knee yet; the curve ends still rising.
+    expect(kneeOf(two, 0.1)).toEqual({ pods: 2, measured: false });
+    expect(kneeOf(two, 0.11)).toEqual({ pods: 1, measured: true });
+  });
+
+  it("meets an objective that the devices serve exactly", () => {
+    expect(replicasForObjective(ts1, { requestsPerSecond: 833, p99Ms: 8.42 }, 1, 14)).toMatchObject({ replicas: 7 });
+  });
+
+  it("serves nothing, and reads nothing past the curve, with no pods or no devices", () => {
+    expect(servedBy(ts1, 0, 8)).toEqual({
+      replicas: 0,
+      devices: 8,
+      podsPerDevice: 0,
+      requestsPerSecond: 0,
+      p99Ms: 0,
+      extrapolated: false,
+    });
+  });
+
+  it("takes a one-point curve of an unshared device", () => {
+    const alone: SharingCurve = { gpu: "T4", sharing: "none", points: [two.points[0]] };
+    expect(sharingCurveSchema.safeParse(alone).success).toBe(true);
+    expect(curveProblems("c", alone)).toEqual([]);
+    expect(kneeOf(alone)).toEqual({ pods: 1, measured: false });
+  });
+});

@@ -8,7 +8,8 @@ import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { problemText } from "../../problems";
 import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config/parse";
 import { tritonServerSpec } from "../../stacks/args";
-import { serverServing } from "../../stacks/serving";
+import { serverServing, servingJson, servingReport, servingText } from "../../stacks/serving";
+import { resolveCurveFiles } from "../../stacks/config/curve-files";
 import { comparisonMatters, comparisonText, compareCapacity, snapshotOf } from "../../stacks/capacity-change";
 
 /** ResNet-50 batch 1 time-sliced on one H200, as measured (test/fixtures/h200-sharing-measured.md). */
@@ -220,5 +221,126 @@ describe("a sharing curve in a file beside the stack", () => {
         /^servers\.resnet\.sharingCurve: "curves\/broken\.yaml" is not a YAML curve \(.+\); give the path/,
       );
     }
+  });
+});
+
+describe("a curve on a MIG slice or an unshared GPU", () => {
+  const mig = (curve: Record<string, unknown>) => ({
+    modelStore: { nfs: { server: "10.0.0.5", path: "/models" } },
+    cluster: { migStrategy: "mixed" },
+    gpuPools: { a100: { gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, mig: { layout: "all-1g.5gb" } } },
+    servers: { s: { pool: "a100", resource: "nvidia.com/mig-1g.5gb", replicas: 1, sharingCurve: curve } },
+  });
+  const slice = { gpu: "A100-SXM4-40GB", migProfile: "1g.5gb", sharing: "none", points: [tsCurve.points[0]] };
+
+  it("takes a curve measured on the slice, and names the slice when it was measured on the whole GPU", () => {
+    expect(parseStackConfig(mig(slice)).warnings).toEqual([]);
+    expect(problemsOf(mig({ ...slice, migProfile: undefined }))).toEqual([
+      "servers.s.sharingCurve.migProfile: (unset, a whole GPU) is not the server's device; pool a100 runs A100-SXM4-40GB MIG 1g.5gb; measure the curve on the device the server runs on (npm run advise), or move the server to such a pool",
+    ]);
+  });
+
+  it("reads only the first point of any mode's curve on an unshared GPU", () => {
+    const config = parseStackConfig({
+      ...stack({ sharingCurve: tsCurve, replicas: 2 }),
+      gpuPools: { h200: { gpu: "H200-141GB", nodes: { min: 1, max: 2 } } },
+    });
+    expect(serverServing(config.servers[0], 0.1)?.atMax).toMatchObject({ podsPerDevice: 1, requestsPerSecond: 552 });
+  });
+
+  it("says device, not devices, for one", () => {
+    const config = parseStackConfig({
+      ...stack({ sharingCurve: tsCurve, autoscaling: { maxReplicas: 14 }, slo: { requestsPerSecond: 900, p99Ms: 9 } }),
+      gpuPools: { h200: { gpu: "H200-141GB", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: 14 } } },
+    });
+    expect(config.warnings).toEqual([
+      "servers.resnet.autoscaling.maxReplicas: 14 puts up to 14 pods on each of 1 device, past the knee at 7 (one more pod adds < 10 % of what one serves alone): 14 pods serve 833 requests/s at p99 16.8 ms, 7 serve 833 requests/s at p99 8.4 ms; lower it to 7, or share the devices with MPS or more of them",
+      "servers.resnet.slo: 900 requests/s within p99 9.0 ms cannot be met at 14 max replicas on 1 device: they serve 833 requests/s at p99 16.8 ms, and at the knee 833 requests/s at p99 8.4 ms; add devices (gpuPools.h200.nodes.max), share them with MPS, or lower the objective",
+    ]);
+  });
+});
+
+describe("the serving report of capacity", () => {
+  const withCurve = parseStackConfig({
+    ...stack({ sharingCurve: tsCurve, autoscaling: {}, slo: { requestsPerSecond: 1500, p99Ms: 9 } }),
+    servers: {
+      resnet: { pool: "h200", sharingCurve: tsCurve, autoscaling: {}, slo: { requestsPerSecond: 1500, p99Ms: 9 } },
+      plain: { pool: "h200", replicas: 1 },
+    },
+  });
+
+  it("keeps the objective and the replicas that meet it", () => {
+    const v = serverServing(withCurve.servers[0], 0.1)!;
+    expect(v.slo).toEqual({ requestsPerSecond: 1500, p99Ms: 9 });
+    expect(v.sloMetBy).toMatchObject({ replicas: 11 });
+  });
+
+  it("prints a row per server with a curve and names the servers counted in slots", () => {
+    expect(servingText(servingReport(withCurve))).toEqual([
+      "SERVER  DEVICES  MAX REPLICAS  PODS PER DEVICE  KNEE  REQ/S AT MAX  P99 ms AT MAX  REQ/S AT KNEE  SLO",
+      "resnet  2        14            7                7     1666          8.4            1666           1500/s ≤ 9 ms: met at 11",
+      "Counted in slots, not requests (no sharingCurve): plain; npm run advise learns a curve from the running platform.",
+    ]);
+  });
+
+  it("marks a knee past the curve and figures read flat", () => {
+    const short = { ...tsCurve, points: tsCurve.points.slice(0, 3) };
+    const config = parseStackConfig(stack({ sharingCurve: short, replicas: 12 }));
+    const text = servingText(servingReport(config));
+    expect(text[1].split(/\s{2,}/)).toEqual(["resnet", "2", "12", "6", "4+", "1340*", "13.4", "1340", "-"]);
+    expect(text.slice(2)).toEqual([
+      "KNEE n+: the curve still rises at its last point, n pods; the knee is there or past it.",
+      "*: past the curve's last point, read flat.",
+    ]);
+  });
+
+  it("gives the same figures as JSON, rounded, with null for an objective no count meets", () => {
+    const missed = parseStackConfig(
+      stack({ sharingCurve: tsCurve, autoscaling: {}, slo: { requestsPerSecond: 5000, p99Ms: 9 } }),
+    );
+    expect(servingJson(servingReport(missed))).toEqual({
+      servers: [
+        {
+          server: "resnet",
+          pool: "h200",
+          resource: "nvidia.com/gpu",
+          devices: 2,
+          maxReplicas: 14,
+          knee: { podsPerDevice: 7, measured: true, fraction: 0.1 },
+          atMaxReplicas: { replicas: 14, podsPerDevice: 7, requestsPerSecond: 1666, p99Ms: 8.42, extrapolated: false },
+          atKnee: { replicas: 14, podsPerDevice: 7, requestsPerSecond: 1666, p99Ms: 8.42, extrapolated: false },
+          slo: { requestsPerSecond: 5000, p99Ms: 9, metBy: null },
+        },
+      ],
+      countedInSlots: [],
+    });
+  });
+});
+
+describe("curve files that are not curves", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpushare-curve-edges-"));
+  fs.writeFileSync(path.join(dir, "big.yaml"), "x".repeat((1 << 20) + 1));
+  fs.writeFileSync(path.join(dir, "exact.yaml"), `${stringify(tsCurve)}#`.padEnd(1 << 20, "#"));
+  fs.writeFileSync(path.join(dir, "twice.yaml"), "gpu: T4\ngpu: H200-141GB\n");
+
+  it("leaves servers alone that are not mappings", () => {
+    expect(resolveCurveFiles(["a"], dir)).toEqual({ servers: ["a"], problems: [] });
+    expect(resolveCurveFiles({ s: "text" }, dir)).toEqual({ servers: { s: "text" }, problems: [] });
+  });
+
+  it("refuses a file over 1 MiB and takes one of exactly 1 MiB", () => {
+    expect(resolveCurveFiles({ s: { sharingCurve: "big.yaml" } }, dir).problems).toEqual([
+      `servers.s.sharingCurve: "big.yaml" is ${(1 << 20) + 1} bytes, more than a curve file's 1 MiB; give the path of a curve file relative to the project directory (npm run advise --out writes one), or the curve inline`,
+    ]);
+    expect(resolveCurveFiles({ s: { sharingCurve: "exact.yaml" } }, dir)).toEqual({
+      servers: { s: { sharingCurve: tsCurve } },
+      problems: [],
+    });
+  });
+
+  it("refuses a key given twice, in one line", () => {
+    const [problem] = resolveCurveFiles({ s: { sharingCurve: "twice.yaml" } }, dir).problems;
+    expect(problem).toMatch(/^servers\.s\.sharingCurve: "twice\.yaml" is not a YAML curve \(Map keys must be unique/);
+    expect(problem).not.toContain("\n");
   });
 });
