@@ -9,6 +9,7 @@ import type { DeviceKind, NodeShape, Sharing } from "./shapes";
 import { demandAt, hosts, nodeShapes, servingAt, sharingLimit, sharingsFor, UNSHARED } from "./shapes";
 import type { Draft } from "./search";
 import { searchPlan } from "./search";
+import { BOUND_COST_EPSILON } from "./tolerance";
 import type { ServingObjective, SharingCurve } from "../gpu/sharing-curve";
 
 /** One resource a planned pool advertises, and who claims it. */
@@ -147,8 +148,6 @@ export const NODE_GROUP_LABEL = "gpushare.io/node-group";
 
 export const DEFAULT_EXACT_LIMIT = 2500;
 export const DEFAULT_TIME_SECONDS = 10;
-
-const EPS = 1e-6;
 
 /** A pool type with its sharing fixed: what one node offers per kind, under what strategy. */
 interface PoolType {
@@ -322,13 +321,13 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
     if (lp === undefined) continue;
     relaxed = Math.min(relaxed, lp);
     const r = searchPlan(w, shapes, strategy);
-    if (r !== undefined && (best === undefined || r.cost < best.cost - EPS)) best = r;
+    if (r !== undefined && (best === undefined || r.cost < best.cost - BOUND_COST_EPSILON)) best = r;
   }
   if (relaxed === Infinity) throw new PlanError([problemFromText(nodeLimitProblem(w))]);
   // Both bounds are proven: the relaxation (the cheaper strategy's) and the cheapest pool that fits the most
   // demanding server alone.
   let bound = Math.max(relaxed, floorBound(w, shapes));
-  if (best !== undefined && best.cost <= bound + EPS) {
+  if (best !== undefined && best.cost <= bound + BOUND_COST_EPSILON) {
     return finish(w, best.drafts, {
       provenOptimal: true,
       search: "heuristic",
@@ -351,17 +350,17 @@ export async function planLayouts(w: Workloads, options: PlanOptions = {}): Prom
   let search: Plan["search"] = "heuristic";
   if (exact.kind === "limited") {
     bound = Math.max(bound, exact.bound);
-    if (best === undefined || exact.cost < best.cost - EPS) {
+    if (best === undefined || exact.cost < best.cost - BOUND_COST_EPSILON) {
       best = { drafts: exact.drafts, cost: exact.cost };
       search = "exact";
     }
   }
   if (best === undefined) throw new PlanError([problemFromText(nodeLimitProblem(w))]);
   return finish(w, best.drafts, {
-    provenOptimal: best.cost <= bound + EPS,
+    provenOptimal: best.cost <= bound + BOUND_COST_EPSILON,
     search,
     lowerBound: Math.min(bound, best.cost),
-    lowerBoundSource: exact.kind === "limited" && exact.bound >= bound - EPS ? "exact" : "relaxation",
+    lowerBoundSource: exact.kind === "limited" && exact.bound >= bound - BOUND_COST_EPSILON ? "exact" : "relaxation",
   });
 }
 
@@ -875,7 +874,8 @@ function finish(
   const order = new Map(w.servers.map((s, i) => [s.name, i]));
   servers.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
   const cost = pooled.reduce((n, p) => n + p.cost, 0);
-  if (cost > draftsCost(w, drafts) + EPS) throw new Error(`the finished plan costs ${cost}, more than its drafts`);
+  if (cost > draftsCost(w, drafts) + BOUND_COST_EPSILON)
+    throw new Error(`the finished plan costs ${cost}, more than its drafts`);
   return {
     migStrategy,
     pools: pooled,

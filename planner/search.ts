@@ -3,6 +3,7 @@ import type { GpuOffer, Isolation, WorkloadServer, Workloads } from "./input";
 import type { GpuModel } from "../gpu/catalog";
 import type { DeviceKind, NodeShape, Sharing, SharingMode } from "./shapes";
 import { demandAt, hosts, servingAt, sharingLimit, UNSHARED } from "./shapes";
+import { SEARCH_COST_EPSILON } from "./tolerance";
 
 /** A pool before naming: a shape, its sharing per kind, its nodes and which server uses which kind. */
 export interface Draft {
@@ -15,7 +16,6 @@ export interface Draft {
   readonly servers: ReadonlyMap<number, number>;
 }
 
-const EPS = 1e-9;
 /** Above this many servers the search starts from one order only. */
 const MULTI_START_SERVERS = 300;
 /** Up to this many pools, the search also tries to merge every pair of pools into one. */
@@ -246,7 +246,7 @@ export function searchPlan(
   let best: { drafts: Draft[]; cost: number } | undefined;
   for (const order of startOrders(S)) {
     const r = searchFrom(order);
-    if (r !== undefined && (best === undefined || r.cost < best.cost - EPS)) best = r;
+    if (r !== undefined && (best === undefined || r.cost < best.cost - SEARCH_COST_EPSILON)) best = r;
   }
   return best;
 
@@ -319,8 +319,8 @@ export function searchPlan(
           const perReplica = bin.offer.costPerNode / (bin.shape.kinds[d].perNode * bin.podsWith(d, i));
           if (
             found === undefined ||
-            delta < found.delta - EPS ||
-            (delta <= found.delta + EPS && perReplica < found.perReplica - EPS)
+            delta < found.delta - SEARCH_COST_EPSILON ||
+            (delta <= found.delta + SEARCH_COST_EPSILON && perReplica < found.perReplica - SEARCH_COST_EPSILON)
           ) {
             found = { bin, kind: d, delta, perReplica };
           }
@@ -332,8 +332,9 @@ export function searchPlan(
       if (
         option !== undefined &&
         (found === undefined ||
-          option.delta < found.delta - EPS ||
-          (option.delta <= found.delta + EPS && option.perReplica < found.perReplica - EPS))
+          option.delta < found.delta - SEARCH_COST_EPSILON ||
+          (option.delta <= found.delta + SEARCH_COST_EPSILON &&
+            option.perReplica < found.perReplica - SEARCH_COST_EPSILON))
       ) {
         return { bin: newBin(option.shape), kind: option.kind, delta: option.delta };
       }
@@ -380,7 +381,7 @@ export function searchPlan(
         const after = bin.nodesWith(kind, i, true);
         const saving = (bin.nodes() - after) * bin.offer.costPerNode;
         const p = bestPlace(i, bin);
-        if (p !== undefined && p.delta < saving - EPS) {
+        if (p !== undefined && p.delta < saving - SEARCH_COST_EPSILON) {
           remove(i);
           place(i, p.bin, p.kind);
           improved = true;
@@ -393,7 +394,7 @@ export function searchPlan(
         const state = snapshot();
         const moved = bin.members.flatMap((m) => [...m]);
         for (const i of moved) remove(i);
-        if (placeAll(moved, bin) && total() < before - EPS) {
+        if (placeAll(moved, bin) && total() < before - SEARCH_COST_EPSILON) {
           improved = true;
           continue;
         }
@@ -412,7 +413,7 @@ export function searchPlan(
             const state = snapshot();
             for (const i of group) remove(i);
             for (const [i, kind] of merged.assignment) place(i, merged.bin, kind);
-            if (total() < before - EPS && withinLimits()) {
+            if (total() < before - SEARCH_COST_EPSILON && withinLimits()) {
               improved = true;
               // The pools changed: start the pairs again.
               a = -1;
@@ -452,7 +453,7 @@ export function searchPlan(
           // Cost only grows as servers join: stop as soon as the pool is no cheaper than the pair.
           if (
             pick === undefined ||
-            pick.nodes * bin.offer.costPerNode >= Math.min(budget, found?.cost ?? Infinity) - EPS
+            pick.nodes * bin.offer.costPerNode >= Math.min(budget, found?.cost ?? Infinity) - SEARCH_COST_EPSILON
           ) {
             ok = false;
             break;
@@ -462,7 +463,7 @@ export function searchPlan(
         }
         if (!ok) continue;
         const cost = bin.nodes() * bin.offer.costPerNode;
-        if (cost < budget - EPS && (found === undefined || cost < found.cost - EPS)) {
+        if (cost < budget - SEARCH_COST_EPSILON && (found === undefined || cost < found.cost - SEARCH_COST_EPSILON)) {
           found = { bin: newBin(shape), assignment, cost };
         }
       }
