@@ -6,6 +6,7 @@ import {
   defaultMigLayoutPrefix,
   generationName,
 } from "../../gpu/config-names";
+import { contentHash as seedContentHash } from "../../components/k8s/seed-script";
 
 describe("generationName", () => {
   it("appends the first 8 hex digits of the content's SHA-256", () => {
@@ -46,5 +47,28 @@ describe("generationName", () => {
 
   it("prefixes explicit MIG layouts with gpushare-<pool>", () => {
     expect(defaultMigLayoutPrefix("a100")).toBe("gpushare-a100");
+  });
+});
+
+// Both hashes are part of live resource names (config generations, model-store PVs, seed Jobs): these values,
+// computed with sha256sum, must never change.
+describe("content hashes in live names", () => {
+  it.each([
+    ["", "e3b0c442"],
+    ["x", "2d711642"],
+    ["version: v1", "79311187"],
+    ["é✓", "1e77cb71"],
+  ])("hashes config content %j bare, to 8 hex digits: %s", (content, expected) => {
+    expect(contentHash(content)).toBe(expected);
+  });
+
+  it.each([
+    [["a", "b"], "facdde7abf"],
+    [["ab", ""], "bd9027e9db"],
+    [[""], "ba768b331f"],
+    [["x"], "553f121d1e"],
+    [["é✓", "a:b"], "aa2fb1405a"],
+  ])("hashes seed parts %j as <UTF-16 length>:<part>, to 10 hex digits: %s", (parts, expected) => {
+    expect(seedContentHash(...parts)).toBe(expected);
   });
 });
