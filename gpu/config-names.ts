@@ -15,9 +15,33 @@ export const CONFIG_HASH_LENGTH = 8;
 /** The longest prefix (pool name, `mig.name`) that still leaves room for `-<hash>` within a label value. */
 export const CONFIG_NAME_PREFIX_MAX_LENGTH = LABEL_VALUE_MAX_LENGTH - CONFIG_HASH_LENGTH - 1;
 
+/**
+ * How a content hash reads its parts and how much of the digest it keeps. Each scheme in use is part of live
+ * resource names (ConfigMap keys, node labels, PVs, Jobs): changing one renames them.
+ */
+export interface HashScheme {
+  /** Hex digits kept from the start of the SHA-256. */
+  readonly hexDigits: number;
+  /**
+   * Whether each part is written `<length>:<part>` (length in UTF-16 code units) before it is hashed, so that
+   * `("ab", "")` and `("a", "b")` differ; unframed parts are hashed as they are, one after the other.
+   */
+  readonly framed: boolean;
+}
+
+/** Config generations: one content, hashed as it is, {@link CONFIG_HASH_LENGTH} hex digits. */
+export const CONFIG_HASH: HashScheme = { hexDigits: CONFIG_HASH_LENGTH, framed: false };
+
+/** The SHA-256 of `parts`, UTF-8, read and cut as `scheme` says: the one content hash of gpushare's names. */
+export function hashParts(scheme: HashScheme, parts: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(scheme.framed ? `${part.length}:${part}` : part, "utf8");
+  return hash.digest("hex").slice(0, scheme.hexDigits);
+}
+
 /** The first {@link CONFIG_HASH_LENGTH} hex digits of the SHA-256 of `content`. */
 export function contentHash(content: string): string {
-  return createHash("sha256").update(content, "utf8").digest("hex").slice(0, CONFIG_HASH_LENGTH);
+  return hashParts(CONFIG_HASH, [content]);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import * as path from "node:path";
+import { type HashScheme, hashParts } from "../../gpu/config-names";
 import { type Problem, problemFromText, UserError } from "../../problems";
 
 /**
@@ -62,11 +62,12 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Model-store names (PVs, seed Jobs): parts framed by their length, 10 hex digits. */
+const MODEL_STORE_HASH: HashScheme = { hexDigits: 10, framed: true };
+
 /** A short stable digest of `parts`, for names that must change exactly when their content does. */
 export function contentHash(...parts: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(`${part.length}:${part}`);
-  return hash.digest("hex").slice(0, 10);
+  return hashParts(MODEL_STORE_HASH, parts);
 }
 
 /** `subPath` without leading, trailing or repeated slashes; `""` for the export root. */
