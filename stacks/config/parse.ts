@@ -462,21 +462,15 @@ function curveMaxReplicas(
   return kneeMaxReplicas(knee, device, serverDevices(pool, device), server.autoscaling?.stopAtKnee ?? true);
 }
 
-/**
- * Checks one server and resolves it against its pool. Returns `undefined` when the server has a problem, and
- * also, without a problem of its own, when its pool has one: what the pool advertises is then unknown.
- */
-function checkServer(
-  name: string,
-  server: RawServer,
-  pools: ReadonlyMap<string, PoolConfig>,
-  stack: RawStackConfig,
-  strategy: MigStrategy,
-  problems: string[],
-  warnings: string[],
-): ServerConfig | undefined {
-  const at = `servers.${name}`;
-  const before = problems.length;
+/** What one step of a server's check found: problems make the server invalid, warnings do not. */
+interface Findings {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+/** The server's own Kubernetes fields: its name, Service, resources and image. */
+function podSpecProblems(at: string, name: string, server: RawServer): string[] {
+  const problems: string[] = [];
   // The server's Service, Deployment and HPA take its name; a Service's name is a DNS-1035 label.
   const nameProblem = dns1035Problem("servers", name);
   if (nameProblem !== undefined) problems.push(nameProblem);
@@ -488,13 +482,29 @@ function checkServer(
   const imageProblem = imageReferenceProblem(`${at}.image`, server.image);
   if (imageProblem !== undefined) problems.push(imageProblem);
   problems.push(...tritonServiceProblems(server.service).map((p) => `${at}.service.${p.key}: ${p.reason}`));
+  return problems;
+}
+
+/** The server's replica counts and their bounds, and its HPA's settings. */
+interface ReplicaCounts {
+  readonly problems: string[];
+  /** Whether replicas, minReplicas and maxReplicas are valid, alone and together. */
+  readonly ok: boolean;
+  /** The HPA's maxReplicas, given or taken from the sharing curve's knee; undefined without autoscaling. */
+  readonly autoMax: number | undefined;
+}
+
+function replicaCounts(
+  at: string,
+  server: RawServer,
+  pools: ReadonlyMap<string, PoolConfig>,
+  kneeFraction: number,
+): ReplicaCounts {
+  const problems: string[] = [];
   const replicas = server.replicas;
   let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
-  const autoMax =
-    auto === undefined
-      ? undefined
-      : (auto.maxReplicas ?? curveMaxReplicas(server, pools, stack.validation.kneeFraction));
+  const autoMax = auto === undefined ? undefined : (auto.maxReplicas ?? curveMaxReplicas(server, pools, kneeFraction));
   if (auto !== undefined) {
     const minOk = wholeNumberIn(
       `${at}.autoscaling.minReplicas`,
@@ -546,93 +556,175 @@ function checkServer(
       problems,
     );
   }
+  return { problems, ok: countsOk, autoMax };
+}
+
+/** Models the server needs that a new share, filled only by the seed Job, would lack. */
+function seedWarnings(at: string, server: RawServer, stack: RawStackConfig): string[] {
   const seed = stack.modelStore.seed;
-  if (server.models !== undefined && seed.enabled && stack.modelStore.manila !== undefined) {
-    const seeded = new Set(seed.models.map((m) => m.name));
-    for (const m of server.models.filter((x) => !seeded.has(x))) {
-      warnings.push(
+  if (server.models === undefined || !seed.enabled || stack.modelStore.manila === undefined) return [];
+  const seeded = new Set(seed.models.map((m) => m.name));
+  return server.models
+    .filter((x) => !seeded.has(x))
+    .map(
+      (m) =>
         `${at}.models: "${m}" is not provided by modelStore.seed, the only source of models in a new share; add it to modelStore.seed.models or copy it into the share yourself`,
-      );
-    }
-  }
+    );
+}
+
+/** The pool, resource and device a server requests, or the problems that leave them unknown. */
+type DeviceResolution =
+  | { readonly pool: PoolConfig; readonly resource: string; readonly device: AdvertisedDevice }
+  | { readonly problems: string[] };
+
+function resolveDevice(
+  at: string,
+  server: RawServer,
+  pools: ReadonlyMap<string, PoolConfig>,
+  stack: RawStackConfig,
+  strategy: MigStrategy,
+): DeviceResolution {
   const pool = pools.get(server.pool);
   if (pool === undefined) {
     // A pool of the stack that is not resolved has problems of its own, reported already.
-    if (!Object.hasOwn(stack.gpuPools, server.pool)) {
-      problems.push(
+    if (Object.hasOwn(stack.gpuPools, server.pool)) return { problems: [] };
+    return {
+      problems: [
         `${at}.pool: "${server.pool}" is not a pool of this stack; use one of ${Object.keys(stack.gpuPools).join(", ") || "(no pools defined: add gpuPools)"}`,
-      );
-    }
-    return undefined;
+      ],
+    };
   }
   const offered = Object.keys(pool.perNode);
   let resource = server.resource;
   if (resource === undefined) {
     if (offered.length !== 1) {
-      problems.push(
-        `${at}.resource: pool ${pool.name} advertises ${offered.length === 0 ? "no resources" : offered.join(", ")}; name the one this server requests`,
-      );
-      return undefined;
+      return {
+        problems: [
+          `${at}.resource: pool ${pool.name} advertises ${offered.length === 0 ? "no resources" : offered.join(", ")}; name the one this server requests`,
+        ],
+      };
     }
     resource = offered[0];
   }
   const device = pool.devices.find((d) => d.resource === resource);
   if (device === undefined) {
-    problems.push(
-      `${at}.resource: "${resource}" is not advertised by pool ${pool.name} (${pool.gpu.name}, ${pool.mode}, MIG strategy ${strategy}); use one of ${offered.join(", ") || "(none)"}`,
-    );
-    return undefined;
+    return {
+      problems: [
+        `${at}.resource: "${resource}" is not advertised by pool ${pool.name} (${pool.gpu.name}, ${pool.mode}, MIG strategy ${strategy}); use one of ${offered.join(", ") || "(none)"}`,
+      ],
+    };
   }
-  // Counts that are wrong already say so; their fit would be a second message about the same value.
-  if (!countsOk) return undefined;
-  const maxReplicas = autoMax === undefined ? replicas : Math.max(autoMax, replicas);
-  const minReplicas = auto === undefined ? replicas : auto.minReplicas;
-  const mpsClaim = draMpsServerProblem(
-    at,
-    auto === undefined ? "replicas" : "autoscaling.maxReplicas",
-    maxReplicas,
-    pool,
-  );
+  return { pool, resource, device };
+}
+
+/** Whether the server's peak replicas fit what its pool advertises at its max nodes (and its DRA MPS claim). */
+function capacityProblems(at: string, key: string, maxReplicas: number, pool: PoolConfig, resource: string): string[] {
+  const problems: string[] = [];
+  const mpsClaim = draMpsServerProblem(at, key, maxReplicas, pool);
   if (mpsClaim !== undefined) problems.push(mpsClaim);
   const fit = pool.atMaxNodes[resource] ?? 0;
   if (maxReplicas > fit) {
-    const what = auto === undefined ? "replicas" : "autoscaling.maxReplicas";
     problems.push(
-      `${at}.${what}: ${maxReplicas} pods of ${resource} do not fit pool ${pool.name}: at its ${pool.nodes.max} max node${pool.nodes.max === 1 ? "" : "s"} it advertises ${fit}, ${maxReplicas - fit} short; lower ${what} to ${fit} or raise gpuPools.${pool.name}.nodes.max`,
+      `${at}.${key}: ${maxReplicas} pods of ${resource} do not fit pool ${pool.name}: at its ${pool.nodes.max} max node${pool.nodes.max === 1 ? "" : "s"} it advertises ${fit}, ${maxReplicas - fit} short; lower ${key} to ${fit} or raise gpuPools.${pool.name}.nodes.max`,
     );
   }
+  return problems;
+}
+
+/** Whether one replica's model and overhead fit the memory of the device it gets. */
+function memoryFindings(
+  at: string,
+  server: RawServer,
+  pool: PoolConfig,
+  device: AdvertisedDevice,
+  stack: RawStackConfig,
+): Findings {
   const overhead = server.overheadGiB;
   const overheadWrong = overheadProblem(
     `${at}.overheadGiB`,
     overhead,
     `${pool.gpu.name}'s default of ${gib(replicaOverheadGiB(pool.gpu))}`,
   );
-  if (overheadWrong !== undefined) {
-    problems.push(overheadWrong);
-  } else if (server.modelMemoryGiB !== undefined) {
+  if (overheadWrong !== undefined) return { problems: [overheadWrong], warnings: [] };
+  if (server.modelMemoryGiB !== undefined) {
     const fit = memoryFit(device, server.modelMemoryGiB, replicaOverheadGiB(pool.gpu, overhead));
-    if (!fit.fits) {
-      const message = memoryProblem(`${at}.modelMemoryGiB`, fit, device, pool, overhead !== undefined);
-      const oversubscription = device.sharing === "timeSlicing" && stack.validation.memoryOversubscription === "warn";
-      (oversubscription ? warnings : problems).push(message);
-    }
-  } else if (overhead !== undefined) {
-    warnings.push(`${at}.overheadGiB: ignored without ${at}.modelMemoryGiB; set the model's memory so it is checked`);
+    if (fit.fits) return { problems: [], warnings: [] };
+    const message = memoryProblem(`${at}.modelMemoryGiB`, fit, device, pool, overhead !== undefined);
+    const oversubscription = device.sharing === "timeSlicing" && stack.validation.memoryOversubscription === "warn";
+    return oversubscription ? { problems: [], warnings: [message] } : { problems: [message], warnings: [] };
   }
+  if (overhead !== undefined) {
+    return {
+      problems: [],
+      warnings: [`${at}.overheadGiB: ignored without ${at}.modelMemoryGiB; set the model's memory so it is checked`],
+    };
+  }
+  return { problems: [], warnings: [] };
+}
+
+/** Whether the server's sharing curve was measured on its device, or that its objective goes unchecked. */
+function curveFindings(at: string, server: RawServer, pool: PoolConfig, device: AdvertisedDevice): Findings {
   if (server.sharingCurve !== undefined) {
-    problems.push(...curveDeviceProblems(`${at}.sharingCurve`, server.sharingCurve, pool, device));
-  } else if (server.slo !== undefined) {
-    warnings.push(
-      `${at}.slo: not checked without ${at}.sharingCurve; capacity is counted in slots, which say nothing about requests/s or latency; give the curve (npm run advise learns it)`,
-    );
+    return { problems: curveDeviceProblems(`${at}.sharingCurve`, server.sharingCurve, pool, device), warnings: [] };
   }
-  if (problems.length > before) return undefined;
+  if (server.slo !== undefined) {
+    return {
+      problems: [],
+      warnings: [
+        `${at}.slo: not checked without ${at}.sharingCurve; capacity is counted in slots, which say nothing about requests/s or latency; give the curve (npm run advise learns it)`,
+      ],
+    };
+  }
+  return { problems: [], warnings: [] };
+}
+
+/**
+ * Checks one server and resolves it against its pool, in steps: its own fields, its replica counts, the models
+ * its share lacks, the device it requests, whether its replicas fit the pool and the device's memory, its sharing
+ * curve, and last what it serves. Returns `undefined` when the server has a problem, and also, without a problem
+ * of its own, when its pool has one: what the pool advertises is then unknown.
+ */
+function checkServer(
+  name: string,
+  server: RawServer,
+  pools: ReadonlyMap<string, PoolConfig>,
+  stack: RawStackConfig,
+  strategy: MigStrategy,
+  problems: string[],
+  warnings: string[],
+): ServerConfig | undefined {
+  const at = `servers.${name}`;
+  const found: string[] = [];
+  found.push(...podSpecProblems(at, name, server));
+  const counts = replicaCounts(at, server, pools, stack.validation.kneeFraction);
+  found.push(...counts.problems);
+  warnings.push(...seedWarnings(at, server, stack));
+  const resolution = resolveDevice(at, server, pools, stack, strategy);
+  if ("problems" in resolution) {
+    problems.push(...found, ...resolution.problems);
+    return undefined;
+  }
+  const { pool, resource, device } = resolution;
+  // Counts that are wrong already say so; their fit would be a second message about the same value.
+  if (!counts.ok) {
+    problems.push(...found);
+    return undefined;
+  }
+  const auto = server.autoscaling;
+  const replicas = server.replicas;
+  const maxReplicas = counts.autoMax === undefined ? replicas : Math.max(counts.autoMax, replicas);
+  const minReplicas = auto === undefined ? replicas : auto.minReplicas;
+  const key = auto === undefined ? "replicas" : "autoscaling.maxReplicas";
+  found.push(...capacityProblems(at, key, maxReplicas, pool, resource));
+  for (const step of [memoryFindings(at, server, pool, device, stack), curveFindings(at, server, pool, device)]) {
+    found.push(...step.problems);
+    warnings.push(...step.warnings);
+  }
+  problems.push(...found);
+  if (found.length > 0) return undefined;
   const resolved: ServerConfig = { name, raw: server, pool, resource, device, replicas, minReplicas, maxReplicas };
   const serving = serverServing(resolved, stack.validation.kneeFraction);
-  if (serving !== undefined) {
-    const key = auto === undefined ? "replicas" : "autoscaling.maxReplicas";
-    warnings.push(...servingWarnings(at, serving, key));
-  }
+  if (serving !== undefined) warnings.push(...servingWarnings(at, serving, key));
   return resolved;
 }
 
