@@ -398,25 +398,49 @@ type ExactResult =
   | { readonly kind: "infeasible" }
   | { readonly kind: "skipped" };
 
+/** One copy of a multi-profile layout in the exact program: its shape and the sharings each kind may take. */
+interface Copy {
+  readonly shape: NodeShape;
+  readonly options: readonly Sharing[][];
+}
+
+/** A single-kind pool type in the exact program: its nodes and, per eligible server, whether it goes there. */
+interface SinglePlace {
+  readonly x: number;
+  readonly type: PoolType;
+  readonly y: ReadonlyMap<number, number>;
+}
+
+/** A copy in the exact program: its nodes, its sharing choices (`kind/option`) and its servers per choice. */
+interface CopyPlace {
+  readonly copy: Copy;
+  readonly x: number;
+  readonly y: ReadonlyMap<string, ReadonlyMap<number, number>>;
+}
+
 /**
- * The exact program. Variables: nodes per single-kind pool type (whole GPUs or one-profile layouts with a fixed
- * sharing; two pools of one type would merge into one); for each multi-profile layout, a few copies, each with
- * nodes and a binary choice of sharing per profile; a binary per server and place. Each server takes one place; a
- * place's max replicas fit what its pool advertises; node limits per GPU model; one MIG strategy.
+ * The exact program under construction, and what its parts share: each server's place variables (one must be
+ * taken), each offer's node variables (within its limit), a variable per MIG strategy when both are allowed
+ * (one may be used), and each place's tie-break weight.
  */
-async function solveExact(
+interface ExactProgram {
+  readonly lp: LinearProgram;
+  readonly serverTerms: [number, number][][];
+  readonly nodeTerms: Map<number, [number, number][]>;
+  readonly strategyVar: Map<MigStrategy, number>;
+  readonly tieBreak: Map<number, number>;
+}
+
+/**
+ * The copies of each multi-profile layout worth a place in the program, and the binaries the whole program
+ * would have: the measure of its size.
+ */
+function exactSize(
   w: Workloads,
   single: readonly PoolType[],
   multi: readonly NodeShape[],
-  strategies: readonly MigStrategy[],
-  limit: number,
-  limits: SolveLimits,
-): Promise<ExactResult> {
+): { copies: Copy[]; binaries: number } {
   const S = w.servers;
-  interface Copy {
-    shape: NodeShape;
-    options: Sharing[][];
-  }
   const copies: Copy[] = [];
   let binaries = 0;
   for (const t of single) {
@@ -437,46 +461,58 @@ async function solveExact(
       for (const o of options[d]) binaries += count * (1 + S.filter((s) => hosts(s, gpu, k, o)).length);
     }
   }
-  if (binaries > limit) return { kind: "skipped" };
+  return { copies, binaries };
+}
 
-  const lp = new LinearProgram();
-  const nodeTerms = new Map<number, [number, number][]>();
-  const strategyVar = new Map<MigStrategy, number>();
-  const needsStrategy = (sigma: MigStrategy | undefined, x: number, offer: GpuOffer): void => {
-    if (sigma === undefined || strategies.length === 1) return;
-    let v = strategyVar.get(sigma);
-    if (v === undefined) {
-      v = lp.variable(0, 0, 1, true);
-      strategyVar.set(sigma, v);
-    }
-    lp.constraint(
-      [
-        [x, 1],
-        [v, -offer.maxNodes],
-      ],
-      -Infinity,
-      0,
-    );
-  };
-  const serverTerms: [number, number][][] = S.map(() => []);
-  // Among plans of least cost, the least shared: fewest pods per device (more memory and compute per pod).
-  const tieBreak = new Map<number, number>();
-  type Place = { x: number; type: PoolType; kind: number; y: Map<number, number> };
-  const places: Place[] = [];
-  const xOf = (offerIndex: number): number => {
-    const o = w.offers[offerIndex];
-    const x = lp.variable(o.costPerNode, 0, o.maxNodes, true);
-    nodeTerms.set(offerIndex, [...(nodeTerms.get(offerIndex) ?? []), [x, 1]]);
-    return x;
-  };
+/** A node variable for a pool of offer `offerIndex`, counted against the offer's node limit. */
+function nodeVariable(program: ExactProgram, w: Workloads, offerIndex: number): number {
+  const o = w.offers[offerIndex];
+  const x = program.lp.variable(o.costPerNode, 0, o.maxNodes, true);
+  program.nodeTerms.set(offerIndex, [...(program.nodeTerms.get(offerIndex) ?? []), [x, 1]]);
+  return x;
+}
 
+/** When both strategies are allowed, nodes `x` of a pool that needs `sigma` turn on `sigma`'s variable. */
+function needsStrategy(
+  program: ExactProgram,
+  strategies: readonly MigStrategy[],
+  sigma: MigStrategy | undefined,
+  x: number,
+  offer: GpuOffer,
+): void {
+  if (sigma === undefined || strategies.length === 1) return;
+  let v = program.strategyVar.get(sigma);
+  if (v === undefined) {
+    v = program.lp.variable(0, 0, 1, true);
+    program.strategyVar.set(sigma, v);
+  }
+  program.lp.constraint(
+    [
+      [x, 1],
+      [v, -offer.maxNodes],
+    ],
+    -Infinity,
+    0,
+  );
+}
+
+/** Nodes per single-kind pool type, and a binary per server it hosts; what the servers take fits the pool. */
+function addSinglePlaces(
+  program: ExactProgram,
+  w: Workloads,
+  single: readonly PoolType[],
+  strategies: readonly MigStrategy[],
+): SinglePlace[] {
+  const { lp, serverTerms, tieBreak } = program;
+  const S = w.servers;
+  const places: SinglePlace[] = [];
   for (const t of single) {
     const o = offerOf(w, t.shape);
     const k = t.shape.kinds[0];
     const eligible = S.flatMap((s, i) => (hosts(s, o.gpu, k, t.sharings[0]) ? [i] : []));
     if (eligible.length === 0) continue;
-    const x = xOf(t.shape.offer);
-    needsStrategy(t.strategy, x, o);
+    const x = nodeVariable(program, w, t.shape.offer);
+    needsStrategy(program, strategies, t.strategy, x, o);
     const y = new Map<number, number>();
     const cap: [number, number][] = [[x, -k.perNode * t.sharings[0].replicas]];
     const perNode = k.perNode * t.sharings[0].replicas;
@@ -490,16 +526,28 @@ async function solveExact(
       atLeastNodes(lp, x, v, Math.ceil(demand / perNode));
     }
     lp.constraint(cap, -Infinity, 0);
-    places.push({ x, type: t, kind: 0, y });
+    places.push({ x, type: t, y });
   }
+  return places;
+}
 
-  type CopyVars = { copy: Copy; x: number; z: Map<string, number>; y: Map<string, Map<number, number>> };
-  const copyVars: CopyVars[] = [];
+/**
+ * Nodes per copy, a binary per kind and sharing (at most one per kind), and a binary per server it hosts, allowed
+ * only under its sharing; what the servers take fits the copy.
+ */
+function addCopies(
+  program: ExactProgram,
+  w: Workloads,
+  copies: readonly Copy[],
+  strategies: readonly MigStrategy[],
+): CopyPlace[] {
+  const { lp, serverTerms, tieBreak } = program;
+  const copyVars: CopyPlace[] = [];
   let previous: { shape: NodeShape; x: number } | undefined;
   for (const c of copies) {
     const o = offerOf(w, c.shape);
-    const x = xOf(c.shape.offer);
-    needsStrategy(c.shape.strategy, x, o);
+    const x = nodeVariable(program, w, c.shape.offer);
+    needsStrategy(program, strategies, c.shape.strategy, x, o);
     // Copies of one layout are interchangeable: order them by nodes.
     if (previous !== undefined && previous.shape === c.shape) {
       lp.constraint(
@@ -512,17 +560,15 @@ async function solveExact(
       );
     }
     previous = { shape: c.shape, x };
-    const z = new Map<string, number>();
     const ys = new Map<string, Map<number, number>>();
     for (const [d, k] of c.shape.kinds.entries()) {
       const one: [number, number][] = [];
       for (const [oi, sharing] of c.options[d].entries()) {
         const zv = lp.variable(0, 0, 1, true);
         one.push([zv, 1]);
-        z.set(`${d}/${oi}`, zv);
         const y = new Map<number, number>();
         const cap: [number, number][] = [[x, -k.perNode * sharing.replicas]];
-        S.forEach((s, i) => {
+        w.servers.forEach((s, i) => {
           if (!hosts(s, o.gpu, k, sharing)) return;
           const v = lp.variable(0, 0, 1, true);
           y.set(i, v);
@@ -545,25 +591,32 @@ async function solveExact(
       }
       lp.constraint(one, -Infinity, 1);
     }
-    copyVars.push({ copy: c, x, z, y: ys });
+    copyVars.push({ copy: c, x, y: ys });
   }
+  return copyVars;
+}
 
-  for (const terms of serverTerms) lp.constraint(terms, 1, 1);
-  for (const [offerIndex, terms] of nodeTerms) lp.constraint(terms, -Infinity, w.offers[offerIndex].maxNodes);
-  if (strategyVar.size === 2)
+/** The rows across places: each server takes one place, node limits per GPU model, one MIG strategy. */
+function addSharedRows(program: ExactProgram, w: Workloads): void {
+  const { lp } = program;
+  for (const terms of program.serverTerms) lp.constraint(terms, 1, 1);
+  for (const [offerIndex, terms] of program.nodeTerms) {
+    lp.constraint(terms, -Infinity, w.offers[offerIndex].maxNodes);
+  }
+  if (program.strategyVar.size === 2)
     lp.constraint(
-      [...strategyVar.values()].map((v) => [v, 1] as [number, number]),
+      [...program.strategyVar.values()].map((v) => [v, 1] as [number, number]),
       -Infinity,
       1,
     );
+}
 
-  const r = await lp.minimise(limits, false, tieBreak);
-  if (r.status === "infeasible") return { kind: "infeasible" };
-  if (r.status === "none") return { kind: "skipped" };
-  const on = (v: number): boolean => r.values[v] > 0.5;
+/** The pools a solution of the exact program uses, with their nodes, sharings and servers. */
+function draftsOf(values: readonly number[], places: readonly SinglePlace[], copyVars: readonly CopyPlace[]): Draft[] {
+  const on = (v: number): boolean => values[v] > 0.5;
   const drafts: Draft[] = [];
   for (const p of places) {
-    const nodes = Math.round(r.values[p.x]);
+    const nodes = Math.round(values[p.x]);
     const servers = new Map<number, number>();
     for (const [i, v] of p.y) if (on(v)) servers.set(i, 0);
     if (servers.size > 0)
@@ -584,12 +637,48 @@ async function solveExact(
       drafts.push({
         shape: cv.copy.shape,
         sharings,
-        nodes: Math.round(r.values[cv.x]),
+        nodes: Math.round(values[cv.x]),
         servers,
         ...strategyOf(cv.copy.shape.strategy),
       });
     }
   }
+  return drafts;
+}
+
+/**
+ * The exact program. Variables: nodes per single-kind pool type (whole GPUs or one-profile layouts with a fixed
+ * sharing; two pools of one type would merge into one); for each multi-profile layout, a few copies, each with
+ * nodes and a binary choice of sharing per profile; a binary per server and place. Each server takes one place; a
+ * place's max replicas fit what its pool advertises; node limits per GPU model; one MIG strategy.
+ */
+async function solveExact(
+  w: Workloads,
+  single: readonly PoolType[],
+  multi: readonly NodeShape[],
+  strategies: readonly MigStrategy[],
+  limit: number,
+  limits: SolveLimits,
+): Promise<ExactResult> {
+  const { copies, binaries } = exactSize(w, single, multi);
+  if (binaries > limit) return { kind: "skipped" };
+
+  const program: ExactProgram = {
+    lp: new LinearProgram(),
+    serverTerms: w.servers.map(() => []),
+    nodeTerms: new Map(),
+    strategyVar: new Map(),
+    // Among plans of least cost, the least shared: fewest pods per device (more memory and compute per pod).
+    tieBreak: new Map(),
+  };
+  const places = addSinglePlaces(program, w, single, strategies);
+  const copyVars = addCopies(program, w, copies, strategies);
+  addSharedRows(program, w);
+
+  const r = await program.lp.minimise(limits, false, program.tieBreak);
+  if (r.status === "infeasible") return { kind: "infeasible" };
+  if (r.status === "none") return { kind: "skipped" };
+  const drafts = draftsOf(r.values, places, copyVars);
   const cost = draftsCost(w, drafts);
   return r.status === "optimal" ? { kind: "optimal", drafts, cost } : { kind: "limited", drafts, cost, bound: r.bound };
 }
