@@ -20,6 +20,7 @@ export default {
     "stacks/config/rules/*.ts",
     "stacks/serving.ts",
     "stacks/config/curve-files.ts",
+    "stacks/config/dra.ts",
     "components/cloud/network-range.ts",
   ],
   coverageAnalysis: "perTest",

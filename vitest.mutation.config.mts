@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: [
       "test/gpu/{capacity,catalog,config-names,memory,placement,sharing-curve,measured-curves,curve-fit}.test.ts",
-      "test/stacks/config/{bad-inputs,parse,credentials,rules}.test.ts",
+      "test/stacks/config/{bad-inputs,parse,credentials,rules,dra}.test.ts",
       "test/stacks/serving.test.ts",
     ],
     pool: "forks",

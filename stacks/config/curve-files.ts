@@ -57,7 +57,8 @@ export function resolveCurveFiles(
     }
     let curve: unknown;
     try {
-      curve = parse(text, { uniqueKeys: true, maxAliasCount: 100 });
+      // yaml refuses a key given twice and caps alias expansion (100) by default.
+      curve = parse(text);
     } catch (e) {
       problems.push(
         `${at}: ${JSON.stringify(file)} is not a YAML curve (${(e as Error).message.split("\n")[0]}); ${fix}`,

@@ -324,7 +324,8 @@ describe("curve files that are not curves", () => {
   fs.writeFileSync(path.join(dir, "twice.yaml"), "gpu: T4\ngpu: H200-141GB\n");
 
   it("leaves servers alone that are not mappings", () => {
-    expect(resolveCurveFiles(["a"], dir)).toEqual({ servers: ["a"], problems: [] });
+    const list = ["a"];
+    expect(resolveCurveFiles(list, dir).servers).toBe(list);
     expect(resolveCurveFiles({ s: "text" }, dir)).toEqual({ servers: { s: "text" }, problems: [] });
   });
 
@@ -342,5 +343,67 @@ describe("curve files that are not curves", () => {
     const [problem] = resolveCurveFiles({ s: { sharingCurve: "twice.yaml" } }, dir).problems;
     expect(problem).toMatch(/^servers\.s\.sharingCurve: "twice\.yaml" is not a YAML curve \(Map keys must be unique/);
     expect(problem).not.toContain("\n");
+  });
+});
+
+describe("the serving report, server by server", () => {
+  const short = { ...tsCurve, points: tsCurve.points.slice(0, 3) };
+  const report = (servers: Record<string, unknown>) =>
+    servingReport(
+      parseStackConfig({
+        ...stack({ replicas: 1 }),
+        gpuPools: {
+          h200: {
+            gpu: "H200-141GB",
+            nodes: { min: 1, max: 2 },
+            timeSlicing: { replicas: 14 },
+            nodeSelector: { g: "a" },
+          },
+          more: {
+            gpu: "H200-141GB",
+            nodes: { min: 1, max: 2 },
+            timeSlicing: { replicas: 14 },
+            nodeSelector: { g: "b" },
+          },
+        },
+        servers,
+      }),
+    );
+
+  it("prints no table when no server has a curve, only the servers counted in slots", () => {
+    expect(servingText(report({ a: { pool: "h200" } }))).toEqual([
+      "Counted in slots, not requests (no sharingCurve): a; npm run advise learns a curve from the running platform.",
+    ]);
+  });
+
+  it("notes an unmeasured knee or a reading past the curve when one server of several has it", () => {
+    const text = servingText(
+      report({
+        a: { pool: "h200", sharingCurve: tsCurve, replicas: 2 },
+        b: { pool: "more", sharingCurve: short, replicas: 12 },
+      }),
+    );
+    expect(text.slice(3)).toEqual([
+      "KNEE n+: the curve still rises at its last point, n pods; the knee is there or past it.",
+      "*: past the curve's last point, read flat.",
+    ]);
+    expect(servingText(report({ a: { pool: "h200", sharingCurve: tsCurve, replicas: 2 } }))).toHaveLength(2);
+  });
+
+  it("says an objective is not met, or met on fewer devices than the pool has", () => {
+    const cells = (slo: object) =>
+      servingText(report({ a: { pool: "h200", sharingCurve: tsCurve, autoscaling: {}, slo } }))[1]
+        .split(/\s{2,}/)
+        .at(-1);
+    expect(cells({ requestsPerSecond: 5000, p99Ms: 9 })).toBe("5000/s ≤ 9 ms: NOT MET");
+    // 276 requests/s: one pod on one of the two H200s.
+    expect(cells({ requestsPerSecond: 276, p99Ms: 9 })).toBe("276/s ≤ 9 ms: met at 1 on 1 of 2 devices");
+  });
+
+  it("leaves the objective out where a server has none, in figures and in JSON", () => {
+    const r = report({ a: { pool: "h200", sharingCurve: tsCurve, autoscaling: {} } });
+    expect(Object.keys(r.servers[0])).not.toContain("slo");
+    expect(Object.keys(r.servers[0])).not.toContain("sloMetBy");
+    expect(Object.keys(servingJson(r).servers[0])).not.toContain("slo");
   });
 });
