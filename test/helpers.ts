@@ -1,35 +1,11 @@
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../stacks/config/parse";
 import { valueAt } from "../components/k8s/helm-values";
-import { parseStackConfig, StackConfigError } from "../stacks/config/parse";
 import type { RecordedResource } from "../scripts/mock-runtime";
 import { MockRuntime, settle } from "../scripts/mock-runtime";
-import { gpushareConfig, readStackFile } from "../scripts/stack-file";
-import { problemText } from "../problems";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
-
-/** The config of a `Pulumi.<stack>.yaml` of this project, parsed and validated. */
-export function stackFileConfig(stack: string): StackConfig {
-  return parseStackConfig(gpushareConfig(readStackFile(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`))));
-}
-
-/** A minimal valid config (existing cluster, one NFS export) with `overrides` merged over it. */
-export function minimalConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { modelStore: { nfs: { server: "10.0.0.5", path: "/models" } }, ...overrides };
-}
-
-/** The problems `parseStackConfig` reports for `input`; fails the test if it accepts it. */
-export function problemsOf(input: Record<string, unknown>): readonly string[] {
-  try {
-    parseStackConfig(input);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems.map(problemText);
-    throw e;
-  }
-  throw new Error("parseStackConfig accepted the config");
-}
+// The pure builders live in test/support/config.ts, which config tests import without loading the Pulumi SDK;
+// they are re-exported here for the tests that use both.
+export { minimalConfig, PROJECT_DIR, problemsOf, stackFileConfig } from "./support/config";
 
 /**
  * Runs `program` under Pulumi's mock runtime and returns every resource it registered, in order. Each call

@@ -105,6 +105,24 @@ describe("the layout", () => {
     expect(pulumi).toEqual([]);
   });
 
+  it("keeps Pulumi out of test/support/config.ts and all it imports, so the mutation run reloads it fast", () => {
+    // Type-only imports are erased: only the others load the SDK.
+    const loadsPulumi =
+      /^(?:import|export)\s+(?!type\s)[^;]*?\bfrom\s+"@pulumi\/|\b(?:require|import)\s*\(\s*"@pulumi\//m;
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const { target } of importsOf(file)) {
+        if (target !== undefined)
+          visit(fs.existsSync(path.join(ROOT, `${target}.ts`)) ? `${target}.ts` : `${target}/index.ts`);
+      }
+    };
+    visit("test/support/config.ts");
+    expect(seen).toContain("stacks/config/parse.ts");
+    expect([...seen].filter((f) => loadsPulumi.test(fs.readFileSync(path.join(ROOT, f), "utf8")))).toEqual([]);
+  });
+
   it("finds the specifiers of every import form", () => {
     const source = [
       'import { a } from "./a";',

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "./engine";
+import type { Pod } from "./shapes";
+import { NS, podsOf } from "./shapes";
 import {
   eventually,
   kubectl,
@@ -20,14 +22,6 @@ import {
  * `triton-t4` on the T4 pool's time-sliced GPU. Each step asserts what it claims, in order.
  */
 
-interface Pod {
-  metadata: { name: string };
-  spec: { nodeName?: string };
-  status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-}
-interface List<T> {
-  items: T[];
-}
 interface Hpa {
   spec: { minReplicas: number; maxReplicas: number };
   status: { currentReplicas?: number; desiredReplicas?: number; conditions?: { type: string; status: string }[] };
@@ -43,7 +37,6 @@ interface MetricValue {
   value: string;
 }
 
-const NS = "inference";
 const METRIC = "avg_time_queue_us";
 const METRICS_PATH = `/apis/custom.metrics.k8s.io/v1beta1/namespaces/${NS}/pods/*/${METRIC}`;
 const HPA_CONTROLLER = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
@@ -57,12 +50,8 @@ let engine: Engine;
 /** When the busy triton-mig pod's load began. */
 let busySince = 0;
 
-function podsOf(server: string): Pod[] {
-  return kubectlJson<List<Pod>>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`]).items;
-}
-
 function running(server: string): Pod[] {
-  return podsOf(server).filter((p) => p.status.phase === "Running");
+  return podsOf(engine, server).filter((p) => p.status.phase === "Running");
 }
 
 function hpa(): Hpa {
@@ -197,7 +186,7 @@ describe.sequential("the autoscaling loop on the real engine", { timeout: 15 * 6
       return pods.length === T4_CAPACITY ? pods : `${pods.length} pods Running, HPA ${JSON.stringify(hpa().status)}`;
     });
     expect(hpa().status.desiredReplicas).toBe(T4_CAPACITY);
-    for (const p of podsOf("triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
+    for (const p of podsOf(engine, "triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
     const active = hpa().status.conditions?.find((c) => c.type === "ScalingActive");
     expect(active?.status).toBe("True");
   });
@@ -206,7 +195,7 @@ describe.sequential("the autoscaling loop on the real engine", { timeout: 15 * 6
     // The program refuses maxReplicas above what the pool advertises; the live HPA is widened by hand here.
     kubectl(engine, ["patch", "hpa", "triton-t4", "-n", NS, "--type", "merge", "-p", '{"spec":{"maxReplicas":5}}']);
     const pending = await eventually(120, () => {
-      const p = podsOf("triton-t4").filter((x) =>
+      const p = podsOf(engine, "triton-t4").filter((x) =>
         (x.status.conditions ?? []).some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
       );
       return p.length > 0 ? p : `HPA ${JSON.stringify(hpa().status)}`;
@@ -227,14 +216,16 @@ describe.sequential("the autoscaling loop on the real engine", { timeout: 15 * 6
       "-p",
       `{"spec":{"maxReplicas":${T4_CAPACITY}}}`,
     ]);
-    await eventually(120, () => (podsOf("triton-t4").length === T4_CAPACITY ? true : "the surplus pod is still there"));
+    await eventually(120, () =>
+      podsOf(engine, "triton-t4").length === T4_CAPACITY ? true : "the surplus pod is still there",
+    );
   });
 
   it("scales back to minReplicas after the stabilisation window when the load drops", async () => {
     const dropped = Date.now();
     await simTriton(engine, "PUT", "/servers/triton-t4/load", { requestsPerSecond: 0, queueUsPerRequest: 0 });
     await eventually(300, () => {
-      const n = podsOf("triton-t4").length;
+      const n = podsOf(engine, "triton-t4").length;
       return n === T4_MIN ? true : `${n} pods, HPA ${JSON.stringify(hpa().status)}`;
     });
     expect((Date.now() - dropped) / 1000).toBeGreaterThanOrEqual(SCALE_DOWN_WINDOW_SECONDS);

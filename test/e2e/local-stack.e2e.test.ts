@@ -5,6 +5,8 @@ import { parseDocument } from "yaml";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { runProgram, stackFileConfig } from "../helpers";
 import type { Engine } from "./engine";
+import type { List } from "./shapes";
+import { NS, podsOf } from "./shapes";
 import {
   eventually,
   initStack,
@@ -24,14 +26,6 @@ import {
  * destroy - each step asserting what it claims, in order, on the `local` stack.
  */
 
-interface Pod {
-  metadata: { name: string; labels?: Record<string, string> };
-  spec: { nodeName?: string };
-  status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-}
-interface List<T> {
-  items: T[];
-}
 interface Node {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   status: { allocatable?: Record<string, string> };
@@ -42,13 +36,8 @@ interface Deployment {
   status: { availableReplicas?: number; readyReplicas?: number };
 }
 
-const NS = "inference";
 let engine: Engine;
 let flatKubeconfig = "";
-
-function podsOf(server: string): Pod[] {
-  return kubectlJson<List<Pod>>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`]).items;
-}
 
 function node(name: string): Node {
   return kubectlJson<Node>(engine, ["get", "node", name]);
@@ -113,8 +102,8 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
   });
 
   it("puts Triton pods only on their pool's simulated nodes", () => {
-    const mig = podsOf("triton-mig");
-    const t4 = podsOf("triton-t4");
+    const mig = podsOf(engine, "triton-mig");
+    const t4 = podsOf(engine, "triton-t4");
     expect(mig).toHaveLength(2);
     expect(t4).toHaveLength(2);
     for (const p of mig) expect(p.spec.nodeName).toBe("gpu-a100-0");
@@ -205,14 +194,14 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     // maximum, which the config change raised to the pool's new capacity.
     await simTriton(engine, "PUT", "/servers/triton-t4/load", { requestsPerSecond: 20, queueUsPerRequest: 300 });
     await eventually(240, () => {
-      const running = podsOf("triton-t4").filter((p) => p.status.phase === "Running");
+      const running = podsOf(engine, "triton-t4").filter((p) => p.status.phase === "Running");
       return running.length === 7 ? true : `${running.length} of 7 Running`;
     });
-    for (const p of podsOf("triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
+    for (const p of podsOf(engine, "triton-t4")) expect(p.spec.nodeName).toBe("gpu-t4-0");
     // One past capacity: the program refuses it, so the live HPA is widened by hand.
     kubectl(engine, ["patch", "hpa", "triton-t4", "-n", NS, "--type", "merge", "-p", '{"spec":{"maxReplicas":8}}']);
     const pending = await eventually(120, () => {
-      const unschedulable = podsOf("triton-t4").filter((p) =>
+      const unschedulable = podsOf(engine, "triton-t4").filter((p) =>
         (p.status.conditions ?? []).some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
       );
       return unschedulable.length > 0 ? unschedulable : "no unschedulable pod yet";
@@ -221,10 +210,12 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     expect(pending[0].status.conditions?.find((c) => c.type === "PodScheduled")?.message ?? "").toContain(
       "Insufficient nvidia.com/gpu",
     );
-    expect(podsOf("triton-t4").filter((p) => p.status.phase === "Running")).toHaveLength(7);
+    expect(podsOf(engine, "triton-t4").filter((p) => p.status.phase === "Running")).toHaveLength(7);
     kubectl(engine, ["patch", "hpa", "triton-t4", "-n", NS, "--type", "merge", "-p", '{"spec":{"maxReplicas":7}}']);
     await simTriton(engine, "PUT", "/servers/triton-t4/load", { requestsPerSecond: 0, queueUsPerRequest: 0 });
-    await eventually(300, () => (podsOf("triton-t4").length === 2 ? true : `${podsOf("triton-t4").length} pods`));
+    await eventually(300, () =>
+      podsOf(engine, "triton-t4").length === 2 ? true : `${podsOf(engine, "triton-t4").length} pods`,
+    );
   });
 
   it("drops the previous generation's key on the next update, and then plans no changes", () => {
@@ -250,7 +241,7 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
   it("leaves exactly the one pod past a pool's capacity Pending with Insufficient <resource>", async () => {
     kubectl(engine, ["scale", "deployment/triton-mig", "-n", NS, "--replicas=3"]);
     const pending = await eventually(60, () => {
-      const pods = podsOf("triton-mig").filter((p) => p.status.phase === "Pending");
+      const pods = podsOf(engine, "triton-mig").filter((p) => p.status.phase === "Pending");
       const unschedulable = pods.filter((p) =>
         (p.status.conditions ?? []).some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
       );
@@ -259,9 +250,9 @@ describe.sequential("the local stack on the real engine", { timeout: 15 * 60_000
     expect(pending).toHaveLength(1);
     const message = pending[0].status.conditions?.find((c) => c.type === "PodScheduled")?.message ?? "";
     expect(message).toContain("Insufficient nvidia.com/mig-1g.5gb");
-    expect(podsOf("triton-mig").filter((p) => p.status.phase === "Running")).toHaveLength(2);
+    expect(podsOf(engine, "triton-mig").filter((p) => p.status.phase === "Running")).toHaveLength(2);
     kubectl(engine, ["scale", "deployment/triton-mig", "-n", NS, "--replicas=2"]);
-    await eventually(60, () => (podsOf("triton-mig").length === 2 ? true : "still 3 pods"));
+    await eventually(60, () => (podsOf(engine, "triton-mig").length === 2 ? true : "still 3 pods"));
   });
 
   it("fails preview of a bad config with the foundation's message and creates nothing", () => {

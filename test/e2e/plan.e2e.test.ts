@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
 import type { Engine } from "./engine";
+import { NS, podsOf } from "./shapes";
 import {
   eventually,
   FIXTURE,
@@ -23,12 +24,6 @@ import {
  * scheduled at their peak on the nodes node-feature-discovery labels for the planned pools.
  */
 
-interface Pod {
-  spec: { nodeName?: string };
-  status: { phase: string };
-}
-
-const NS = "inference";
 // Small models: seven isolated replicas (only a MIG slice or a whole GPU will do) and four shared ones.
 const WORKLOADS = `gpus:
   A100-SXM4-40GB: { gpusPerNode: 1, costPerNode: 3.2, maxNodes: 1 }
@@ -102,11 +97,6 @@ interface Fragment {
 let engine: Engine;
 let fragment: Fragment;
 
-function podsOf(server: string): Pod[] {
-  return kubectlJson<{ items: Pod[] }>(engine, ["get", "pods", "-n", NS, "-l", `app.kubernetes.io/instance=${server}`])
-    .items;
-}
-
 /** `npm run plan --out` for `workloads`, read back as the stack fragment it writes. */
 function planFragment(workloads: string, name: string): Fragment {
   const input = path.join(engine.scratch, `${name}.workloads.yaml`);
@@ -175,10 +165,10 @@ async function serversAtPeak(
   for (const [name, server] of Object.entries(planned.config["gpushare:servers"])) {
     const peak = server.autoscaling?.maxReplicas ?? 1;
     await eventually(240, () => {
-      const running = podsOf(name).filter((p) => p.status.phase === "Running");
+      const running = podsOf(engine, name).filter((p) => p.status.phase === "Running");
       return running.length === peak ? true : `${name}: ${running.length} of ${peak} Running`;
     });
-    for (const p of podsOf(name)) expect(p.spec.nodeName, name).toBe(nodeOf(server));
+    for (const p of podsOf(engine, name)) expect(p.spec.nodeName, name).toBe(nodeOf(server));
   }
 }
 

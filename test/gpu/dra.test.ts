@@ -70,9 +70,10 @@ describe("opaque configs", () => {
   });
 
   it("give each of N MPS clients 100/N % of the SMs and its share of memory", () => {
+    // A 1g.5gb slice holds 4.75 GiB = 4864 MiB; the MPS server takes 66 MiB, leaving 4798 MiB; a third is 1599.3.
     expect(draOpaqueConfig({ ...MIG, sharing: "mps", replicas: 3 })?.sharing.mpsConfig).toEqual({
       defaultActiveThreadPercentage: 33,
-      defaultPinnedDeviceMemoryLimit: `${Math.floor((4.75 * 1024 - 66) / 3)}Mi`,
+      defaultPinnedDeviceMemoryLimit: "1599Mi",
     });
     expect(draClaimMode({ ...MIG, sharing: "mps", replicas: 3 })).toBe("shared");
   });

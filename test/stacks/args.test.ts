@@ -10,7 +10,7 @@ import {
   tritonServerSpec,
 } from "../../stacks/args";
 import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
-import { minimalConfig } from "../helpers";
+import { minimalConfig } from "../support/config";
 
 /** An OpenStack stack of the prod shape: an A100 split all-balanced and time-sliced, a T4 time-sliced 14 ways. */
 const OPENSTACK: StackConfig = parseStackConfig({

@@ -11,7 +11,7 @@ import {
   snapshotOf,
 } from "../../stacks/capacity-change";
 import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
-import { minimalConfig, stackFileConfig } from "../helpers";
+import { minimalConfig, stackFileConfig } from "../support/config";
 
 /** The local stack's shape: A100 under mixed with a layout, T4 time-sliced, one server each. */
 function local(

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compareCapacity, comparisonText, snapshotOf } from "../../stacks/capacity-change";
 import { capacityTable, draCapacityNote, draPoolJson } from "../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
-import { minimalConfig } from "../helpers";
+import { minimalConfig } from "../support/config";
 
 /** What a DRA pool offers, in devices and shares, and what moving a pool between the paths does. */
 

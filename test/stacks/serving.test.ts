@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { parse, stringify } from "yaml";
-import { PROJECT_DIR } from "../helpers";
+import { PROJECT_DIR, problemsOf } from "../support/config";
 import { describe, expect, it } from "vitest";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { problemText } from "../../problems";
@@ -22,16 +22,6 @@ function stack(server: Record<string, unknown>, extra: Record<string, unknown> =
     servers: { resnet: { pool: "h200", ...server } },
     ...extra,
   };
-}
-
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseStackConfig(input);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems.map(problemText);
-    throw e;
-  }
-  throw new Error("parseStackConfig accepted the config");
 }
 
 describe("a server with a sharing curve", () => {

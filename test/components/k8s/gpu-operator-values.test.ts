@@ -20,10 +20,7 @@ import type { GpuModel } from "../../../gpu/catalog";
 import { findGpuModel } from "../../../gpu/catalog";
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config/parse";
-import { minimalConfig, stackFileConfig } from "../../helpers";
-
-const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
-const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
+import { a100, minimalConfig, stackFileConfig, t4 } from "../../support/config";
 
 /** Settings whose pools carry their config names and capacity, as the component derives them. */
 type Configured = Omit<GpuOperatorSettings, "pools"> & ConfiguredPools;

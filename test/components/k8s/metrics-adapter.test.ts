@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ADAPTER_RULES_CONFIG_MAP } from "../../../components/k8s/adapter-rules";
-import { ADAPTER_RELEASE_NAME, type MetricsAdapterSettings } from "../../../components/k8s/adapter-values";
+import type { MetricsAdapterSettings } from "../../../components/k8s/adapter-values";
 import {
   CA_EARLY_RENEWAL_HOURS,
   CA_VALIDITY_HOURS,
@@ -107,13 +107,14 @@ describe("MetricsAdapter", () => {
   it("pins prometheus-adapter in the monitoring namespace under a fixed release name", async () => {
     const { resources, adapter } = await render(config);
     expect(one(resources, RELEASE).inputs).toMatchObject({
-      name: ADAPTER_RELEASE_NAME,
+      // The release name is the Service's, which the APIService and the serving certificate name.
+      name: "gpushare-metrics-adapter",
       chart: PROMETHEUS_ADAPTER_CHART,
       version: "5.3.0",
       repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
       namespace: "monitoring",
     });
-    expect(helmValues(resources).fullnameOverride).toBe(ADAPTER_RELEASE_NAME);
+    expect(helmValues(resources).fullnameOverride).toBe("gpushare-metrics-adapter");
     expect(adapter.metricName).toBe("avg_time_queue_us");
   });
 
@@ -299,7 +300,7 @@ describe("MetricsAdapter", () => {
       expect(api.inputs.spec).toEqual({
         group: "custom.metrics.k8s.io",
         version: "v1beta1",
-        service: { name: ADAPTER_RELEASE_NAME, namespace: "monitoring", port: 443 },
+        service: { name: "gpushare-metrics-adapter", namespace: "monitoring", port: 443 },
         caBundle: Buffer.from(mockPem("CERTIFICATE", ca.name)).toString("base64"),
         groupPriorityMinimum: 100,
         versionPriority: 100,

@@ -3,11 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../../scripts/mock-runtime";
 import { type DashboardInput, GRAFANA_DASHBOARD_LABEL } from "../../../components/k8s/dashboard";
 import { KUBE_PROMETHEUS_STACK_CHART, Monitoring, type MonitoringArgs } from "../../../components/k8s/monitoring";
-import {
-  MONITORING_RELEASE_NAME,
-  monitorLabelsFor,
-  prometheusServiceUrl,
-} from "../../../components/k8s/monitoring-values";
+import { monitorLabelsFor, prometheusServiceUrl } from "../../../components/k8s/monitoring-values";
 import {
   isSecret,
   helmValues,
@@ -68,13 +64,14 @@ describe("Monitoring, installed by gpushare", () => {
     const { resources } = await render(config);
     const release = one(resources, RELEASE);
     expect(release.inputs).toMatchObject({
-      name: MONITORING_RELEASE_NAME,
+      // The release name is in prometheusUrl (gpushare-monitoring-prometheus) and in the monitors' release label.
+      name: "gpushare-monitoring",
       chart: KUBE_PROMETHEUS_STACK_CHART,
       version: "88.5.3",
       repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
       namespace: "monitoring",
     });
-    expect(helmValues(resources).fullnameOverride).toBe(MONITORING_RELEASE_NAME);
+    expect(helmValues(resources).fullnameOverride).toBe("gpushare-monitoring");
     expect(release.dependencies).toContain(one(resources, NAMESPACE).urn);
   });
 

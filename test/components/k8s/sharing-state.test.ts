@@ -19,10 +19,7 @@ import {
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { capacityTable } from "../../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../../stacks/config/parse";
-import { minimalConfig, stackFileConfig } from "../../helpers";
-
-const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
-const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
+import { a100, minimalConfig, stackFileConfig, t4 } from "../../support/config";
 
 function configWith(overrides: Record<string, unknown>): StackConfig {
   return parseStackConfig(minimalConfig(overrides));

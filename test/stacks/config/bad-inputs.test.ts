@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseStackSettings, StackConfigError } from "../../../stacks/config/parse";
-import { problemText } from "../../../problems";
+import { parseStackSettings } from "../../../stacks/config/parse";
+import { settingsProblemsOf as problemsOf } from "../../support/config";
 
 /**
  * The battery of bad inputs: one row per case, each a whole stack's settings (namespaced keys, as Pulumi holds them)
@@ -20,16 +20,6 @@ function stack(overrides: Record<string, unknown> = {}, others: Record<string, u
   };
   for (const [k, v] of Object.entries(overrides)) base[`gpushare:${k}`] = v;
   return { ...base, ...others };
-}
-
-function problemsOf(config: Record<string, unknown>): readonly string[] {
-  try {
-    parseStackSettings({ config, secretKeys: new Set() });
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems.map(problemText);
-    throw e;
-  }
-  throw new Error("accepted");
 }
 
 const OPENSTACK = {

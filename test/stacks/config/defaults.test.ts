@@ -28,7 +28,7 @@ import {
   DEFAULT_TRITON_SERVICE_TYPE,
   DEFAULT_WORKER_COUNT,
 } from "../../../stacks/config/defaults";
-import { PROJECT_DIR } from "../../helpers";
+import { PROJECT_DIR } from "../../support/config";
 
 /**
  * The README's config reference, as `Key → Default` per table row: the first and last cell of every table row

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../../stacks/config/parse";
 import { configuredPool, poolNodeLabels } from "../../../components/k8s/gpu-operator-values";
 import { gpuOperatorSettings, tritonServerSpec } from "../../../stacks/args";
-import { minimalConfig, problemsOf } from "../../helpers";
+import { minimalConfig, problemsOf } from "../../support/config";
 
 /** DRA pools (`allocation: dra`): what they offer, and every refusal, in its exact words. */
 

@@ -1,37 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, parseStackSettings, StackConfigError } from "../../../stacks/config/parse";
-import * as path from "node:path";
-import { gpushareConfig, readStackFile } from "../../../scripts/stack-file";
 import { problemFromText, problemText } from "../../../problems";
-
-// Local rather than test/helpers.ts, which loads the Pulumi SDK: the mutation run (npm run test:mutation)
-// reloads this file for many mutants, and the SDK would make each reload take seconds.
-
-/** The config of a `Pulumi.<stack>.yaml` of this project, parsed and validated. */
-function stackFileConfig(stack: string) {
-  return parseStackConfig(
-    gpushareConfig(readStackFile(path.join(__dirname, "..", "..", "..", `Pulumi.${stack}.yaml`))),
-  );
-}
-
-/** A minimal valid config (existing cluster, one NFS export) with `overrides` merged over it. */
-function minimalConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { modelStore: { nfs: { server: "10.0.0.5", path: "/models" } }, ...overrides };
-}
-
-/** The problems `parseStackConfig` reports for `input`; fails the test if it accepts it. */
-function problemsOf(input: unknown): readonly string[] {
-  try {
-    parseStackConfig(input);
-  } catch (e) {
-    if (e instanceof StackConfigError) return e.problems.map(problemText);
-    throw e;
-  }
-  throw new Error("parseStackConfig accepted the config");
-}
-
-const a100 = (extra: Record<string, unknown> = {}) => ({ gpu: "A100-SXM4-40GB", nodes: { min: 1, max: 1 }, ...extra });
-const t4 = (extra: Record<string, unknown> = {}) => ({ gpu: "T4", nodes: { min: 1, max: 1 }, ...extra });
+import { a100, minimalConfig, problemsOf, server, stackFileConfig, t4 } from "../../support/config";
 
 describe("the project's stacks", () => {
   it.each([
@@ -682,10 +652,6 @@ const template = (extra: Record<string, unknown> = {}) => ({
     flavor: "m1",
     ...extra,
   },
-});
-const server = (extra: Record<string, unknown> = {}) => ({
-  gpuPools: { t4: t4({ timeSlicing: { replicas: 4 } }) },
-  servers: { s: { pool: "t4", ...extra } },
 });
 const PODS = "(Kubernetes supports at most 150000 pods per cluster)";
 const NODES = "(Kubernetes supports at most 5000 nodes per cluster)";
