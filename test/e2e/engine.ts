@@ -57,7 +57,7 @@ export interface EngineOptions {
   /**
    * Added to every control-plane port (apiserver 17443, etcd 24790 and its peer +10, controller-manager 21257,
    * scheduler 21259, KWOK 21247, nfd-master 21280, Prometheus 22090, prometheus-operator 22281, prometheus-adapter
-   * 22443, the simulated Triton's control API 22291), so that test files on engines of their own never share a
+   * 22443, the simulated Triton's control API 22291, kube_pod_info 22292), so that test files on engines of their own never share a
    * port; a multiple of 100 also gives the cluster its own loopback pod range (127.(245 + offset/100).0.0/16), so
    * pods of two clusters never share an address. Default 0.
    */
@@ -94,6 +94,7 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     GPUSHARE_OPERATOR_PORT: port(22281),
     GPUSHARE_ADAPTER_PORT: port(22443),
     GPUSHARE_SIM_TRITON_PORT: port(22291),
+    GPUSHARE_POD_INFO_PORT: port(22292),
     GPUSHARE_POD_CIDR: `127.${245 + Math.floor((opts.portOffset ?? 0) / 100)}.0.1/16`,
     PULUMI_BACKEND_URL: `file://${path.join(scratch, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "gpushare-local",
