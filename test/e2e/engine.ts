@@ -165,16 +165,22 @@ export function initStack(engine: Engine, stack: string, cwd = engine.project): 
 /**
  * The local stack, ready to preview: the installed operator's namespace and the simulated GPU nodes of test/e2e/fixture applied,
  * the stack created, and its one secret set - the cluster's kubeconfig with its client key embedded, which it
- * returns.
+ * returns. Another stack (its `Pulumi.<stack>.yaml` already in the project copy) on other nodes: `stack`, `nodes`
+ * (a fixture file) and the names of the nodes in it.
  */
-export function prepareLocalStack(engine: Engine): string {
+export function prepareLocalStack(
+  engine: Engine,
+  opts: { stack?: string; nodes?: string; nodeNames?: readonly string[] } = {},
+): string {
+  const stack = opts.stack ?? "local";
   kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "installed-namespaces.yaml")]);
   kubectl(engine, ["wait", "--for=condition=Established", "--timeout=60s", "crd/podmonitors.monitoring.coreos.com"]);
-  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
-  kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
-  initStack(engine, "local");
+  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, opts.nodes ?? "gpu-nodes.yaml")]);
+  const nodes = opts.nodeNames ?? ["gpu-a100-0", "gpu-t4-0"];
+  kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", ...nodes.map((n) => `node/${n}`)]);
+  initStack(engine, stack);
   const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
-  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "local", "--non-interactive"], {
+  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", stack, "--non-interactive"], {
     cwd: engine.project,
     env: engine.env,
     input: kubeconfig,
