@@ -39,6 +39,7 @@ PROMETHEUS_PORT="${GPUSHARE_PROMETHEUS_PORT:-19090}"
 OPERATOR_PORT="${GPUSHARE_OPERATOR_PORT:-20281}"
 ADAPTER_PORT="${GPUSHARE_ADAPTER_PORT:-20443}"
 SIM_TRITON_PORT="${GPUSHARE_SIM_TRITON_PORT:-20291}"
+POD_INFO_PORT="${GPUSHARE_POD_INFO_PORT:-20292}"
 POD_CIDR="${GPUSHARE_POD_CIDR:-127.244.0.1/16}"
 case "$POD_CIDR" in 127.*) ;; *) gp_die "cluster-up: GPUSHARE_POD_CIDR=$POD_CIDR is not in 127.0.0.0/8 (loopback only)" ;; esac
 # The "installed" monitoring stack: its namespace and the Prometheus resource that plays kube-prometheus-stack's.
@@ -248,7 +249,7 @@ kwait() {
 
 # A cluster already running from this state directory must have been started with the same ports.
 PORTS="apiserver=$APISERVER_PORT etcd=$ETCD_PORT kcm=$KCM_PORT scheduler=$SCHEDULER_PORT kwok=$KWOK_PORT nfd=$NFD_PORT"
-PORTS+=" prometheus=$PROMETHEUS_PORT operator=$OPERATOR_PORT adapter=$ADAPTER_PORT sim-triton=$SIM_TRITON_PORT pods=$POD_CIDR"
+PORTS+=" prometheus=$PROMETHEUS_PORT operator=$OPERATOR_PORT adapter=$ADAPTER_PORT sim-triton=$SIM_TRITON_PORT pod-info=$POD_INFO_PORT pods=$POD_CIDR"
 for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok nfd-master prometheus prometheus-operator; do
   if running "$name" && [ "$(cat "$STATE/ports" 2>/dev/null)" != "$PORTS" ]; then
     gp_die "cluster: $STATE already has a running cluster with other ports ($(cat "$STATE/ports" 2>/dev/null ||
@@ -371,7 +372,7 @@ kwait 60 --for=condition=Established crd/prometheuses.monitoring.coreos.com \
 sed -e "s|@NAMESPACE@|$MONITORING_NAMESPACE|g" -e "s|@PROMETHEUS@|$PROMETHEUS_NAME|g" \
   -e "s|@APISERVER@|https://127.0.0.1:$APISERVER_PORT|g" -e "s|@CA_FILE@|$PKI/ca.crt|g" \
   -e "s|@TOKEN_FILE@|$MON/prometheus.token|g" -e "s|@CONTROL_PLANE_NODE@|$CONTROL_PLANE_NODE|g" \
-  -e "s|\"@ADAPTER_PORT@\"|$ADAPTER_PORT|g" -e "s|@ADAPTER_CA_BUNDLE@|$(base64 -w0 <"$PKI/adapter-ca.crt")|g" \
+  -e "s|\"@ADAPTER_PORT@\"|$ADAPTER_PORT|g" -e "s|@POD_INFO_PORT@|$POD_INFO_PORT|g" -e "s|@ADAPTER_CA_BUNDLE@|$(base64 -w0 <"$PKI/adapter-ca.crt")|g" \
   "$ROOT/tools/local-monitoring/installation.yaml" | kctl apply --server-side --force-conflicts -f - >/dev/null
 # Service-account tokens for Prometheus' service discovery and for the adapter (a year: the cluster is throwaway).
 kctl -n "$MONITORING_NAMESPACE" create token prometheus --duration 8760h >"$MON/prometheus.token"
@@ -403,7 +404,8 @@ wait_for prometheus 60 curl -fsS --max-time 3 "http://127.0.0.1:$PROMETHEUS_PORT
 start_node local-monitoring tools/local-monitoring/main.ts --kubeconfig "$KUBECONFIG_FILE" \
   --prometheus-secret "$MONITORING_NAMESPACE/prometheus-$PROMETHEUS_NAME" --prometheus-config "$MON/prometheus.yaml" \
   --prometheus-url "http://127.0.0.1:$PROMETHEUS_PORT" \
-  --adapter-configmap "$MONITORING_NAMESPACE/gpushare-adapter-rules" --adapter-config "$MON/adapter-rules.yaml" -- \
+  --adapter-configmap "$MONITORING_NAMESPACE/gpushare-adapter-rules" --adapter-config "$MON/adapter-rules.yaml" \
+  --pod-info-port "$POD_INFO_PORT" -- \
   prometheus-adapter --config "$MON/adapter-rules.yaml" --prometheus-url "http://127.0.0.1:$PROMETHEUS_PORT" \
   --metrics-relist-interval 15s \
   --bind-address 127.0.0.1 --secure-port "$ADAPTER_PORT" \

@@ -57,7 +57,7 @@ export interface EngineOptions {
   /**
    * Added to every control-plane port (apiserver 17443, etcd 24790 and its peer +10, controller-manager 21257,
    * scheduler 21259, KWOK 21247, nfd-master 21280, Prometheus 22090, prometheus-operator 22281, prometheus-adapter
-   * 22443, the simulated Triton's control API 22291), so that test files on engines of their own never share a
+   * 22443, the simulated Triton's control API 22291, kube_pod_info 22292), so that test files on engines of their own never share a
    * port; a multiple of 100 also gives the cluster its own loopback pod range (127.(245 + offset/100).0.0/16), so
    * pods of two clusters never share an address. Default 0.
    */
@@ -94,6 +94,7 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     GPUSHARE_OPERATOR_PORT: port(22281),
     GPUSHARE_ADAPTER_PORT: port(22443),
     GPUSHARE_SIM_TRITON_PORT: port(22291),
+    GPUSHARE_POD_INFO_PORT: port(22292),
     GPUSHARE_POD_CIDR: `127.${245 + Math.floor((opts.portOffset ?? 0) / 100)}.0.1/16`,
     PULUMI_BACKEND_URL: `file://${path.join(scratch, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "gpushare-local",
@@ -164,16 +165,22 @@ export function initStack(engine: Engine, stack: string, cwd = engine.project): 
 /**
  * The local stack, ready to preview: the installed operator's namespace and the simulated GPU nodes of test/e2e/fixture applied,
  * the stack created, and its one secret set - the cluster's kubeconfig with its client key embedded, which it
- * returns.
+ * returns. Another stack (its `Pulumi.<stack>.yaml` already in the project copy) on other nodes: `stack`, `nodes`
+ * (a fixture file) and the names of the nodes in it.
  */
-export function prepareLocalStack(engine: Engine): string {
+export function prepareLocalStack(
+  engine: Engine,
+  opts: { stack?: string; nodes?: string; nodeNames?: readonly string[] } = {},
+): string {
+  const stack = opts.stack ?? "local";
   kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "installed-namespaces.yaml")]);
   kubectl(engine, ["wait", "--for=condition=Established", "--timeout=60s", "crd/podmonitors.monitoring.coreos.com"]);
-  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, "gpu-nodes.yaml")]);
-  kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", "node/gpu-a100-0", "node/gpu-t4-0"]);
-  initStack(engine, "local");
+  kubectl(engine, ["apply", "--server-side", "-f", path.join(FIXTURE, opts.nodes ?? "gpu-nodes.yaml")]);
+  const nodes = opts.nodeNames ?? ["gpu-a100-0", "gpu-t4-0"];
+  kubectl(engine, ["wait", "--for=condition=Ready", "--timeout=60s", ...nodes.map((n) => `node/${n}`)]);
+  initStack(engine, stack);
   const kubeconfig = kubectl(engine, ["config", "view", "--raw", "--flatten", "--minify"]);
-  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", "local", "--non-interactive"], {
+  must("pulumi", ["config", "set", "--secret", "gpushare:kubeconfig", "--stack", stack, "--non-interactive"], {
     cwd: engine.project,
     env: engine.env,
     input: kubeconfig,

@@ -9,6 +9,8 @@
  *   written to the adapter's `--config` file, and the adapter is (re)started when it changes - what a ConfigMap
  *   volume and the chart's config checksum do. Until the ConfigMap exists the adapter runs with a rule of the
  *   installation's own; when it is deleted the adapter keeps its last rules. It is restarted 5 s after it exits.
+ * - kube-state-metrics, its `kube_pod_info` only (`--pod-info-port`, pod-info.ts): the node of every pod, from the
+ *   pods it lists each interval, on 127.0.0.1:PORT/metrics.
  *
  *   node --import tsx tools/local-monitoring/main.ts --kubeconfig K --prometheus-secret monitoring/prometheus-x \
  *     --prometheus-config FILE --prometheus-url http://127.0.0.1:9090 --adapter-configmap monitoring/gpushare-adapter-rules \
@@ -17,13 +19,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
+import * as http from "node:http";
 import { gunzipSync } from "node:zlib";
 import type { Endpoint } from "../kube-client";
 import { ApiError, intervalFlag, kubeconfigFlag, log, request, runDaemon, UsageError } from "../kube-client";
+import type { PodInfoSource } from "./pod-info";
+import { renderPodInfo } from "./pod-info";
 
 const USAGE = `usage: local-monitoring --prometheus-secret NS/NAME --prometheus-config FILE --prometheus-url URL
                         --adapter-configmap NS/NAME --adapter-config FILE [--kubeconfig PATH] [--pod-name NAME]
-                        [--interval SECONDS] -- ADAPTER_COMMAND [ARGS...]`;
+                        [--pod-info-port PORT] [--interval SECONDS] -- ADAPTER_COMMAND [ARGS...]`;
 
 interface Options {
   readonly kubeconfig: string;
@@ -35,6 +40,8 @@ interface Options {
   readonly adapterConfig: string;
   readonly adapterCommand: readonly string[];
   readonly intervalMs: number;
+  /** Where kube_pod_info is served (127.0.0.1); absent: not served. */
+  readonly podInfoPort?: number;
 }
 
 function objectRef(flag: string, value: string | undefined): [string, string] {
@@ -61,6 +68,7 @@ function parseOptions(argv: string[]): Options | undefined {
       "adapter-configmap": { type: "string" },
       "adapter-config": { type: "string" },
       interval: { type: "string", default: "1" },
+      "pod-info-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -73,6 +81,10 @@ function parseOptions(argv: string[]): Options | undefined {
   if (adapterCommand.length === 0) throw new UsageError("the adapter's command line is required after --");
   const intervalMs = intervalFlag(values.interval);
   const prometheusSecret = objectRef("--prometheus-secret", values["prometheus-secret"]);
+  const podInfoPortText = values["pod-info-port"];
+  const podInfoPort = podInfoPortText === undefined ? undefined : Number(podInfoPortText);
+  if (podInfoPort !== undefined && !(/^\d+$/.test(podInfoPortText ?? "") && podInfoPort >= 1 && podInfoPort <= 65535))
+    throw new UsageError(`--pod-info-port: "${podInfoPortText ?? ""}" is not a port number`);
   return {
     kubeconfig,
     prometheusSecret,
@@ -84,6 +96,7 @@ function parseOptions(argv: string[]): Options | undefined {
     adapterConfig: required("--adapter-config", values["adapter-config"]),
     adapterCommand,
     intervalMs,
+    podInfoPort,
   };
 }
 
@@ -135,6 +148,8 @@ class Kubelet {
   private adapter: ChildProcess | undefined;
   private adapterRestartAt = 0;
   private reloadPending = false;
+  private podInfo = renderPodInfo([]);
+  private podInfoServer: http.Server | undefined;
 
   constructor(
     private readonly options: Options,
@@ -154,6 +169,37 @@ class Kubelet {
   async tick(): Promise<void> {
     await this.syncPrometheus();
     await this.syncAdapter();
+    await this.syncPodInfo();
+  }
+
+  /** kube-state-metrics' part: the pods as they are now, served until the next tick. */
+  private async syncPodInfo(): Promise<void> {
+    const port = this.options.podInfoPort;
+    if (port === undefined) return;
+    const pods = (await request(this.endpoint, this.signal, "GET", "/api/v1/pods")) as { items: PodInfoSource[] };
+    this.podInfo = renderPodInfo(pods.items);
+    if (this.podInfoServer !== undefined) return;
+    const server = http.createServer((req, res) => {
+      if (req.method === "GET" && (req.url ?? "").split("?")[0] === "/metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+        res.end(this.podInfo);
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    this.podInfoServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        log(`kube-state-metrics (kube_pod_info only): serving /metrics on 127.0.0.1:${port}`);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.podInfoServer?.close();
+    await this.stopAdapter();
   }
 
   private async syncPrometheus(): Promise<void> {
@@ -245,7 +291,7 @@ if (process.argv[1]?.endsWith("main.ts") === true) {
         `ConfigMap ${options.adapterConfigMap.join("/")}`,
       intervalMs: options.intervalMs,
       tick: () => kubelet.tick(),
-      close: () => kubelet.stopAdapter(),
+      close: () => kubelet.close(),
     };
   }).then((code) => {
     process.exitCode = code;
