@@ -7,22 +7,13 @@
 import * as os from "node:os";
 import type { FitInput } from "../gpu/curve-fit";
 import { fitCurve } from "../gpu/curve-fit";
-import type { SharingCurve } from "../gpu/sharing-curve";
+import { H200_RESNET50_BATCH1 } from "../gpu/measured-curves";
 import { curveAt } from "../gpu/sharing-curve";
 import type { RampSeries } from "./sharing-ramp";
 import { simulateRamp } from "./sharing-ramp";
 
-const H200_TS: SharingCurve = {
-  gpu: "H200-141GB",
-  sharing: "timeSlicing",
-  points: [
-    { pods: 1, requestsPerSecond: 276, p99Ms: 5.44 },
-    { pods: 2, requestsPerSecond: 445, p99Ms: 6.49 },
-    { pods: 4, requestsPerSecond: 670, p99Ms: 8.91 },
-    { pods: 7, requestsPerSecond: 833, p99Ms: 8.42 },
-    { pods: 14, requestsPerSecond: 833, p99Ms: 16.84 },
-  ],
-};
+/** The H200 measured with time-slicing, ResNet-50 batch 1 (test/fixtures/h200-sharing-measured.md). */
+const H200_TS = H200_RESNET50_BATCH1.timeSlicing;
 const STEP = 10;
 const SAMPLES = 3600 / STEP + 1;
 const RUNS = 21;

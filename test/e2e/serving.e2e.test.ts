@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import type { Engine } from "./engine";
+import type { Pod } from "./shapes";
+import { NS, podsOf } from "./shapes";
 import {
   eventually,
   kubectl,
@@ -25,11 +27,6 @@ import {
  * with the HPA out of the way), make the load ramp from which `npm run advise` learns the curve back from Prometheus.
  */
 
-interface Pod {
-  metadata: { name: string; deletionTimestamp?: string };
-  spec: { nodeName?: string };
-  status: { phase: string };
-}
 interface Hpa {
   spec: { minReplicas: number; maxReplicas: number };
   status: { currentReplicas?: number; desiredReplicas?: number };
@@ -46,7 +43,6 @@ interface Advice {
   recommended: { replicasPerDevice: number | null };
 }
 
-const NS = "inference";
 const STACK = "serving";
 const SERVER = "resnet";
 const JOB = `${NS}/${SERVER}`;
@@ -102,14 +98,9 @@ function editServer(edit: (server: Record<string, unknown>) => void): void {
 }
 
 function running(): Pod[] {
-  return kubectlJson<{ items: Pod[] }>(engine, [
-    "get",
-    "pods",
-    "-n",
-    NS,
-    "-l",
-    `app.kubernetes.io/instance=${SERVER}`,
-  ]).items.filter((p) => p.status.phase === "Running" && p.metadata.deletionTimestamp === undefined);
+  return podsOf(engine, SERVER).filter(
+    (p) => p.status.phase === "Running" && p.metadata.deletionTimestamp === undefined,
+  );
 }
 
 function hpa(): Hpa {

@@ -7,7 +7,7 @@ import { kubectlJson } from "./engine";
 export const NS = "inference";
 
 export interface Pod {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
   spec: { nodeName?: string };
   status: { phase: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }

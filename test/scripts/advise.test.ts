@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SharingCurve } from "../../gpu/sharing-curve";
+import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { curveAt, curveProblems, kneeOf, sharingCurveSchema } from "../../gpu/sharing-curve";
 import type { Ramp, RampSeries } from "../../tools/sharing-ramp";
 import { simulateRamp } from "../../tools/sharing-ramp";
@@ -16,17 +17,7 @@ const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
 const ADVISE = path.join(PROJECT_DIR, "scripts", "advise.ts");
 
 /** The H200 measured with time-slicing, ResNet-50 batch 1 (test/fixtures/h200-sharing-measured.md). */
-const H200_TS: SharingCurve = {
-  gpu: "H200-141GB",
-  sharing: "timeSlicing",
-  points: [
-    { pods: 1, requestsPerSecond: 276, p99Ms: 5.44 },
-    { pods: 2, requestsPerSecond: 445, p99Ms: 6.49 },
-    { pods: 4, requestsPerSecond: 670, p99Ms: 8.91 },
-    { pods: 7, requestsPerSecond: 833, p99Ms: 8.42 },
-    { pods: 14, requestsPerSecond: 833, p99Ms: 16.84 },
-  ],
-};
+const H200_TS = H200_RESNET50_BATCH1.timeSlicing;
 
 const SERVER = "triton-h200";
 const NAMESPACE = "inference";
