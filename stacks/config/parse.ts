@@ -446,20 +446,16 @@ function memoryProblem(
  * The HPA's `maxReplicas` a server's sharing curve gives when it sets none ({@link kneeMaxReplicas}), or `undefined`
  * without a curve or a device to read it on (the server's other problems say why).
  */
-function curveMaxReplicas(
-  server: RawServer,
-  pools: ReadonlyMap<string, PoolConfig>,
-  kneeFraction: number,
-): number | undefined {
+function curveMaxReplicas(server: RawServer, resolution: DeviceResolution, kneeFraction: number): number | undefined {
   const curve = server.sharingCurve;
-  const pool = pools.get(server.pool);
-  if (curve === undefined || pool === undefined) return undefined;
-  const offered = Object.keys(pool.perNode);
-  const resource = server.resource ?? (offered.length === 1 ? offered[0] : undefined);
-  const device = pool.devices.find((d) => d.resource === resource);
-  if (device === undefined) return undefined;
-  const knee = kneeOf(curve, kneeFraction);
-  return kneeMaxReplicas(knee, device, serverDevices(pool, device), server.autoscaling?.stopAtKnee ?? true);
+  if (curve === undefined || "problems" in resolution) return undefined;
+  const { pool, device } = resolution;
+  return kneeMaxReplicas(
+    kneeOf(curve, kneeFraction),
+    device,
+    serverDevices(pool, device),
+    server.autoscaling?.stopAtKnee ?? true,
+  );
 }
 
 /** What one step of a server's check found: problems make the server invalid, warnings do not. */
@@ -497,14 +493,15 @@ interface ReplicaCounts {
 function replicaCounts(
   at: string,
   server: RawServer,
-  pools: ReadonlyMap<string, PoolConfig>,
+  resolution: DeviceResolution,
   kneeFraction: number,
 ): ReplicaCounts {
   const problems: string[] = [];
   const replicas = server.replicas;
   let countsOk = wholeNumberIn(`${at}.replicas`, replicas, 0, MAX_CLUSTER_PODS, PODS_WHY, problems);
   const auto = server.autoscaling;
-  const autoMax = auto === undefined ? undefined : (auto.maxReplicas ?? curveMaxReplicas(server, pools, kneeFraction));
+  const autoMax =
+    auto === undefined ? undefined : (auto.maxReplicas ?? curveMaxReplicas(server, resolution, kneeFraction));
   if (auto !== undefined) {
     const minOk = wholeNumberIn(
       `${at}.autoscaling.minReplicas`,
@@ -696,10 +693,10 @@ function checkServer(
   const at = `servers.${name}`;
   const found: string[] = [];
   found.push(...podSpecProblems(at, name, server));
-  const counts = replicaCounts(at, server, pools, stack.validation.kneeFraction);
+  const resolution = resolveDevice(at, server, pools, stack, strategy);
+  const counts = replicaCounts(at, server, resolution, stack.validation.kneeFraction);
   found.push(...counts.problems);
   warnings.push(...seedWarnings(at, server, stack));
-  const resolution = resolveDevice(at, server, pools, stack, strategy);
   if ("problems" in resolution) {
     problems.push(...found, ...resolution.problems);
     return undefined;
