@@ -195,12 +195,40 @@ export function replicasForObjective(
   devices: number,
   maxReplicas: number,
 ): ServedLoad | undefined {
-  for (let replicas = 1; replicas <= maxReplicas; replicas++) {
-    // More devices than replicas spread them no further: one pod each.
-    for (let used = 1; used <= Math.min(devices, replicas); used++) {
-      const served = servedBy(curve, replicas, used);
-      if (served.requestsPerSecond >= objective.requestsPerSecond && served.p99Ms <= objective.p99Ms) return served;
+  const meets = (s: ServedLoad): boolean =>
+    s.requestsPerSecond >= objective.requestsPerSecond && s.p99Ms <= objective.p99Ms;
+  // An even spread of r pods over u devices puts m = ⌈r ÷ u⌉ on a of them and m − 1 on the rest. Past the curve's
+  // last point a device serves no more and waits longer, so the busiest device never needs more pods than that point;
+  // for each m and u only the fewest a that serve enough can be the fewest replicas. Replicas × devices, tried one
+  // by one, would take minutes on a pool of thousands of GPUs.
+  const last = curve.points[curve.points.length - 1].pods;
+  let best = Infinity;
+  for (let m = 1; m <= Math.min(last, maxReplicas); m++) {
+    const busiest = curveAt(curve, m);
+    if (busiest.p99Ms > objective.p99Ms) continue;
+    const lower = curveAt(curve, m - 1).requestsPerSecond;
+    const gain = busiest.requestsPerSecond - lower;
+    for (let used = 1; used <= devices; used++) {
+      const floor = used * (m - 1);
+      if (floor + 1 >= best || floor + 1 > maxReplicas) break;
+      const short = objective.requestsPerSecond - used * lower;
+      // With no gain from the busiest count, one device at it serves the most for the fewest pods.
+      const estimate = gain > 0 ? Math.max(1, Math.ceil(short / gain)) : 1;
+      // The estimate in floating point may be one off either way; the check is servedBy's own arithmetic.
+      for (let a = Math.max(1, estimate - 1); a <= Math.min(used, estimate + 1); a++) {
+        const replicas = floor + a;
+        if (replicas < best && replicas <= maxReplicas && meets(servedBy(curve, replicas, used))) {
+          best = replicas;
+          break;
+        }
+      }
     }
+  }
+  if (best === Infinity) return undefined;
+  // For that count, the fewest devices that do.
+  for (let used = 1; used <= Math.min(devices, best); used++) {
+    const served = servedBy(curve, best, used);
+    if (meets(served)) return served;
   }
   return undefined;
 }

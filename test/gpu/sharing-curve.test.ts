@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -211,5 +212,73 @@ describe("sharing curves at their edges", () => {
     expect(sharingCurveSchema.safeParse(alone).success).toBe(true);
     expect(curveProblems("c", alone)).toEqual([]);
     expect(kneeOf(alone)).toEqual({ pods: 1, measured: false });
+  });
+});
+
+describe("replicasForObjective, against trying every count on every number of devices", () => {
+  /** The definition: replicas one by one, and for each the devices one by one. */
+  function bruteForce(
+    curve: SharingCurve,
+    objective: { requestsPerSecond: number; p99Ms: number },
+    d: number,
+    r: number,
+  ) {
+    for (let replicas = 1; replicas <= r; replicas++) {
+      for (let used = 1; used <= Math.min(d, replicas); used++) {
+        const served = servedBy(curve, replicas, used);
+        if (served.requestsPerSecond >= objective.requestsPerSecond && served.p99Ms <= objective.p99Ms) return served;
+      }
+    }
+    return undefined;
+  }
+
+  const curves = fc
+    .array(fc.record({ rps: fc.integer({ min: 0, max: 400 }), p99: fc.integer({ min: 1, max: 40 }) }), {
+      minLength: 1,
+      maxLength: 5,
+    })
+    .chain((raw) =>
+      fc
+        .uniqueArray(fc.integer({ min: 2, max: 12 }), { minLength: raw.length - 1, maxLength: raw.length - 1 })
+        .map((pods): SharingCurve => ({
+          gpu: "T4",
+          sharing: "timeSlicing",
+          points: [1, ...pods.sort((a, b) => a - b)].map((n, i) => ({
+            pods: n,
+            requestsPerSecond: raw[i].rps,
+            p99Ms: raw[i].p99,
+          })),
+        })),
+    );
+
+  it("finds the same replicas on the same devices, or none where it finds none", () => {
+    fc.assert(
+      fc.property(
+        curves,
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 80 }),
+        (curve, rps, p99, devices, maxReplicas) => {
+          const objective = { requestsPerSecond: rps, p99Ms: p99 };
+          expect(replicasForObjective(curve, objective, devices, maxReplicas)).toEqual(
+            bruteForce(curve, objective, devices, maxReplicas),
+          );
+        },
+      ),
+      { numRuns: 2000, seed: 7 },
+    );
+  });
+
+  it("answers on a pool of thousands of GPUs, where the definition would try 10^10 spreads", () => {
+    // 5000 nodes × 8 H200s, 14 slots each. No count serves 10^9 requests/s.
+    expect(replicasForObjective(ts1, { requestsPerSecond: 1e9, p99Ms: 100 }, 40_000, 560_000)).toBeUndefined();
+    // 10^6 requests/s: one pod alone serves the most per pod (276), so ⌈10^6 ÷ 276⌉ = 3624 replicas; the fewest
+    // devices for them put 2 on two: 3620 × 276 + 2 × 445 = 1,000,010.
+    expect(replicasForObjective(ts1, { requestsPerSecond: 1e6, p99Ms: 100 }, 40_000, 560_000)).toMatchObject({
+      replicas: 3624,
+      devices: 3622,
+      podsPerDevice: 2,
+    });
   });
 });
