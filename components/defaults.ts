@@ -62,3 +62,10 @@ export const DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES = 60;
 export const DEFAULT_CLUSTER_COE = "kubernetes";
 /** @default - Magnum's network driver with NetworkPolicy support. */
 export const DEFAULT_CLUSTER_NETWORK_DRIVER = "calico";
+
+/** @default - the release of NVIDIA's DRA driver for GPUs whose rules `gpu/dra.ts` holds (tools/versions.env). */
+export const DEFAULT_DRA_DRIVER_CHART_VERSION = "0.5.0";
+/** @default - the driver's chart as its project publishes it (an OCI chart: no repository index). */
+export const DEFAULT_DRA_DRIVER_CHART = "oci://registry.k8s.io/dra-driver-nvidia/charts/dra-driver-nvidia-gpu";
+/** @default - the namespace the driver's own install scripts use. */
+export const DEFAULT_DRA_DRIVER_NAMESPACE = "dra-driver-nvidia-gpu";

@@ -2,10 +2,12 @@ import type { ModelShareArgs } from "../components/cloud/model-share";
 import type { OpenStackClusterArgs } from "../components/cloud/openstack-cluster";
 import type { MetricsAdapterSettings } from "../components/k8s/adapter-values";
 import type { DashboardInput } from "../components/k8s/dashboard";
+import type { DraDriverArgs } from "../components/k8s/dra-driver";
 import type { GpuOperatorPool, GpuOperatorSettings } from "../components/k8s/gpu-operator-values";
 import type { ModelStoreArgs } from "../components/k8s/model-store";
 import type { MonitoringArgs } from "../components/k8s/monitoring-values";
 import type { TritonServerSpec } from "../components/k8s/triton-spec";
+import { draConsumableShares } from "./config/dra";
 import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 
 /**
@@ -85,6 +87,26 @@ export function gpuOperatorSettings(config: StackConfig): GpuOperatorSettings {
     rebootOnMigChange: s.rebootOnMigChange,
     dcgmServiceMonitor: s.dcgmServiceMonitor,
     values: s.values,
+  };
+}
+
+/**
+ * NVIDIA's DRA driver, when a pool allocates through it (`allocation: dra`): `draDriver`, and the consumable shares
+ * of the time-sliced DRA pools; `undefined` when every pool uses the device plugin.
+ */
+export function draDriverArgs(config: StackConfig): DraDriverArgs | undefined {
+  if (!config.pools.some((p) => p.allocation === "dra")) return undefined;
+  const d = config.raw.draDriver;
+  const shares = draConsumableShares(config.raw);
+  return {
+    installed: d.installed,
+    namespace: d.namespace,
+    chart: d.chart,
+    ...(d.repository === undefined ? {} : { repository: d.repository }),
+    chartVersion: d.chartVersion,
+    featureGates: d.featureGates,
+    ...(shares === undefined ? {} : { consumableShares: shares }),
+    values: d.values,
   };
 }
 

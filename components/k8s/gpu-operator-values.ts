@@ -6,6 +6,7 @@ import type { MigStrategy, PoolSharingSpec } from "../../gpu/capacity";
 import { generationName } from "../../gpu/config-names";
 import type { LayoutUse, MigConfigEntry, MigManagerConfig } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
+import { DRA_NODE_LABEL, DRA_NODE_LABEL_VALUE } from "./dra-driver-values";
 import { deepMerge, type OwnedValue, type Values } from "./helm-values";
 
 /**
@@ -86,7 +87,8 @@ export interface GpuOperatorPool {
   /**
    * `dra`: the pool's devices are allocated by NVIDIA's DRA driver, so the operator's device plugin must not run on
    * its nodes (the driver's chart refuses to share a node with it); they get `nvidia.com/gpu.deploy.device-plugin:
-   * "false"`. MIG layouts are still mig-manager's.
+   * "false"`, and `gpushare.io/gpu-allocation: dra`, which the driver's kubelet plugin selects. MIG layouts are still
+   * mig-manager's.
    * @default "devicePlugin"
    * @see docs/dra.md
    */
@@ -321,7 +323,10 @@ export function poolNodeLabels(pool: ConfiguredPool): Record<string, string> {
   };
   if (pool.sharing.mig !== undefined) labels[MIG_CONFIG_LABEL] = pool.sharing.mig.configName;
   else if (pool.sharing.gpu.mig !== undefined) labels[MIG_CONFIG_LABEL] = DEFAULT_MIG_CONFIG;
-  if (pool.allocation === "dra") labels[DEVICE_PLUGIN_DEPLOY_LABEL] = "false";
+  if (pool.allocation === "dra") {
+    labels[DEVICE_PLUGIN_DEPLOY_LABEL] = "false";
+    labels[DRA_NODE_LABEL] = DRA_NODE_LABEL_VALUE;
+  }
   return labels;
 }
 

@@ -7,6 +7,8 @@ import {
   showVersion,
   versionAtLeast,
 } from "../../gpu/dra";
+import { OWNED_DRA_DRIVER_VALUES } from "../../components/k8s/dra-driver-values";
+import { ownedValueProblems } from "../../components/k8s/helm-values";
 import type { RawPool, RawStackConfig } from "./schema";
 
 /**
@@ -84,6 +86,7 @@ export function draProblems(raw: RawStackConfig, warnings: string[]): string[] {
     );
   }
   problems.push(...draGateProblems(GATES, gates));
+  problems.push(...ownedValueProblems(raw.draDriver.values, OWNED_DRA_DRIVER_VALUES, "draDriver.values"));
 
   for (const [name, pool] of pools) {
     const at = `gpuPools.${name}`;

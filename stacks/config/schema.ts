@@ -7,6 +7,9 @@ import {
   DEFAULT_CLUSTER_NETWORK_DRIVER,
   DEFAULT_CUSTOM_METRIC_NAME,
   DEFAULT_DCGM_SERVICE_MONITOR,
+  DEFAULT_DRA_DRIVER_CHART,
+  DEFAULT_DRA_DRIVER_CHART_VERSION,
+  DEFAULT_DRA_DRIVER_NAMESPACE,
   DEFAULT_GPU_DRIVER_ENABLED,
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
   DEFAULT_GPU_OPERATOR_NAMESPACE,
@@ -205,6 +208,16 @@ const draDriverSchema = z.strictObject({
    * ConsumableShares are what DRA pools' sharing needs (all alpha).
    */
   featureGates: z.record(z.string(), z.boolean()).default({}),
+  /** The driver is already installed: gpushare creates nothing for it (docs/dra.md says what it must run with). */
+  installed: z.boolean().default(false),
+  namespace: z.string().default(DEFAULT_DRA_DRIVER_NAMESPACE),
+  /** An OCI chart reference, or a chart name in `repository`. */
+  chart: z.string().default(DEFAULT_DRA_DRIVER_CHART),
+  /** A Helm repository (a mirror) to take `chart` from; unset for an OCI reference. */
+  repository: z.string().optional(),
+  chartVersion: z.string().default(DEFAULT_DRA_DRIVER_CHART_VERSION),
+  /** Helm values merged last; keys gpushare owns are refused. */
+  values: looseValues.default({}),
 });
 
 const monitoringSchema = z.strictObject({

@@ -7,6 +7,8 @@ import {
   DEFAULT_CLUSTER_CREATE_TIMEOUT_MINUTES,
   DEFAULT_CUSTOM_METRIC_NAME,
   DEFAULT_DCGM_SERVICE_MONITOR,
+  DEFAULT_DRA_DRIVER_CHART_VERSION,
+  DEFAULT_DRA_DRIVER_NAMESPACE,
   DEFAULT_GPU_DRIVER_ENABLED,
   DEFAULT_GPU_OPERATOR_CHART_VERSION,
   DEFAULT_GPU_OPERATOR_NAMESPACE,
@@ -76,6 +78,10 @@ describe("the README's config reference", () => {
       "`gpushare:gpuOperator`",
       `not installed, \`${DEFAULT_GPU_OPERATOR_NAMESPACE}\`, \`${DEFAULT_GPU_OPERATOR_CHART_VERSION}\`, NVIDIA's repository, ` +
         `${DEFAULT_GPU_DRIVER_ENABLED}, ${DEFAULT_REBOOT_ON_MIG_CHANGE}, ${DEFAULT_DCGM_SERVICE_MONITOR}, \`{}\``,
+    ],
+    [
+      "`gpushare:draDriver`",
+      `not installed, \`${DEFAULT_DRA_DRIVER_NAMESPACE}\`, the driver project's OCI chart, none, \`${DEFAULT_DRA_DRIVER_CHART_VERSION}\`, \`{}\``,
     ],
     [
       "`gpushare:monitoring`",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../../stacks/config/parse";
 import { configuredPool, poolNodeLabels } from "../../../components/k8s/gpu-operator-values";
-import { gpuOperatorSettings, tritonServerSpec } from "../../../stacks/args";
+import { draDriverArgs, gpuOperatorSettings, tritonServerSpec } from "../../../stacks/args";
 import { minimalConfig, problemsOf } from "../../support/config";
 
 /** DRA pools (`allocation: dra`): what they offer, and every refusal, in its exact words. */
@@ -94,6 +94,37 @@ describe("a DRA pool", () => {
     ]);
     const labels = pools.map((p) => poolNodeLabels(configuredPool(p, config.migStrategy)));
     expect(labels.map((l) => l["nvidia.com/gpu.deploy.device-plugin"])).toEqual(["false", undefined]);
+    // What the DRA driver's kubelet plugin selects: only the DRA pool's nodes.
+    expect(labels.map((l) => l["gpushare.io/gpu-allocation"])).toEqual(["dra", undefined]);
+  });
+
+  it("gives the driver's release its gates and the time-sliced pools' replicas as consumable shares", () => {
+    const config = parseStackConfig(
+      dra({ t4: { gpu: "T4", timeSlicing: { replicas: 4 } } }, { draDriver: { featureGates: TS_GATES } }),
+    );
+    expect(draDriverArgs(config)).toEqual({
+      installed: false,
+      namespace: "dra-driver-nvidia-gpu",
+      chart: "oci://registry.k8s.io/dra-driver-nvidia/charts/dra-driver-nvidia-gpu",
+      chartVersion: "0.5.0",
+      featureGates: TS_GATES,
+      consumableShares: 4,
+      values: {},
+    });
+    expect(draDriverArgs(parseStackConfig(minimalConfig()))).toBeUndefined();
+  });
+
+  it("refuses driver values gpushare sets itself, naming the key to use", () => {
+    const problems = problemsOf(
+      dra(
+        { t4: { gpu: "T4" } },
+        { draDriver: { values: { consumableShares: "8", resources: { gpus: { enabled: false } } } } },
+      ),
+    );
+    expect(problems).toEqual([
+      "draDriver.values.consumableShares: gpushare sets this value itself; remove it and use the replicas of the time-sliced DRA pools (gpuPools.<pool>.timeSlicing.replicas)",
+      "draDriver.values.resources.gpus.enabled: gpushare sets this value itself; remove it and use gpuPools.<pool>.allocation (GPU allocation is on while a pool allocates through DRA)",
+    ]);
   });
 
   it("hands its servers the driver's consumable shares", () => {
