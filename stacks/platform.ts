@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelShare } from "../components/cloud/model-share";
 import { OpenStackCluster } from "../components/cloud/openstack-cluster";
+import { DraDriver } from "../components/k8s/dra-driver";
 import { GpuOperator } from "../components/k8s/gpu-operator";
 import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
@@ -10,6 +11,7 @@ import { monitorLabelsFor } from "../components/k8s/monitoring-values";
 import type { SharingState } from "../components/k8s/sharing-state";
 import { TritonServer } from "../components/k8s/triton-server";
 import {
+  draDriverArgs,
   gpuOperatorSettings,
   metricsAdapterSettings,
   modelShareArgs,
@@ -147,6 +149,9 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       },
       { ...k8sOpts, dependsOn: [monitoring] },
     );
+    // NVIDIA's DRA driver, beside the operator, when a pool allocates through it.
+    const draArgs = draDriverArgs(config);
+    const draDriver = draArgs === undefined ? undefined : new DraDriver(`${name}-dra-driver`, draArgs, k8sOpts);
     const adapterSettings = metricsAdapterSettings(config);
     const adapter = new MetricsAdapter(
       `${name}-metrics-adapter`,
@@ -173,8 +178,12 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
           monitorLabels: monitoring.monitorLabels,
           metricName: adapter.metricName,
         },
-        // The PodMonitor needs monitoring's CRDs; pods need the operator's devices and the store's claim.
-        { ...k8sOpts, dependsOn: [operator, monitoring, store, adapter] },
+        // The PodMonitor needs monitoring's CRDs; pods need the operator's devices (or the DRA driver's device
+        // classes) and the store's claim.
+        {
+          ...k8sOpts,
+          dependsOn: [operator, ...(draDriver === undefined ? [] : [draDriver]), monitoring, store, adapter],
+        },
       );
       this.servers[server.name] = { pool: server.pool.name, resource: server.resource, endpoint: triton.endpoint };
     }

@@ -8,6 +8,7 @@ import { at, minimalConfig, ofType, one, runProgram } from "../helpers";
 const TEMPLATE = "kubernetes:resource.k8s.io/v1:ResourceClaimTemplate";
 const CLAIM = "kubernetes:resource.k8s.io/v1:ResourceClaim";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
 const NODE_FEATURE_RULE = "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule";
 
 function stack(pools: Record<string, unknown>, servers: Record<string, unknown>, gates: Record<string, boolean>) {
@@ -62,5 +63,28 @@ describe("a stack with a DRA pool and a device-plugin pool", () => {
       ]),
     );
     expect(Object.values(labels).sort()).toEqual(["false", undefined]);
+  });
+
+  it("installs NVIDIA's DRA driver beside the operator, with the gates the pools need, before the servers", async () => {
+    const resources = await runProgram(() => new GpuInferencePlatform("gpushare", { config }));
+    const driver = one(resources, "gpushare:k8s:DraDriver");
+    expect(driver.engineUrn).toContain("GpuInferencePlatform$gpushare:k8s:DraDriver::gpushare-dra-driver");
+    const release = one(resources, RELEASE, "dra-driver");
+    expect(at(release.inputs, "values", "featureGates")).toEqual({ MPSSupport: true });
+    // MPS pools take no consumable shares: the driver refuses MPS with them on.
+    expect(at(release.inputs, "values", "consumableShares")).toBe("");
+    for (const server of ["triton-mps", "triton-t4"]) {
+      // A dependency on a component is one on each of its resources.
+      expect(one(resources, "gpushare:k8s:TritonServer", server).dependencies).toContain(release.urn);
+    }
+  });
+});
+
+describe("a stack without a DRA pool", () => {
+  it("has no DRA driver", async () => {
+    const config = stack({ t4: { gpu: "T4", nodes: { min: 1, max: 1 } } }, { s: { pool: "t4" } }, {});
+    const resources = await runProgram(() => new GpuInferencePlatform("gpushare", { config }));
+    expect(ofType(resources, "gpushare:k8s:DraDriver")).toEqual([]);
+    expect(ofType(resources, RELEASE, "dra-driver")).toEqual([]);
   });
 });

@@ -1484,7 +1484,14 @@ describe("what a stack leaves out", () => {
         dcgmServiceMonitor: true,
         values: {},
       },
-      draDriver: { featureGates: {} },
+      draDriver: {
+        featureGates: {},
+        installed: false,
+        namespace: "dra-driver-nvidia-gpu",
+        chart: "oci://registry.k8s.io/dra-driver-nvidia/charts/dra-driver-nvidia-gpu",
+        chartVersion: "0.5.0",
+        values: {},
+      },
       monitoring: {
         installed: false,
         namespace: "monitoring",
