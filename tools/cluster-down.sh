@@ -61,7 +61,7 @@ if [ -d "$STATE" ]; then
   # Stopping is safe without the lock; don't wait forever on a stale holder.
   flock -w 30 8 || gp_log "cluster: $STATE/cluster.lock is busy; stopping anyway"
   stop sim-triton local-monitoring prometheus prometheus-operator
-  stop sim-device-plugin nfd-master kwok kube-scheduler kube-controller-manager
+  stop sim-dra-plugin sim-device-plugin nfd-master kwok kube-scheduler kube-controller-manager
   stop kube-apiserver
   stop etcd
   if [ "$purge" = 1 ]; then

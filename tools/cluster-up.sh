@@ -4,6 +4,8 @@
 #   nfd-master (the real node-feature-discovery master: evaluates NodeFeatureRules against NodeFeature objects and
 #     labels nodes; its CRDs are generated from its API types by tools/toolchain.sh),
 #   sim-device-plugin (ours, a SIMULATION of NVIDIA's device plugin and its config-manager: tools/sim-device-plugin/),
+#   sim-dra-plugin (ours, a SIMULATION of the GPU kubelet plugin of NVIDIA's DRA driver: ResourceSlices for the nodes
+#     labelled gpushare.io/gpu-allocation=dra, tools/sim-dra-plugin/) and the driver chart's two DeviceClasses,
 #   the monitoring loop of an "installed" kube-prometheus-stack and prometheus-adapter, real: prometheus-operator (its
 #     CRDs generated from its API types), Prometheus (configured by the operator from a Prometheus resource that
 #     selects monitors by release: kube-prometheus-stack, as the chart's does), prometheus-adapter (serving
@@ -23,6 +25,9 @@
 # GPUSHARE_PROMETHEUS_PORT (19090), GPUSHARE_OPERATOR_PORT (20281), GPUSHARE_ADAPTER_PORT (20443),
 # GPUSHARE_SIM_TRITON_PORT (20291, the simulation's control API). Pods get addresses from GPUSHARE_POD_CIDR
 # (127.244.0.1/16: loopback, so the simulated Triton metrics are served, and scraped, on loopback only).
+# GPUSHARE_DRA_CONSUMABLE_SHARES (disabled): the simulated DRA kubelet plugin's --consumable-shares (disabled or N,
+# the driver chart's consumableShares); the scheduler's defaults (Kubernetes 1.36: DRAConsumableCapacity on) allocate
+# shares without extra flags.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -356,6 +361,11 @@ start_node() {
 
 # The simulated device plugin (see tools/sim-device-plugin/README.md).
 start_node sim-device-plugin tools/sim-device-plugin/main.ts --kubeconfig "$KUBECONFIG_FILE"
+# The DRA side: the DeviceClasses NVIDIA's driver chart creates, and the simulated GPU kubelet plugin (see
+# tools/sim-dra-plugin/README.md). resource.k8s.io/v1 is served, and consumable capacity allocated, by default.
+kctl apply --server-side --force-conflicts -f "$ROOT/tools/sim-dra-plugin/installation.yaml" >/dev/null
+start_node sim-dra-plugin tools/sim-dra-plugin/main.ts --kubeconfig "$KUBECONFIG_FILE" \
+  --consumable-shares "${GPUSHARE_DRA_CONSUMABLE_SHARES:-disabled}"
 
 # ---------------------------------------------------------------------------------------------------------------
 # The monitoring loop of an "installed" kube-prometheus-stack and prometheus-adapter (what gpushare's `installed`

@@ -1,8 +1,8 @@
 /**
- * The API access and daemon life the local cluster's programs share (tools/sim-device-plugin, tools/sim-triton,
- * tools/local-monitoring): the current context of a kubeconfig as cluster-up.sh writes it, refused unless its
- * server is https on loopback, and one JSON request at a time. No client library: these programs read a few
- * objects and patch one status.
+ * The API access and daemon life the local cluster's programs share (tools/sim-device-plugin, tools/sim-dra-plugin,
+ * tools/sim-triton, tools/local-monitoring): the current context of a kubeconfig as cluster-up.sh writes it, refused
+ * unless its server is https on loopback, and one JSON request at a time. No client library: these programs read a
+ * few objects, patch a status and write a few small objects.
  */
 import * as fs from "node:fs";
 import * as https from "node:https";
@@ -83,7 +83,11 @@ export function request(
           accept: "application/json",
           ...(payload === undefined
             ? {}
-            : { "content-type": "application/merge-patch+json", "content-length": Buffer.byteLength(payload) }),
+            : {
+                // A PATCH body is a JSON merge patch; POST and PUT send the whole object.
+                "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
+                "content-length": Buffer.byteLength(payload),
+              }),
         },
       },
       (res) => {

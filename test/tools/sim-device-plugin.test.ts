@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { NodeState, Observation } from "../../tools/sim-device-plugin/advertise";
 import {
   advertise,
+  devicePluginDeployed,
   INITIAL_BACKOFF_MS,
   observe,
   parseHardware,
@@ -310,6 +311,20 @@ describe("observe (config-manager)", () => {
     const step = observe(s, { ...at(1000, "a100-a", { "a100-a": "A2" }), hardware: "hw2" }, "default");
     expect(step.action).toEqual({ kind: "apply", config: "a100-a", content: "A2", cause: "hardware" });
     expect(step.state.backoffMs).toBe(INITIAL_BACKOFF_MS);
+  });
+
+  it("advertises nothing once while nvidia.com/gpu.deploy.device-plugin=false, then starts afresh", () => {
+    expect(devicePluginDeployed({ "nvidia.com/gpu.deploy.device-plugin": "false" })).toBe(false);
+    expect(devicePluginDeployed({ "nvidia.com/gpu.deploy.device-plugin": "true" })).toBe(true);
+    expect(devicePluginDeployed({})).toBe(true);
+    const running = observe(undefined, at(0, "t4-a", { "t4-a": "A" }), "default").state;
+    const off = observe(running, { ...at(1000, "t4-a", { "t4-a": "A" }), deployed: false }, "default");
+    expect(off.action).toEqual({ kind: "undeployed" });
+    const stillOff = observe(off.state, { ...at(2000, "t4-a", { "t4-a": "A" }), deployed: false }, "default");
+    expect(stillOff.action).toEqual({ kind: "none" });
+    // The same label as before: a new pod applies it, where a running one would have skipped it.
+    const on = observe(stillOff.state, at(3000, "t4-a", { "t4-a": "A" }), "default");
+    expect(on.action).toEqual({ kind: "apply", config: "t4-a", content: "A", cause: "start" });
   });
 });
 

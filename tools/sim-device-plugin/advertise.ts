@@ -12,6 +12,12 @@ import { parse } from "yaml";
 
 /** The node label config-manager watches (its `--node-label` default). */
 export const DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config";
+/**
+ * The GPU operator's per-node switch: a node labelled `false` gets no device-plugin pod (the ClusterPolicy
+ * DaemonSet's node selector), so nothing advertises `nvidia.com/*` there. gpushare sets it on DRA pools' nodes.
+ * @see https://docs.nvidia.com/datacenter/cloud-native/gpu-operator/latest/gpu-operator-component-matrix.html
+ */
+export const DEVICE_PLUGIN_DEPLOY_LABEL = "nvidia.com/gpu.deploy.device-plugin";
 /** Simulated hardware: the GPU model. Only nodes carrying it are handled. */
 export const GPU_MODEL_ANNOTATION = "sim.gpushare.io/gpu-model";
 /** Simulated hardware: physical GPUs on the node, a positive integer. Absent means 1. */
@@ -321,6 +327,11 @@ export function statusPatch(
 // ---------------------------------------------------------------------------------------------------------------
 // config-manager, as a reducer over observations of one node
 
+/** Whether the GPU operator runs a device-plugin pod on a node with these labels: not when the switch says `false`. */
+export function devicePluginDeployed(labels: Readonly<Record<string, string | undefined>>): boolean {
+  return labels[DEVICE_PLUGIN_DEPLOY_LABEL] !== "false";
+}
+
 /** What config-manager (and the plugin it drives) remembers about one node. */
 export interface NodeState {
   /**
@@ -338,6 +349,8 @@ export interface NodeState {
   readonly restartAt?: number;
   /** Backoff before the restart after the next crash, ms. */
   readonly backoffMs: number;
+  /** No device-plugin pod runs on the node ({@link devicePluginDeployed} false); the next one starts from scratch. */
+  readonly undeployed?: boolean;
 }
 
 export interface Observation {
@@ -349,11 +362,18 @@ export interface Observation {
   readonly configs: ReadonlyMap<string, string> | undefined;
   /** Milliseconds since the epoch. */
   readonly now: number;
+  /** {@link devicePluginDeployed} for the node's labels; absent means deployed. */
+  readonly deployed?: boolean;
 }
 
 export type Action =
   /** Nothing happens: the label did not change, or config-manager is waiting to restart. */
   | { readonly kind: "none" }
+  /**
+   * The GPU operator removed the device-plugin pod (the node's {@link DEVICE_PLUGIN_DEPLOY_LABEL} is `false`):
+   * the node advertises no `nvidia.com/*` resources. Reported once; when the switch goes back, a new pod starts.
+   */
+  | { readonly kind: "undeployed" }
   /**
    * The plugin restarts with `config`. Cause: the first observation of the node, a label change (including
    * the restart after a crash), or changed simulated hardware (mig-manager restarts the plugin pod).
@@ -391,8 +411,16 @@ export function observe(
   obs: Observation,
   defaultConfig: string,
 ): { state: NodeState; action: Action } {
-  let s: NodeState = state ?? { backoffMs: INITIAL_BACKOFF_MS };
-  let cause: "start" | "label" | "hardware" = state === undefined ? "start" : "label";
+  if (obs.deployed === false) {
+    return {
+      state: { backoffMs: INITIAL_BACKOFF_MS, undeployed: true },
+      action: state?.undeployed === true ? { kind: "none" } : { kind: "undeployed" },
+    };
+  }
+  // A pod the operator deploys again starts like the first one: no config applied, the label read afresh.
+  const previous = state?.undeployed === true ? undefined : state;
+  let s: NodeState = previous ?? { backoffMs: INITIAL_BACKOFF_MS };
+  let cause: "start" | "label" | "hardware" = previous === undefined ? "start" : "label";
   if (s.hardware !== undefined && s.hardware !== obs.hardware) {
     // mig-manager evicts the device-plugin pod around a MIG change: a new pod starts from scratch.
     s = { backoffMs: INITIAL_BACKOFF_MS };

@@ -14,6 +14,8 @@ import {
   APPLIED_CONFIG_ANNOTATION,
   CONFIG_MANAGER_ERROR_ANNOTATION,
   DEVICE_PLUGIN_CONFIG_LABEL,
+  DEVICE_PLUGIN_DEPLOY_LABEL,
+  devicePluginDeployed,
   formatResources,
   GPU_MODEL_ANNOTATION,
   hardwareFingerprint,
@@ -120,7 +122,13 @@ class Simulator {
       const label = node.metadata.labels?.[DEVICE_PLUGIN_CONFIG_LABEL] ?? "";
       const step = observe(
         this.states.get(node.metadata.name),
-        { label, hardware: hardwareFingerprint(annotations), configs, now: Date.now() },
+        {
+          label,
+          hardware: hardwareFingerprint(annotations),
+          configs,
+          now: Date.now(),
+          deployed: devicePluginDeployed(node.metadata.labels ?? {}),
+        },
         this.options.defaultConfig,
       );
       try {
@@ -143,6 +151,15 @@ class Simulator {
     const source = `ConfigMap ${this.options.namespace}/${this.options.configMap}`;
     switch (action.kind) {
       case "none":
+        return;
+      case "undeployed":
+        log(`node ${name}: label ${DEVICE_PLUGIN_DEPLOY_LABEL}=false: no device plugin runs here; advertising nothing`);
+        await this.clearResources(node);
+        await this.annotate(node, {
+          [APPLIED_CONFIG_ANNOTATION]: null,
+          [PLUGIN_ERROR_ANNOTATION]: null,
+          [CONFIG_MANAGER_ERROR_ANNOTATION]: null,
+        });
         return;
       case "skip":
         if (action.reason === "content-changed") {
