@@ -19,6 +19,7 @@ export default {
     "problems.ts",
     "stacks/config/rules/*.ts",
     "stacks/serving.ts",
+    "stacks/config/serving-rules.ts",
     "stacks/config/curve-files.ts",
     "stacks/config/dra.ts",
     "components/cloud/network-range.ts",

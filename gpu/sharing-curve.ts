@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AdvertisedDevice } from "./capacity";
 import type { SharingMode } from "./memory";
 
 /**
@@ -147,6 +148,14 @@ export function kneeOf(curve: SharingCurve, fraction: number = DEFAULT_KNEE_FRAC
     if (perPod < fraction * alone) return { pods: points[i].pods, measured: true };
   }
   return { pods: points[points.length - 1].pods, measured: false };
+}
+
+/**
+ * The HPA's `maxReplicas` a curve gives: every device filled to the knee, or to its slots when those are fewer.
+ * With `stopAtKnee` false, every slot.
+ */
+export function kneeMaxReplicas(knee: Knee, device: AdvertisedDevice, devices: number, stopAtKnee: boolean): number {
+  return devices * (stopAtKnee ? Math.min(knee.pods, device.replicas) : device.replicas);
 }
 
 /** What a server's pods serve when spread over devices. */

@@ -4,7 +4,7 @@ import type { SharingState } from "../components/k8s/sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
 import type { StackConfig } from "./config/parse";
-import { serverServing } from "./serving";
+import { serverServing } from "./config/serving-rules";
 import { alignedRows } from "./text";
 
 export { alignedRows };

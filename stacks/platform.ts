@@ -7,8 +7,8 @@ import { GpuOperator } from "../components/k8s/gpu-operator";
 import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
 import { Monitoring } from "../components/k8s/monitoring";
-import { monitorLabelsFor } from "../components/k8s/monitoring-values";
-import type { SharingState } from "../components/k8s/sharing-state";
+import { type MonitoringArgs, monitorLabelsFor } from "../components/k8s/monitoring-values";
+import type { PreviousSharing, SharingState } from "../components/k8s/sharing-state";
 import { TritonServer } from "../components/k8s/triton-server";
 import {
   draDriverArgs,
@@ -51,6 +51,27 @@ export interface ServerEndpoint {
   readonly endpoint: pulumi.Output<string>;
 }
 
+/** What the GPU operator is built on: the cluster's connection, the previous sharing, monitoring's labels. */
+interface OperatorDependencies {
+  readonly connection: k8s.ProviderArgs;
+  readonly prior: pulumi.Output<PreviousSharing>;
+  readonly nodeNamePatterns: Record<string, pulumi.Output<string>> | undefined;
+  readonly monitoringSettings: MonitoringArgs;
+  readonly monitoring: Monitoring;
+  readonly k8sOpts: pulumi.ComponentResourceOptions;
+}
+
+/** How the platform's Kubernetes provider reaches the cluster. */
+function kubernetesConnection(kubeconfig: pulumi.Output<string> | undefined, config: StackConfig): k8s.ProviderArgs {
+  const context = config.raw.cluster.existing?.context;
+  return {
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(context === undefined ? {} : { context }),
+    // Server-side apply: fields other controllers own (HPA replicas, injected CA bundles) stay theirs.
+    enableServerSideApply: true,
+  };
+}
+
 /**
  * The whole GPU-shared inference platform: the cluster (created on OpenStack or an existing one), the NFS
  * model store, the GPU operator that splits the GPUs, monitoring and the custom metric, and the Triton
@@ -73,60 +94,95 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
 
   constructor(name: string, args: GpuInferencePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     const { config } = args;
-    const raw = config.raw;
     // Recorded as the platform's inputs: the stack file as validated (secret values are stand-ins there) and the
     // kubeconfig, which stays secret.
     super(
       "gpushare:stack:GpuInferencePlatform",
       name,
-      { config: raw, ...(args.kubeconfig === undefined ? {} : { kubeconfig: pulumi.secret(args.kubeconfig) }) },
+      { config: config.raw, ...(args.kubeconfig === undefined ? {} : { kubeconfig: pulumi.secret(args.kubeconfig) }) },
       opts,
     );
 
-    let kubeconfig: pulumi.Input<string> | undefined = args.kubeconfig;
-    let nodeNamePatterns: Record<string, pulumi.Output<string>> | undefined;
-    const clusterArgs = openStackClusterArgs(config);
-    if (clusterArgs !== undefined) {
-      const cluster = new OpenStackCluster(`${name}-cluster`, clusterArgs, { parent: this });
-      kubeconfig = cluster.kubeconfig;
-      nodeNamePatterns = cluster.nodeNamePatterns;
-    }
-    this.kubeconfig = kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig);
-
-    let nfsServer: pulumi.Input<string>;
-    let nfsPath: pulumi.Input<string>;
-    const shareArgs = modelShareArgs(config);
-    if (shareArgs !== undefined) {
-      const share = new ModelShare(`${name}-models`, shareArgs, { parent: this });
-      nfsServer = share.server;
-      nfsPath = share.path;
-    } else if (raw.modelStore.nfs !== undefined) {
-      nfsServer = raw.modelStore.nfs.server;
-      nfsPath = raw.modelStore.nfs.path;
-    } else {
-      // parseStackConfig refuses a stack without model storage; this keeps the compiler honest.
-      throw new pulumi.InputPropertiesError({
-        message: "modelStore needs manila or nfs",
-        errors: [{ propertyPath: "modelStore", reason: "give modelStore.nfs or modelStore.manila" }],
-      });
-    }
-
-    const connection: k8s.ProviderArgs = {
-      ...(this.kubeconfig === undefined ? {} : { kubeconfig: this.kubeconfig }),
-      ...(raw.cluster.existing?.context === undefined ? {} : { context: raw.cluster.existing.context }),
-      // Server-side apply: fields other controllers own (HPA replicas, injected CA bundles) stay theirs.
-      enableServerSideApply: true,
-    };
-    const provider = new k8s.Provider(`${name}-k8s`, connection, { parent: this });
-    this.provider = provider;
-    const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: provider } };
+    // The order below is the order of registration; each step's names are part of the stack's URNs.
+    const cluster = this.cluster(name, config, args.kubeconfig);
+    this.kubeconfig = cluster.kubeconfig === undefined ? undefined : pulumi.secret(cluster.kubeconfig);
+    const nfs = this.modelShare(name, config);
+    const connection = kubernetesConnection(this.kubeconfig, config);
+    this.provider = new k8s.Provider(`${name}-k8s`, connection, { parent: this });
+    const k8sOpts: pulumi.ComponentResourceOptions = { parent: this, providers: { kubernetes: this.provider } };
 
     // Monitoring first: its chart brings the ServiceMonitor CRD the operator's DCGM exporter monitor needs.
     const monitoringSettings = monitoringArgs(config);
     const monitoring = new Monitoring(`${name}-monitoring`, monitoringSettings, k8sOpts);
-    const previous = pulumi.output(args.previous ?? {});
+    const prior = this.priorSharing(config, args.previous);
+    const operator = this.gpuOperator(name, config, {
+      connection,
+      prior,
+      nodeNamePatterns: cluster.nodeNamePatterns,
+      monitoringSettings,
+      monitoring,
+      k8sOpts,
+    });
+    // NVIDIA's DRA driver, beside the operator, when a pool allocates through it.
+    const draArgs = draDriverArgs(config);
+    const draDriver = draArgs === undefined ? undefined : new DraDriver(`${name}-dra-driver`, draArgs, k8sOpts);
+    const adapter = this.metricsAdapter(name, config, monitoringSettings, monitoring, k8sOpts);
+    const store = new ModelStore(`${name}-model-store`, { ...modelStoreSettings(config), ...nfs }, k8sOpts);
+    this.servers = this.tritonServers(name, config, { operator, draDriver, monitoring, adapter, store }, k8sOpts);
+
+    this.capacity = capacityTable(config);
+    this.grafanaAdminPassword = monitoring.grafanaAdminPassword;
+    this.sharing = operator.sharing;
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      servers: this.servers,
+      capacity: this.capacity,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      sharing: this.sharing,
+    });
+  }
+
+  /** The OpenStack cluster when the stack creates one; else the kubeconfig given, or none (the ambient one). */
+  private cluster(
+    name: string,
+    config: StackConfig,
+    kubeconfig: pulumi.Input<string> | undefined,
+  ): { kubeconfig?: pulumi.Input<string>; nodeNamePatterns?: Record<string, pulumi.Output<string>> } {
+    const clusterArgs = openStackClusterArgs(config);
+    if (clusterArgs === undefined) return kubeconfig === undefined ? {} : { kubeconfig };
+    const cluster = new OpenStackCluster(`${name}-cluster`, clusterArgs, { parent: this });
+    return { kubeconfig: cluster.kubeconfig, nodeNamePatterns: cluster.nodeNamePatterns };
+  }
+
+  /** The NFS export the model store mounts: a Manila share the stack creates, or the server and path it names. */
+  private modelShare(
+    name: string,
+    config: StackConfig,
+  ): { nfsServer: pulumi.Input<string>; nfsPath: pulumi.Input<string> } {
+    const shareArgs = modelShareArgs(config);
+    if (shareArgs !== undefined) {
+      const share = new ModelShare(`${name}-models`, shareArgs, { parent: this });
+      return { nfsServer: share.server, nfsPath: share.path };
+    }
+    const nfs = config.raw.modelStore.nfs;
+    if (nfs !== undefined) return { nfsServer: nfs.server, nfsPath: nfs.path };
+    // parseStackConfig refuses a stack without model storage; this keeps the compiler honest.
+    throw new pulumi.InputPropertiesError({
+      message: "modelStore needs manila or nfs",
+      errors: [{ propertyPath: "modelStore", reason: "give modelStore.nfs or modelStore.manila" }],
+    });
+  }
+
+  /**
+   * What the GPU operator was configured with in the previous deployment. Shown by `pulumi preview` (and the pull
+   * request's comment) before anything changes on the nodes: what the update does to capacity, when it matters.
+   */
+  private priorSharing(
+    config: StackConfig,
+    previousDeployment: pulumi.Input<PreviousDeployment> | undefined,
+  ): pulumi.Output<PreviousSharing> {
+    const previous = pulumi.output(previousDeployment ?? {});
     const prior = previous.apply(previousSharing);
-    // Shown by `pulumi preview` (and the pull request's comment) before anything changes on the nodes.
     pulumi.all([previous, prior]).apply(([p, sharing]) => {
       const before = snapshotFromOutputs(sharing.state, p.capacity);
       if (before === undefined) return;
@@ -135,25 +191,36 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
         pulumi.log.warn(`GPU sharing changes with this update:\n${comparisonText(comparison)}`, this);
       }
     });
-    const operator = new GpuOperator(
+    return prior;
+  }
+
+  private gpuOperator(name: string, config: StackConfig, deps: OperatorDependencies): GpuOperator {
+    const { nodeNamePatterns, monitoring } = deps;
+    return new GpuOperator(
       `${name}-gpu-operator`,
       {
         ...gpuOperatorSettings(config),
-        providerArgs: connection,
-        previous: prior,
+        providerArgs: deps.connection,
+        previous: deps.prior,
         // The platform created this provider itself before the operator did: the same provider, not a new one.
         configMapProviderAliases: [{ name: `${name}-k8s-node-configs`, parent: this }],
         ...(nodeNamePatterns === undefined ? {} : { nodeNamePatterns }),
         // The DCGM exporter's ServiceMonitor carries the labels the platform's Prometheus selects.
-        serviceMonitorLabels: monitorLabelsFor(monitoringSettings),
+        serviceMonitorLabels: monitorLabelsFor(deps.monitoringSettings),
       },
-      { ...k8sOpts, dependsOn: [monitoring] },
+      { ...deps.k8sOpts, dependsOn: [monitoring] },
     );
-    // NVIDIA's DRA driver, beside the operator, when a pool allocates through it.
-    const draArgs = draDriverArgs(config);
-    const draDriver = draArgs === undefined ? undefined : new DraDriver(`${name}-dra-driver`, draArgs, k8sOpts);
+  }
+
+  private metricsAdapter(
+    name: string,
+    config: StackConfig,
+    monitoringSettings: MonitoringArgs,
+    monitoring: Monitoring,
+    k8sOpts: pulumi.ComponentResourceOptions,
+  ): MetricsAdapter {
     const adapterSettings = metricsAdapterSettings(config);
-    const adapter = new MetricsAdapter(
+    return new MetricsAdapter(
       `${name}-metrics-adapter`,
       {
         ...adapterSettings,
@@ -165,9 +232,23 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
       },
       k8sOpts,
     );
-    const store = new ModelStore(`${name}-model-store`, { ...modelStoreSettings(config), nfsServer, nfsPath }, k8sOpts);
+  }
 
-    this.servers = {};
+  /** One Triton server per server of the stack, in the stack's order, and where each answers. */
+  private tritonServers(
+    name: string,
+    config: StackConfig,
+    deps: {
+      operator: GpuOperator;
+      draDriver: DraDriver | undefined;
+      monitoring: Monitoring;
+      adapter: MetricsAdapter;
+      store: ModelStore;
+    },
+    k8sOpts: pulumi.ComponentResourceOptions,
+  ): Record<string, ServerEndpoint> {
+    const { operator, draDriver, monitoring, adapter, store } = deps;
+    const servers: Record<string, ServerEndpoint> = {};
     for (const server of config.servers) {
       const triton = new TritonServer(
         `${name}-${server.name}`,
@@ -185,18 +266,8 @@ export class GpuInferencePlatform extends pulumi.ComponentResource {
           dependsOn: [operator, ...(draDriver === undefined ? [] : [draDriver]), monitoring, store, adapter],
         },
       );
-      this.servers[server.name] = { pool: server.pool.name, resource: server.resource, endpoint: triton.endpoint };
+      servers[server.name] = { pool: server.pool.name, resource: server.resource, endpoint: triton.endpoint };
     }
-    this.capacity = capacityTable(config);
-    this.grafanaAdminPassword = monitoring.grafanaAdminPassword;
-    this.sharing = operator.sharing;
-
-    this.registerOutputs({
-      kubeconfig: this.kubeconfig,
-      servers: this.servers,
-      capacity: this.capacity,
-      grafanaAdminPassword: this.grafanaAdminPassword,
-      sharing: this.sharing,
-    });
+    return servers;
   }
 }

@@ -52,11 +52,11 @@ import { imageReferenceProblem } from "./rules/image-reference";
 import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, quote } from "./rules/kubernetes-syntax";
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
-import { kneeOf } from "../../gpu/sharing-curve";
+import { kneeMaxReplicas, kneeOf } from "../../gpu/sharing-curve";
 import { draResourceName } from "../../gpu/dra";
 import { resolveCurveFiles } from "./curve-files";
 import { draConsumableShares, draMpsServerProblem, draProblems } from "./dra";
-import { curveDeviceProblems, kneeMaxReplicas, serverDevices, serverServing, servingWarnings } from "../serving";
+import { curveDeviceProblems, serverDevices, serverServing, servingWarnings } from "./serving-rules";
 
 export { StackConfigError };
 

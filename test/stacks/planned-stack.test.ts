@@ -9,7 +9,8 @@ import { parseWorkloads } from "../../planner/input";
 import { stackConfigOf, stackFileText } from "../../scripts/plan-output";
 import { gpushareConfig, readStackFile } from "../../scripts/stack-file";
 import { parseStackConfig } from "../../stacks/config/parse";
-import { serverServing, servingReport, servingText } from "../../stacks/serving";
+import { servingReport, servingText } from "../../stacks/serving";
+import { serverServing } from "../../stacks/config/serving-rules";
 import { GpuInferencePlatform } from "../../stacks/platform";
 import { ofType, PROJECT_DIR, runProgram } from "../helpers";
 

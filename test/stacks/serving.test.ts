@@ -8,7 +8,8 @@ import { H200_RESNET50_BATCH1 } from "../../gpu/measured-curves";
 import { problemText } from "../../problems";
 import { parseStackConfig, parseStackSettings, StackConfigError } from "../../stacks/config/parse";
 import { tritonServerSpec } from "../../stacks/args";
-import { serverServing, servingJson, servingReport, servingText } from "../../stacks/serving";
+import { servingJson, servingReport, servingText } from "../../stacks/serving";
+import { serverServing } from "../../stacks/config/serving-rules";
 import { resolveCurveFiles } from "../../stacks/config/curve-files";
 import { comparisonMatters, comparisonText, compareCapacity, snapshotOf } from "../../stacks/capacity-change";
 
