@@ -82,7 +82,11 @@ describe("the layout", () => {
   it("fails when a room imports against the direction", () => {
     const imports = [
       { file: "gpu/memory.ts", specifier: "../planner/plan", target: "planner/plan" },
-      { file: "components/k8s/triton-spec.ts", specifier: "../../stacks/config/parse", target: "stacks/config/parse" },
+      {
+        file: "components/k8s/triton-server-spec.ts",
+        specifier: "../../stacks/config/parse",
+        target: "stacks/config/parse",
+      },
       { file: "planner/plan.ts", specifier: "../components/defaults", target: "components/defaults" },
       { file: "stacks/platform.ts", specifier: "../scripts/cli", target: "scripts/cli" },
       { file: "stacks/config/parse.ts", specifier: "../../planner/input", target: "planner/input" },
@@ -91,7 +95,7 @@ describe("the layout", () => {
     ];
     expect(wrongWay(imports)).toEqual([
       "gpu/memory.ts -> ../planner/plan",
-      "components/k8s/triton-spec.ts -> ../../stacks/config/parse",
+      "components/k8s/triton-server-spec.ts -> ../../stacks/config/parse",
       "planner/plan.ts -> ../components/defaults",
       "stacks/platform.ts -> ../scripts/cli",
       "stacks/config/parse.ts -> ../../planner/input",

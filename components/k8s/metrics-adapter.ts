@@ -15,7 +15,7 @@ import {
   adapterConfigYaml,
   queueTimeRule,
   splitPrometheusUrl,
-} from "./adapter-rules";
+} from "./metrics-adapter-rules";
 import {
   ADAPTER_RELEASE_NAME,
   ADAPTER_SERVICE_PORT,
@@ -23,7 +23,7 @@ import {
   adapterValues,
   type MetricsAdapterSettings,
   servingDnsNames,
-} from "./adapter-values";
+} from "./metrics-adapter-values";
 
 export const PROMETHEUS_ADAPTER_CHART = "prometheus-adapter";
 export const CUSTOM_METRICS_API_GROUP = "custom.metrics.k8s.io";

@@ -10,7 +10,7 @@ import {
   type SeedModel,
   seedScriptProblems,
   subPathProblems,
-} from "./seed-script";
+} from "./model-store-seed-script";
 
 export interface ModelStoreArgs {
   /** The NFS server of the export holding the models: a Manila share's export location or an existing server. */

@@ -8,7 +8,7 @@ import {
   DEFAULT_MONITORING_NAMESPACE,
   DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
 } from "../defaults";
-import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./dashboard";
+import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./monitoring-dashboard";
 import {
   grafanaAdminSecretData,
   type MonitoringArgs,

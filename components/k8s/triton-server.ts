@@ -19,7 +19,7 @@ import {
   tritonServicePorts,
   tritonServiceProblems,
   type TritonServerSpec,
-} from "./triton-spec";
+} from "./triton-server-spec";
 
 /** The server (`TritonServerSpec`: what it serves, where, how many) and the objects it runs with. */
 export interface TritonServerArgs extends TritonServerSpec {
