@@ -1,12 +1,12 @@
 import type { ModelShareArgs } from "../components/cloud/model-share";
 import type { OpenStackClusterArgs } from "../components/cloud/openstack-cluster";
-import type { MetricsAdapterSettings } from "../components/k8s/adapter-values";
-import type { DashboardInput } from "../components/k8s/dashboard";
 import type { DraDriverArgs } from "../components/k8s/dra-driver";
 import type { GpuOperatorPool, GpuOperatorSettings } from "../components/k8s/gpu-operator-values";
+import type { MetricsAdapterSettings } from "../components/k8s/metrics-adapter-values";
 import type { ModelStoreArgs } from "../components/k8s/model-store";
+import type { DashboardInput } from "../components/k8s/monitoring-dashboard";
 import type { MonitoringArgs } from "../components/k8s/monitoring-values";
-import type { TritonServerSpec } from "../components/k8s/triton-spec";
+import type { TritonServerSpec } from "../components/k8s/triton-server-spec";
 import { draConsumableShares } from "./config/dra";
 import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 

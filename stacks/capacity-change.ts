@@ -1,6 +1,6 @@
 import { MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
 import { isDraResource } from "../gpu/dra";
-import type { SharingState } from "../components/k8s/sharing-state";
+import type { SharingState } from "../components/k8s/gpu-operator-sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 import { serverMemory } from "./capacity-table";
 import type { StackConfig } from "./config/parse";

@@ -8,7 +8,7 @@ import { MetricsAdapter } from "../components/k8s/metrics-adapter";
 import { ModelStore } from "../components/k8s/model-store";
 import { Monitoring } from "../components/k8s/monitoring";
 import { type MonitoringArgs, monitorLabelsFor } from "../components/k8s/monitoring-values";
-import type { PreviousSharing, SharingState } from "../components/k8s/sharing-state";
+import type { PreviousSharing, SharingState } from "../components/k8s/gpu-operator-sharing-state";
 import { TritonServer } from "../components/k8s/triton-server";
 import {
   draDriverArgs,

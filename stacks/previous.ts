@@ -5,13 +5,13 @@ import {
   readPreviousSharing,
   SHARING_STATE_OUTPUT,
   SharingStateError,
-} from "../components/k8s/sharing-state";
+} from "../components/k8s/gpu-operator-sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
 
 /** The outputs of this stack's previous deployment that the next one reads, as they were exported. */
 export interface PreviousDeployment {
   /**
-   * Its sharing state (`sharing`), read by `readPreviousSharing` of components/k8s/sharing-state; absent before
+   * Its sharing state (`sharing`), read by `readPreviousSharing` of components/k8s/gpu-operator-sharing-state; absent before
    * configs were named after their content.
    */
   readonly sharing?: unknown;

@@ -4,7 +4,7 @@ import type { ServerEndpoint } from "./platform";
 import { GpuInferencePlatform, PLATFORM_NAME } from "./platform";
 import { readPreviousDeployment } from "./previous";
 import type { PoolCapacityRow } from "./capacity-table";
-import type { SharingState } from "../components/k8s/sharing-state";
+import type { SharingState } from "../components/k8s/gpu-operator-sharing-state";
 
 export interface ProgramOptions {
   /**
@@ -24,7 +24,7 @@ export interface ProgramOutputs {
   /** null where monitoring is installed already. */
   readonly grafanaAdminPassword: pulumi.Output<string> | null;
   /**
-   * Read back by the next deployment (components/k8s/sharing-state.ts, versioned): keep these configs while labels
+   * Read back by the next deployment (components/k8s/gpu-operator-sharing-state.ts, versioned): keep these configs while labels
    * move, compare capacity.
    */
   readonly sharing: SharingState;

@@ -35,6 +35,40 @@ const ROOMS = [
   "policy/",
 ];
 
+/**
+ * components/k8s/ names its files one way. A component file declares a ComponentResource and is named after it
+ * (`gpu-operator.ts`). A pure module is named after the component it serves, `<component>-<part>.ts`
+ * (`gpu-operator-values.ts`, `metrics-adapter-rules.ts`), and loads no Pulumi package. A pure module several
+ * components use keeps a neutral name and is listed here with what they share.
+ */
+const K8S = "components/k8s/";
+const K8S_SHARED: Record<string, string> = {
+  "helm-values.ts": "merging extra Helm values and refusing those gpushare owns, for every chart it installs",
+};
+
+const DECLARES_COMPONENT = /\bextends\s+pulumi\.ComponentResource\b/;
+
+// Type-only imports are erased: only the others load the SDK.
+const LOADS_PULUMI = /^(?:import|export)\s+(?!type\s)[^;]*?\bfrom\s+"@pulumi\/|\b(?:require|import)\s*\(\s*"@pulumi\//m;
+
+/** What breaks the naming of components/k8s/, given each file's name and source. */
+function k8sNamingProblems(files: readonly { name: string; source: string }[]): string[] {
+  const components = files.filter((f) => DECLARES_COMPONENT.test(f.source)).map((f) => f.name.replace(/\.ts$/, ""));
+  const names = new Set(files.map((f) => f.name));
+  const listed = Object.keys(K8S_SHARED);
+  return [
+    ...files
+      .filter((f) => !DECLARES_COMPONENT.test(f.source))
+      .flatMap(({ name, source }) => [
+        ...(listed.includes(name) || components.some((c) => name.startsWith(`${c}-`))
+          ? []
+          : [`${K8S}${name}: a pure module named after no component; name it <component>-<part>.ts`]),
+        ...(LOADS_PULUMI.test(source) ? [`${K8S}${name}: a pure module that loads Pulumi`] : []),
+      ]),
+    ...listed.filter((name) => !names.has(name)).map((name) => `${K8S}${name}: listed here, but not in the folder`),
+  ];
+}
+
 /** The room a project-relative path lies in: a folder above, or the root file itself. */
 function roomOf(file: string): string {
   return ROOMS.find((r) => file.startsWith(r)) ?? file;
@@ -108,7 +142,11 @@ describe("the layout", () => {
   it("fails when a room imports against the direction", () => {
     const imports = [
       { file: "gpu/memory.ts", specifier: "../planner/plan", target: "planner/plan" },
-      { file: "components/k8s/triton-spec.ts", specifier: "../../stacks/config/parse", target: "stacks/config/parse" },
+      {
+        file: "components/k8s/triton-server-spec.ts",
+        specifier: "../../stacks/config/parse",
+        target: "stacks/config/parse",
+      },
       { file: "planner/plan.ts", specifier: "../components/defaults", target: "components/defaults" },
       { file: "stacks/platform.ts", specifier: "../scripts/cli", target: "scripts/cli" },
       { file: "stacks/config/parse.ts", specifier: "../../planner/input", target: "planner/input" },
@@ -120,7 +158,7 @@ describe("the layout", () => {
     ];
     expect(wrongWay(imports)).toEqual([
       "gpu/memory.ts -> ../planner/plan",
-      "components/k8s/triton-spec.ts -> ../../stacks/config/parse",
+      "components/k8s/triton-server-spec.ts -> ../../stacks/config/parse",
       "planner/plan.ts -> ../components/defaults",
       "stacks/platform.ts -> ../scripts/cli",
       "stacks/config/parse.ts -> ../../planner/input",
@@ -136,10 +174,38 @@ describe("the layout", () => {
     expect(pulumi).toEqual([]);
   });
 
+  it("names every file of components/k8s/ after a component, or lists it as shared", () => {
+    const files = fs
+      .readdirSync(path.join(ROOT, K8S))
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => ({ name, source: fs.readFileSync(path.join(ROOT, K8S, name), "utf8") }));
+    expect(files.filter((f) => DECLARES_COMPONENT.test(f.source)).map((f) => f.name)).toEqual([
+      "dra-driver.ts",
+      "gpu-operator.ts",
+      "metrics-adapter.ts",
+      "model-store.ts",
+      "monitoring.ts",
+      "triton-server.ts",
+    ]);
+    expect(k8sNamingProblems(files)).toEqual([]);
+  });
+
+  it("fails when a pure module of components/k8s/ is named after no component, or loads Pulumi", () => {
+    const component = "export class TritonServer extends pulumi.ComponentResource {}";
+    const files = [
+      { name: "triton-server.ts", source: `import * as pulumi from "@pulumi/pulumi";\n${component}` },
+      { name: "triton-server-spec.ts", source: 'import type * as k8s from "@pulumi/kubernetes";' },
+      { name: "triton-spec.ts", source: 'import { x } from "./y";' },
+      { name: "triton-server-rbac.ts", source: 'import * as k8s from "@pulumi/kubernetes";' },
+    ];
+    expect(k8sNamingProblems(files)).toEqual([
+      "components/k8s/triton-spec.ts: a pure module named after no component; name it <component>-<part>.ts",
+      "components/k8s/triton-server-rbac.ts: a pure module that loads Pulumi",
+      "components/k8s/helm-values.ts: listed here, but not in the folder",
+    ]);
+  });
+
   it("keeps Pulumi out of test/support/config.ts and all it imports, so the mutation run reloads it fast", () => {
-    // Type-only imports are erased: only the others load the SDK.
-    const loadsPulumi =
-      /^(?:import|export)\s+(?!type\s)[^;]*?\bfrom\s+"@pulumi\/|\b(?:require|import)\s*\(\s*"@pulumi\//m;
     const seen = new Set<string>();
     const visit = (file: string): void => {
       if (seen.has(file)) return;
@@ -151,7 +217,7 @@ describe("the layout", () => {
     };
     visit("test/support/config.ts");
     expect(seen).toContain("stacks/config/parse.ts");
-    expect([...seen].filter((f) => loadsPulumi.test(fs.readFileSync(path.join(ROOT, f), "utf8")))).toEqual([]);
+    expect([...seen].filter((f) => LOADS_PULUMI.test(fs.readFileSync(path.join(ROOT, f), "utf8")))).toEqual([]);
   });
 
   it("finds the specifiers of every import form", () => {

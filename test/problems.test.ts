@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PlanError } from "../planner/plan";
 import { PlanInputError } from "../planner/input";
-import { SeedScriptError } from "../components/k8s/seed-script";
+import { SeedScriptError } from "../components/k8s/model-store-seed-script";
 import { inputPropertyErrors, problemCount, problemFromText, problemText, UserError, type Problem } from "../problems";
 import { UsageError } from "../scripts/cli";
 import { StackConfigError } from "../stacks/config/errors";

@@ -239,7 +239,7 @@ export function gpuOperatorValues(settings: GpuOperatorSettings): Values {
 /**
  * The device-plugin ConfigMap's data: one key per pool (`<pool>-<content hash>`, which the pool's nodes carry in
  * `nvidia.com/device-plugin.config`), `default` for every other node, and the `retained` keys of the previous
- * generation that no pool uses any more (`retainedConfigs` of `./sharing-state`).
+ * generation that no pool uses any more (`retainedConfigs` of `./gpu-operator-sharing-state`).
  * @see https://github.com/NVIDIA/k8s-device-plugin#multiple-config-file-example
  */
 export function devicePluginConfigData(

@@ -14,6 +14,7 @@ import {
   OWNED_GPU_OPERATOR_VALUES,
   POOL_LABEL,
   configuredPools,
+  type ConfiguredPools,
   danglingConfigNames,
   devicePluginConfigData,
   gpuOperatorValues,
@@ -26,7 +27,7 @@ import {
   type GpuOperatorSettings,
 } from "./gpu-operator-values";
 import { ownedValuesSet } from "./helm-values";
-import { type PreviousSharing, retainedConfigs, type SharingState, sharingState } from "./sharing-state";
+import { type PreviousSharing, retainedConfigs, type SharingState, sharingState } from "./gpu-operator-sharing-state";
 
 /** The chart gpushare installs from the `repository` argument. */
 export const GPU_OPERATOR_CHART = "gpu-operator";
@@ -57,7 +58,7 @@ export interface GpuOperatorArgs extends GpuOperatorSettings {
    */
   readonly nodeNamePatterns?: Record<string, pulumi.Input<string>>;
   /**
-   * What the previous deployment left (`readPreviousSharing` of `./sharing-state`, from the stack's outputs). The
+   * What the previous deployment left (`readPreviousSharing` of `./gpu-operator-sharing-state`, from the stack's outputs). The
    * configs it names that this deployment no longer does stay in the ConfigMaps until the next update, so that
    * nodes whose labels are still moving find them.
    * @default - nothing: a first deployment.
@@ -143,77 +144,73 @@ export class GpuOperator extends pulumi.ComponentResource {
     const { pools } = configured;
     const patterns = args.nodeNamePatterns ?? {};
     const hasNamePattern = (pool: string): boolean => patterns[pool] !== undefined;
-
     // Before super(): bad arguments register nothing, not even the component.
-    const problems = poolLabelConflicts(pools, hasNamePattern);
-    const unknown = Object.keys(patterns).filter((p) => !pools.some((pool) => pool.name === p));
-    const owned = ownedValuesSet(args.values ?? {}, OWNED_GPU_OPERATOR_VALUES, "values");
-    if (problems.length > 0 || unknown.length > 0 || owned.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `GpuOperator ${name}: ${[
-          ...(problems.length + unknown.length > 0 ? ["the pools' nodes cannot be labelled"] : []),
-          ...(owned.length > 0 ? ["values sets values the component owns"] : []),
-        ].join("; ")}`,
-        errors: [
-          ...problems.map((reason) => ({ propertyPath: "pools", reason })),
-          ...unknown.map((p) => ({
-            propertyPath: `nodeNamePatterns.${p}`,
-            reason: `"${p}" is not one of the pools; use one of ${pools.map((x) => x.name).join(", ")}`,
-          })),
-          ...inputPropertyErrors(owned),
-        ],
-      });
-    }
-
-    // Every label value a rule will set must name a config this component writes (retained ones aside).
+    throwOnUnlabellablePools(name, args, configured, hasNamePattern);
     const labels = Object.fromEntries(pools.map((p) => [p.name, poolNodeLabels(p)]));
-    const dangling = danglingConfigNames(
-      labels,
-      devicePluginConfigData(configured),
-      migManagerConfig(migLayoutUses(pools)),
-    );
-    if (dangling.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `GpuOperator ${name}: node labels would name configs that do not exist`,
-        errors: dangling.map((reason) => ({ propertyPath: "pools", reason })),
-      });
-    }
+    throwOnDanglingLabels(name, configured, labels);
     // Recorded as the component's inputs: the intent, not the connection (a kubeconfig) nor the previous state.
     super("gpushare:k8s:GpuOperator", name, componentInputs(args), opts);
     const installed = args.installed ?? false;
+    const configMapOpts = this.configMapOptions(name, args);
     const namespaceName = args.namespace ?? DEFAULT_GPU_OPERATOR_NAMESPACE;
-    const retained = pulumi.output(args.previous ?? {}).apply((p) => retainedConfigs(configured, p));
+    this.namespace = installed ? pulumi.output(namespaceName) : this.ownNamespace(name, namespaceName);
+    const configMaps = this.configMaps(name, args, configured, configMapOpts);
+    const release = installed ? undefined : this.release(name, args, configMaps);
+
+    this.poolsLabelledByNodeGroup = poolsLabelledByNodeGroup(pools, hasNamePattern);
+    this.nodeFeatureRules(name, configured, patterns, [...configMaps, ...(release === undefined ? [] : [release])]);
+    this.devicePluginConfigMap = configMaps[0].metadata.name;
+    this.migConfigMap = configMaps[1].metadata.name;
+    this.nodeLabels = labels;
+    this.sharing = sharingState(configured);
+    this.registerOutputs({
+      namespace: this.namespace,
+      devicePluginConfigMap: this.devicePluginConfigMap,
+      migConfigMap: this.migConfigMap,
+      nodeLabels: this.nodeLabels,
+      poolsLabelledByNodeGroup: this.poolsLabelledByNodeGroup,
+      sharing: this.sharing,
+    });
+  }
+
+  /** The options of both ConfigMaps: a provider of their own that updates a ConfigMap in place (`providerArgs`). */
+  private configMapOptions(name: string, args: GpuOperatorArgs): pulumi.CustomResourceOptions {
     const configMapProvider = new k8s.Provider(
       `${name}-configmaps`,
       { ...args.providerArgs, enableConfigMapMutable: true },
       { parent: this, aliases: args.configMapProviderAliases ?? [] },
     );
-    const configMapOpts: pulumi.CustomResourceOptions = { parent: this, provider: configMapProvider };
+    return { parent: this, provider: configMapProvider };
+  }
 
-    let namespace: pulumi.Output<string>;
-    if (installed) {
-      namespace = pulumi.output(namespaceName);
-    } else {
-      const ns = new k8s.core.v1.Namespace(
-        `${name}-namespace`,
-        {
-          metadata: {
-            // A contract: the operator's own config and the ConfigMaps below live here.
-            name: namespaceName,
-            // Driver, toolkit and device-plugin pods are privileged; NVIDIA asks for this label where
-            // Pod Security Admission is enforced.
-            labels: { "pod-security.kubernetes.io/enforce": "privileged" },
-          },
+  private ownNamespace(name: string, namespaceName: string): pulumi.Output<string> {
+    return new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          // A contract: the operator's own config and the ConfigMaps below live here.
+          name: namespaceName,
+          // Driver, toolkit and device-plugin pods are privileged; NVIDIA asks for this label where
+          // Pod Security Admission is enforced.
+          labels: { "pod-security.kubernetes.io/enforce": "privileged" },
         },
-        { parent: this },
-      );
-      namespace = ns.metadata.name;
-    }
+      },
+      { parent: this },
+    ).metadata.name;
+  }
 
+  /** The device-plugin and mig-manager ConfigMaps, with the configs the previous deployment's labels may name. */
+  private configMaps(
+    name: string,
+    args: GpuOperatorArgs,
+    configured: ConfiguredPools,
+    configMapOpts: pulumi.CustomResourceOptions,
+  ): [k8s.core.v1.ConfigMap, k8s.core.v1.ConfigMap] {
+    const retained = pulumi.output(args.previous ?? {}).apply((p) => retainedConfigs(configured, p));
     const devicePluginConfigs = new k8s.core.v1.ConfigMap(
       `${name}-device-plugin-configs`,
       {
-        metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace },
+        metadata: { name: DEVICE_PLUGIN_CONFIG_MAP, namespace: this.namespace },
         data: retained.apply((r) => devicePluginConfigData(configured, r.devicePlugin)),
       },
       configMapOpts,
@@ -221,43 +218,50 @@ export class GpuOperator extends pulumi.ComponentResource {
     const migConfigs = new k8s.core.v1.ConfigMap(
       `${name}-mig-configs`,
       {
-        metadata: { name: MIG_CONFIG_MAP, namespace },
-        data: retained.apply((r) => migManagerConfigData(pools, r.mig)),
+        metadata: { name: MIG_CONFIG_MAP, namespace: this.namespace },
+        data: retained.apply((r) => migManagerConfigData(configured.pools, r.mig)),
       },
       configMapOpts,
     );
+    return [devicePluginConfigs, migConfigs];
+  }
 
-    let release: k8s.helm.v3.Release | undefined;
-    if (!installed) {
-      release = new k8s.helm.v3.Release(
-        `${name}-release`,
-        {
-          name: GPU_OPERATOR_RELEASE_NAME,
-          chart: GPU_OPERATOR_CHART,
-          version: args.chartVersion ?? DEFAULT_GPU_OPERATOR_CHART_VERSION,
-          repositoryOpts: { repo: args.repository ?? DEFAULT_GPU_OPERATOR_REPOSITORY },
-          namespace,
-          createNamespace: false,
-          values: gpuOperatorValues(args),
-          // Wait: the NodeFeatureRules below need the CRD and a running nfd-master, and the servers that
-          // depend on this component need the operator; a failed install must fail `pulumi up`, not pass
-          // silently. Only the operator and NFD are waited for, not the operands it creates per GPU node.
-          skipAwait: false,
-          timeout: DEFAULT_GPU_OPERATOR_TIMEOUT_SECONDS,
-        },
-        {
-          parent: this,
-          // The operator reads both ConfigMaps when it renders the device plugin and mig-manager.
-          dependsOn: [devicePluginConfigs, migConfigs],
-          // The release name is fixed: a replacement must remove the old release first.
-          deleteBeforeReplace: true,
-        },
-      );
-    }
+  private release(name: string, args: GpuOperatorArgs, configMaps: k8s.core.v1.ConfigMap[]): k8s.helm.v3.Release {
+    return new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: GPU_OPERATOR_RELEASE_NAME,
+        chart: GPU_OPERATOR_CHART,
+        version: args.chartVersion ?? DEFAULT_GPU_OPERATOR_CHART_VERSION,
+        repositoryOpts: { repo: args.repository ?? DEFAULT_GPU_OPERATOR_REPOSITORY },
+        namespace: this.namespace,
+        createNamespace: false,
+        values: gpuOperatorValues(args),
+        // Wait: the NodeFeatureRules below need the CRD and a running nfd-master, and the servers that
+        // depend on this component need the operator; a failed install must fail `pulumi up`, not pass
+        // silently. Only the operator and NFD are waited for, not the operands it creates per GPU node.
+        skipAwait: false,
+        timeout: DEFAULT_GPU_OPERATOR_TIMEOUT_SECONDS,
+      },
+      {
+        parent: this,
+        // The operator reads both ConfigMaps when it renders the device plugin and mig-manager.
+        dependsOn: configMaps,
+        // The release name is fixed: a replacement must remove the old release first.
+        deleteBeforeReplace: true,
+      },
+    );
+  }
 
-    const manual = poolsLabelledByNodeGroup(pools, hasNamePattern);
+  /** One NodeFeatureRule per pool gpushare can label; a warning for each pool its node group must label. */
+  private nodeFeatureRules(
+    name: string,
+    { pools }: ConfiguredPools,
+    patterns: Record<string, pulumi.Input<string>>,
+    dependsOn: pulumi.Resource[],
+  ): void {
     for (const pool of pools) {
-      if (manual.includes(pool.name)) {
+      if (this.poolsLabelledByNodeGroup.includes(pool.name)) {
         pulumi.log.warn(
           `pool ${pool.name}: shares its GPU model with another pool, so gpushare cannot label its nodes; its node group must carry ${JSON.stringify(poolNodeLabels(pool))}`,
           this,
@@ -275,28 +279,56 @@ export class GpuOperator extends pulumi.ComponentResource {
         },
         // The configs a rule names are written before the rule moves any node's label to them. Without
         // `installed`, the CRD arrives with the release's node-feature-discovery subchart.
-        {
-          parent: this,
-          dependsOn: [devicePluginConfigs, migConfigs, ...(release === undefined ? [] : [release])],
-        },
+        { parent: this, dependsOn },
       );
     }
-
-    this.namespace = namespace;
-    this.devicePluginConfigMap = devicePluginConfigs.metadata.name;
-    this.migConfigMap = migConfigs.metadata.name;
-    this.nodeLabels = labels;
-    this.poolsLabelledByNodeGroup = manual;
-    this.sharing = sharingState(configured);
-    this.registerOutputs({
-      namespace: this.namespace,
-      devicePluginConfigMap: this.devicePluginConfigMap,
-      migConfigMap: this.migConfigMap,
-      nodeLabels: this.nodeLabels,
-      poolsLabelledByNodeGroup: this.poolsLabelledByNodeGroup,
-      sharing: this.sharing,
-    });
   }
+}
+
+/** Throws when a pool's nodes cannot be labelled, or `values` sets what the component owns. */
+function throwOnUnlabellablePools(
+  name: string,
+  args: GpuOperatorArgs,
+  { pools }: ConfiguredPools,
+  hasNamePattern: (pool: string) => boolean,
+): void {
+  const patterns = args.nodeNamePatterns ?? {};
+  const problems = poolLabelConflicts(pools, hasNamePattern);
+  const unknown = Object.keys(patterns).filter((p) => !pools.some((pool) => pool.name === p));
+  const owned = ownedValuesSet(args.values ?? {}, OWNED_GPU_OPERATOR_VALUES, "values");
+  if (problems.length === 0 && unknown.length === 0 && owned.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `GpuOperator ${name}: ${[
+      ...(problems.length + unknown.length > 0 ? ["the pools' nodes cannot be labelled"] : []),
+      ...(owned.length > 0 ? ["values sets values the component owns"] : []),
+    ].join("; ")}`,
+    errors: [
+      ...problems.map((reason) => ({ propertyPath: "pools", reason })),
+      ...unknown.map((p) => ({
+        propertyPath: `nodeNamePatterns.${p}`,
+        reason: `"${p}" is not one of the pools; use one of ${pools.map((x) => x.name).join(", ")}`,
+      })),
+      ...inputPropertyErrors(owned),
+    ],
+  });
+}
+
+/** Throws when a label value a rule would set names a config this component does not write (retained ones aside). */
+function throwOnDanglingLabels(
+  name: string,
+  configured: ConfiguredPools,
+  labels: Record<string, Record<string, string>>,
+): void {
+  const dangling = danglingConfigNames(
+    labels,
+    devicePluginConfigData(configured),
+    migManagerConfig(migLayoutUses(configured.pools)),
+  );
+  if (dangling.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `GpuOperator ${name}: node labels would name configs that do not exist`,
+    errors: dangling.map((reason) => ({ propertyPath: "pools", reason })),
+  });
 }
 
 /** The arguments worth recording: the intent, without the connection (a kubeconfig) and the previous state. */

@@ -11,11 +11,12 @@ import {
 } from "../defaults";
 import {
   ADAPTER_RULES_CONFIG_KEY,
+  type AdapterRule,
   ADAPTER_RULES_CONFIG_MAP,
   adapterConfigYaml,
   queueTimeRule,
   splitPrometheusUrl,
-} from "./adapter-rules";
+} from "./metrics-adapter-rules";
 import {
   ADAPTER_RELEASE_NAME,
   ADAPTER_SERVICE_PORT,
@@ -23,7 +24,7 @@ import {
   adapterValues,
   type MetricsAdapterSettings,
   servingDnsNames,
-} from "./adapter-values";
+} from "./metrics-adapter-values";
 
 export const PROMETHEUS_ADAPTER_CHART = "prometheus-adapter";
 export const CUSTOM_METRICS_API_GROUP = "custom.metrics.k8s.io";
@@ -83,6 +84,21 @@ export function hpaMetricsReaderRules(metricName: string): PolicyRule[] {
   return [{ apiGroups: [CUSTOM_METRICS_API_GROUP], resources: [`pods/${metricName}`], verbs: ["get", "list"] }];
 }
 
+const PART_OF_GPUSHARE = { "app.kubernetes.io/part-of": "gpushare" };
+
+/** The adapter's CA and the serving certificate it signs, with that certificate's key. */
+interface ServingCertificates {
+  readonly ca: tls.SelfSignedCert;
+  readonly servingKey: tls.PrivateKey;
+  readonly serving: tls.LocallySignedCert;
+}
+
+/** The objects of gpushare's own that the chart's values name. */
+interface KeyAndRule {
+  readonly servingSecret: k8s.core.v1.Secret;
+  readonly rules: k8s.core.v1.ConfigMap;
+}
+
 function k8sRules(rules: readonly PolicyRule[]): k8s.types.input.rbac.v1.PolicyRule[] {
   return rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
 }
@@ -99,38 +115,53 @@ export class MetricsAdapter extends pulumi.ComponentResource {
 
   constructor(name: string, args: MetricsAdapterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before anything is registered: bad arguments create nothing.
-    const errors = adapterSettingsProblems(args);
-    if (errors.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `MetricsAdapter ${name}: values sets values it owns`,
-        errors: inputPropertyErrors(errors),
-      });
-    }
+    throwOnOwnedValues(name, args);
     super("gpushare:k8s:MetricsAdapter", name, args, opts);
     const installed = args.installed ?? false;
     const namespaceName = args.namespace ?? DEFAULT_MONITORING_NAMESPACE;
-    const metricName = args.metricName ?? DEFAULT_CUSTOM_METRIC_NAME;
-    this.metricName = metricName;
-    const rule = queueTimeRule(metricName, args.window ?? DEFAULT_METRIC_WINDOW);
+    this.metricName = args.metricName ?? DEFAULT_CUSTOM_METRIC_NAME;
+    const rule = queueTimeRule(this.metricName, args.window ?? DEFAULT_METRIC_WINDOW);
 
-    let namespace: pulumi.Output<string>;
-    if (args.namespaceReady !== undefined) {
-      namespace = pulumi.output(args.namespaceReady);
-    } else if (installed) {
-      namespace = pulumi.output(namespaceName);
+    const namespace = this.resolveNamespace(name, args, installed, namespaceName);
+    const hpaReader = this.hpaMetricsReader(name);
+    if (installed) {
+      this.rulesForInstalledAdapter(name, namespace, namespaceName, rule);
     } else {
-      namespace = new k8s.core.v1.Namespace(
-        `${name}-namespace`,
-        { metadata: { name: namespaceName } },
+      const serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-sa`,
+        { metadata: { namespace } },
         { parent: this },
-      ).metadata.name;
+      );
+      const rbac = [...hpaReader, ...this.adapterRbac(name, serviceAccount, namespace)];
+      const certs = this.servingCertificates(name, namespaceName);
+      const objects = this.keyAndRule(name, namespace, certs, rule);
+      const release = this.release(name, args, namespace, serviceAccount, objects, rbac);
+      this.apiService(name, namespace, certs.ca, release);
     }
+    this.registerOutputs({ metricName: this.metricName });
+  }
 
-    // The HPA controller may read the one metric the HPAs scale on, whoever runs the adapter. Kubernetes' bootstrap
-    // role of the HPA controller grants every custom metric today; this grant does not depend on it.
+  /** The name of the adapter's namespace: another component's, the installed adapter's, or one of its own. */
+  private resolveNamespace(
+    name: string,
+    args: MetricsAdapterArgs,
+    installed: boolean,
+    namespaceName: string,
+  ): pulumi.Output<string> {
+    if (args.namespaceReady !== undefined) return pulumi.output(args.namespaceReady);
+    if (installed) return pulumi.output(namespaceName);
+    return new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { parent: this })
+      .metadata.name;
+  }
+
+  /**
+   * The HPA controller may read the one metric the HPAs scale on, whoever runs the adapter. Kubernetes' bootstrap
+   * role of the HPA controller grants every custom metric today; this grant does not depend on it.
+   */
+  private hpaMetricsReader(name: string): pulumi.Resource[] {
     const hpaReader = new k8s.rbac.v1.ClusterRole(
       `${name}-hpa-metrics-reader`,
-      { rules: k8sRules(hpaMetricsReaderRules(metricName)) },
+      { rules: k8sRules(hpaMetricsReaderRules(this.metricName)) },
       { parent: this },
     );
     const hpaReaderBinding = new k8s.rbac.v1.ClusterRoleBinding(
@@ -141,34 +172,43 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return [hpaReader, hpaReaderBinding];
+  }
 
-    if (installed) {
-      new k8s.core.v1.ConfigMap(
-        `${name}-rules`,
-        {
-          metadata: { name: ADAPTER_RULES_CONFIG_MAP, namespace, labels: { "app.kubernetes.io/part-of": "gpushare" } },
-          data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) },
-        },
-        { parent: this },
-      );
-      pulumi.log.warn(
-        `the adapter is installed outside gpushare, which does not configure it; add the rule in ConfigMap ${namespaceName}/${ADAPTER_RULES_CONFIG_MAP} to its config, or the HPAs find no metric ${metricName}`,
-        this,
-      );
-      this.registerOutputs({ metricName: this.metricName });
-      return;
-    }
+  /** The rule, in a ConfigMap of a fixed name that the adapter installed outside gpushare must be told to load. */
+  private rulesForInstalledAdapter(
+    name: string,
+    namespace: pulumi.Output<string>,
+    namespaceName: string,
+    rule: AdapterRule,
+  ): void {
+    new k8s.core.v1.ConfigMap(
+      `${name}-rules`,
+      {
+        metadata: { name: ADAPTER_RULES_CONFIG_MAP, namespace, labels: PART_OF_GPUSHARE },
+        data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) },
+      },
+      { parent: this },
+    );
+    pulumi.log.warn(
+      `the adapter is installed outside gpushare, which does not configure it; add the rule in ConfigMap ${namespaceName}/${ADAPTER_RULES_CONFIG_MAP} to its config, or the HPAs find no metric ${this.metricName}`,
+      this,
+    );
+  }
 
-    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { namespace } }, { parent: this });
+  /** What the adapter's own ServiceAccount may do: read pods and namespaces, and ask who calls it. */
+  private adapterRbac(
+    name: string,
+    serviceAccount: k8s.core.v1.ServiceAccount,
+    namespace: pulumi.Output<string>,
+  ): pulumi.Resource[] {
     const subject = { kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace };
-    const rbac: pulumi.Resource[] = [hpaReader, hpaReaderBinding];
-
     const reader = new k8s.rbac.v1.ClusterRole(
       `${name}-resource-reader`,
       { rules: k8sRules(ADAPTER_RESOURCE_READER_RULES) },
       { parent: this },
     );
-    rbac.push(
+    return [
       reader,
       new k8s.rbac.v1.ClusterRoleBinding(
         `${name}-resource-reader`,
@@ -203,9 +243,14 @@ export class MetricsAdapter extends pulumi.ComponentResource {
         },
         { parent: this },
       ),
-    );
-    // A CA of the adapter's own signs its serving certificate; the APIService trusts that CA alone. Nothing
-    // here depends on the clock, so runs are stable until the early-renewal window.
+    ];
+  }
+
+  /**
+   * A CA of the adapter's own signs its serving certificate; the APIService trusts that CA alone. Nothing
+   * here depends on the clock, so runs are stable until the early-renewal window.
+   */
+  private servingCertificates(name: string, namespaceName: string): ServingCertificates {
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
     const ca = new tls.SelfSignedCert(
       `${name}-ca`,
@@ -246,28 +291,50 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return { ca, servingKey, serving };
+  }
 
-    const labels = { "app.kubernetes.io/part-of": "gpushare" };
-    // The key and the rule live in objects of gpushare's own, which the values name, so the values hold no
-    // secret (adapterValues says what the chart's templates would do instead). Both are named by Pulumi: the
-    // provider replaces a Secret or ConfigMap whose data changes, so a new certificate or rule is a new name in
-    // the values and rolls the adapter, which the chart's config checksum no longer does.
+  /**
+   * The key and the rule live in objects of gpushare's own, which the values name, so the values hold no
+   * secret (adapterValues says what the chart's templates would do instead). Both are named by Pulumi: the
+   * provider replaces a Secret or ConfigMap whose data changes, so a new certificate or rule is a new name in
+   * the values and rolls the adapter, which the chart's config checksum no longer does.
+   */
+  private keyAndRule(
+    name: string,
+    namespace: pulumi.Output<string>,
+    certs: ServingCertificates,
+    rule: AdapterRule,
+  ): KeyAndRule {
     const servingSecret = new k8s.core.v1.Secret(
       `${name}-serving-tls`,
       {
-        metadata: { namespace, labels },
+        metadata: { namespace, labels: PART_OF_GPUSHARE },
         type: "kubernetes.io/tls",
-        stringData: { "tls.crt": serving.certPem, "tls.key": pulumi.secret(servingKey.privateKeyPem) },
+        stringData: { "tls.crt": certs.serving.certPem, "tls.key": pulumi.secret(certs.servingKey.privateKeyPem) },
       },
       { parent: this },
     );
     const rules = new k8s.core.v1.ConfigMap(
       `${name}-rules`,
-      { metadata: { namespace, labels }, data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) } },
+      {
+        metadata: { namespace, labels: PART_OF_GPUSHARE },
+        data: { [ADAPTER_RULES_CONFIG_KEY]: adapterConfigYaml([rule]) },
+      },
       { parent: this },
     );
+    return { servingSecret, rules };
+  }
 
-    const release = new k8s.helm.v3.Release(
+  private release(
+    name: string,
+    args: MetricsAdapterArgs,
+    namespace: pulumi.Output<string>,
+    serviceAccount: k8s.core.v1.ServiceAccount,
+    { servingSecret, rules }: KeyAndRule,
+    rbac: readonly pulumi.Resource[],
+  ): k8s.helm.v3.Release {
+    return new k8s.helm.v3.Release(
       `${name}-release`,
       {
         name: ADAPTER_RELEASE_NAME,
@@ -288,15 +355,24 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       // manifest holds the key.
       { parent: this, dependsOn: [...rbac, servingSecret, rules] },
     );
+  }
 
-    // The chart's own APIService is off (see adapterValues). After the release: an APIService whose backend
-    // does not answer yet fails the API server's discovery, and an upgrade from a release that rendered one
-    // removes it before this one takes the name.
+  /**
+   * The chart's own APIService is off (see adapterValues). After the release: an APIService whose backend
+   * does not answer yet fails the API server's discovery, and an upgrade from a release that rendered one
+   * removes it before this one takes the name.
+   */
+  private apiService(
+    name: string,
+    namespace: pulumi.Output<string>,
+    ca: tls.SelfSignedCert,
+    release: k8s.helm.v3.Release,
+  ): void {
     new k8s.apiregistration.v1.APIService(
       `${name}-apiservice`,
       {
         // The API server requires the name `<version>.<group>`.
-        metadata: { name: `${CUSTOM_METRICS_API_VERSION}.${CUSTOM_METRICS_API_GROUP}`, labels },
+        metadata: { name: `${CUSTOM_METRICS_API_VERSION}.${CUSTOM_METRICS_API_GROUP}`, labels: PART_OF_GPUSHARE },
         spec: {
           group: CUSTOM_METRICS_API_GROUP,
           version: CUSTOM_METRICS_API_VERSION,
@@ -309,7 +385,14 @@ export class MetricsAdapter extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [release] },
     );
-
-    this.registerOutputs({ metricName: this.metricName });
   }
+}
+
+function throwOnOwnedValues(name: string, args: MetricsAdapterArgs): void {
+  const errors = adapterSettingsProblems(args);
+  if (errors.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `MetricsAdapter ${name}: values sets values it owns`,
+    errors: inputPropertyErrors(errors),
+  });
 }

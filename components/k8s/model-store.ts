@@ -10,7 +10,7 @@ import {
   type SeedModel,
   seedScriptProblems,
   subPathProblems,
-} from "./seed-script";
+} from "./model-store-seed-script";
 
 export interface ModelStoreArgs {
   /** The NFS server of the export holding the models: a Manila share's export location or an existing server. */
@@ -94,22 +94,40 @@ export class ModelStore extends pulumi.ComponentResource {
   constructor(name: string, args: ModelStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     const rawSubPath = args.subPath ?? "";
     const seed = args.seed;
+    throwOnBadSeed(name, seed, rawSubPath);
+    super("gpushare:k8s:ModelStore", name, args, opts);
     const subPath = normalizeSubPath(rawSubPath);
 
-    // Validated before any resource exists, this component included.
-    const problems = seedScriptProblems(seed?.models ?? [], rawSubPath, { models: "seed.models", subPath: "subPath" });
-    problems.push(...subPathProblems("subPath", rawSubPath, "nfsPath"));
-    if (problems.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `ModelStore ${name}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
-          .map((p) => `  - ${p}`)
-          .join("\n")}`,
-        errors: inputPropertyErrors(problems.map(problemFromText)),
-      });
-    }
-    super("gpushare:k8s:ModelStore", name, args, opts);
+    // Resolved only once the namespace exists, so that users of it wait for it.
+    this.namespace = this.ownNamespace(name, args);
+    const site: VolumeSite = {
+      namespace: this.namespace,
+      capacity: args.capacity ?? DEFAULT_NFS_VOLUME_CAPACITY,
+      location: pulumi.all([args.nfsServer, args.nfsPath]).apply(([server, exportPath]) => ({
+        server,
+        exportPath,
+        repositoryPath: subPath === "" ? exportPath : path.posix.join(exportPath, subPath),
+      })),
+    };
+    this.repository = site.location.apply((l) => `${l.server}:${l.repositoryPath}`);
+    const claim = this.volume(name, site, "models", MODEL_CLAIM_NAME, site.location.repositoryPath, "ReadOnlyMany");
+    this.claimName = claim.metadata.name;
 
-    const ns = new k8s.core.v1.Namespace(
+    if (seed !== undefined && seed.models.length > 0) {
+      const seedClaim = this.volume(name, site, "seed", SEED_CLAIM_NAME, site.location.exportPath, "ReadWriteMany");
+      this.seedJobName = this.seedJob(name, this.namespace, seed, subPath, seedClaim).metadata.name;
+    }
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      claimName: this.claimName,
+      repository: this.repository,
+      seedJobName: this.seedJobName,
+    });
+  }
+
+  private ownNamespace(name: string, args: ModelStoreArgs): pulumi.Output<string> {
+    return new k8s.core.v1.Namespace(
       `${name}-namespace`,
       {
         metadata: {
@@ -124,130 +142,145 @@ export class ModelStore extends pulumi.ComponentResource {
         },
       },
       { parent: this },
-    );
-    const namespace = ns.metadata.name;
-    const capacity = args.capacity ?? DEFAULT_NFS_VOLUME_CAPACITY;
-    const location = pulumi.all([args.nfsServer, args.nfsPath]).apply(([server, exportPath]) => ({
-      server,
-      exportPath,
-      repositoryPath: subPath === "" ? exportPath : path.posix.join(exportPath, subPath),
-    }));
-    this.repository = location.apply((l) => `${l.server}:${l.repositoryPath}`);
-
-    const volume = (
-      suffix: string,
-      claimName: string,
-      nfsPath: pulumi.Output<string>,
-      accessMode: string,
-      readOnly: boolean,
-    ): k8s.core.v1.PersistentVolumeClaim => {
-      const pvName = pulumi
-        .all([namespace, location, nfsPath])
-        .apply(([n, l, p]) => `${n}-${claimName}-${contentHash(l.server, p)}`);
-      const pv = new k8s.core.v1.PersistentVolume(
-        `${name}-${suffix}-pv`,
-        {
-          metadata: { name: pvName, labels: LABELS },
-          spec: {
-            capacity: { storage: capacity },
-            accessModes: [accessMode],
-            persistentVolumeReclaimPolicy: "Retain",
-            storageClassName: "",
-            mountOptions: NFS_MOUNT_OPTIONS,
-            // `readOnly` makes the kubelet mount the export read-only whatever a pod asks for.
-            nfs: { server: location.server, path: nfsPath, readOnly },
-            claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claimName },
-          },
-        },
-        { parent: this },
-      );
-      return new k8s.core.v1.PersistentVolumeClaim(
-        `${name}-${suffix}-pvc`,
-        {
-          metadata: { name: claimName, namespace, labels: LABELS },
-          spec: {
-            accessModes: [accessMode],
-            storageClassName: "",
-            volumeName: pv.metadata.name,
-            resources: { requests: { storage: capacity } },
-          },
-        },
-        { parent: this },
-      );
-    };
-
-    const claim = volume("models", MODEL_CLAIM_NAME, location.repositoryPath, "ReadOnlyMany", true);
-    this.claimName = claim.metadata.name;
-
-    if (seed !== undefined && seed.models.length > 0) {
-      const image = seed.image ?? DEFAULT_SEED_IMAGE;
-      const seedClaim = volume("seed", SEED_CLAIM_NAME, location.exportPath, "ReadWriteMany", false);
-      const script = buildSeedScript({ shareMountPath: SEED_SHARE_MOUNT_PATH, subPath, models: seed.models });
-      // The Job's spec is immutable and a finished Job never runs again: a new name for new content makes
-      // Pulumi create the new Job (and delete the old one) exactly when the models, the image or the script change.
-      // No ttlSecondsAfterFinished: a Job the cluster deletes by itself would show as drift on every refresh.
-      const jobName = `seed-models-${contentHash(script, image)}`;
-      const job = new k8s.batch.v1.Job(
-        `${name}-seed`,
-        {
-          metadata: { name: jobName, namespace, labels: { ...LABELS, "app.kubernetes.io/component": "seed" } },
-          spec: {
-            backoffLimit: 3,
-            template: {
-              metadata: { labels: { ...LABELS, "app.kubernetes.io/component": "seed" } },
-              spec: {
-                restartPolicy: "Never",
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: SEED_USER_ID,
-                  runAsGroup: SEED_USER_ID,
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
-                containers: [
-                  {
-                    name: "seed",
-                    image,
-                    command: ["/bin/sh", "-c", script],
-                    env: [{ name: "HOME", value: "/tmp" }],
-                    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                    securityContext: {
-                      allowPrivilegeEscalation: false,
-                      readOnlyRootFilesystem: true,
-                      capabilities: { drop: ["ALL"] },
-                      runAsNonRoot: true,
-                      runAsUser: SEED_USER_ID,
-                      runAsGroup: SEED_USER_ID,
-                      seccompProfile: { type: "RuntimeDefault" },
-                    },
-                    volumeMounts: [
-                      { name: "share", mountPath: SEED_SHARE_MOUNT_PATH },
-                      { name: "tmp", mountPath: "/tmp" },
-                    ],
-                  },
-                ],
-                volumes: [
-                  { name: "share", persistentVolumeClaim: { claimName: seedClaim.metadata.name } },
-                  { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-                ],
-              },
-            },
-          },
-        },
-        // Pulumi waits for the Job to complete; large models take a while to download.
-        { parent: this, customTimeouts: { create: "60m", update: "60m" } },
-      );
-      this.seedJobName = job.metadata.name;
-    }
-
-    // Resolved only once the namespace exists, so that users of it wait for it.
-    this.namespace = namespace;
-    this.registerOutputs({
-      namespace: this.namespace,
-      claimName: this.claimName,
-      repository: this.repository,
-      seedJobName: this.seedJobName,
-    });
+    ).metadata.name;
   }
+
+  /**
+   * A PersistentVolume of `nfsPath` and the claim it is pre-bound to, both ways. `ReadOnlyMany` volumes are
+   * read-only on the PV's NFS source too.
+   */
+  private volume(
+    name: string,
+    { namespace, location, capacity }: VolumeSite,
+    suffix: string,
+    claimName: string,
+    nfsPath: pulumi.Output<string>,
+    accessMode: "ReadOnlyMany" | "ReadWriteMany",
+  ): k8s.core.v1.PersistentVolumeClaim {
+    const pvName = pulumi
+      .all([namespace, location, nfsPath])
+      .apply(([n, l, p]) => `${n}-${claimName}-${contentHash(l.server, p)}`);
+    const pv = new k8s.core.v1.PersistentVolume(
+      `${name}-${suffix}-pv`,
+      {
+        metadata: { name: pvName, labels: LABELS },
+        spec: {
+          capacity: { storage: capacity },
+          accessModes: [accessMode],
+          persistentVolumeReclaimPolicy: "Retain",
+          storageClassName: "",
+          mountOptions: NFS_MOUNT_OPTIONS,
+          // `readOnly` makes the kubelet mount the export read-only whatever a pod asks for.
+          nfs: { server: location.server, path: nfsPath, readOnly: accessMode === "ReadOnlyMany" },
+          claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claimName },
+        },
+      },
+      { parent: this },
+    );
+    return new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-${suffix}-pvc`,
+      {
+        metadata: { name: claimName, namespace, labels: LABELS },
+        spec: {
+          accessModes: [accessMode],
+          storageClassName: "",
+          volumeName: pv.metadata.name,
+          resources: { requests: { storage: capacity } },
+        },
+      },
+      { parent: this },
+    );
+  }
+
+  /** The Job that downloads `seed.models` into the repository, through the read-write claim of the export root. */
+  private seedJob(
+    name: string,
+    namespace: pulumi.Output<string>,
+    seed: NonNullable<ModelStoreArgs["seed"]>,
+    subPath: string,
+    seedClaim: k8s.core.v1.PersistentVolumeClaim,
+  ): k8s.batch.v1.Job {
+    const image = seed.image ?? DEFAULT_SEED_IMAGE;
+    const script = buildSeedScript({ shareMountPath: SEED_SHARE_MOUNT_PATH, subPath, models: seed.models });
+    // The Job's spec is immutable and a finished Job never runs again: a new name for new content makes
+    // Pulumi create the new Job (and delete the old one) exactly when the models, the image or the script change.
+    // No ttlSecondsAfterFinished: a Job the cluster deletes by itself would show as drift on every refresh.
+    const jobName = `seed-models-${contentHash(script, image)}`;
+    const labels = { ...LABELS, "app.kubernetes.io/component": "seed" };
+    return new k8s.batch.v1.Job(
+      `${name}-seed`,
+      {
+        metadata: { name: jobName, namespace, labels },
+        spec: {
+          backoffLimit: 3,
+          template: { metadata: { labels }, spec: seedPodSpec(image, script, seedClaim.metadata.name) },
+        },
+      },
+      // Pulumi waits for the Job to complete; large models take a while to download.
+      { parent: this, customTimeouts: { create: "60m", update: "60m" } },
+    );
+  }
+}
+
+/** The seed Job's pod: the script, run as Triton's user with nothing else, on the export root and a small /tmp. */
+function seedPodSpec(
+  image: string,
+  script: string,
+  seedClaimName: pulumi.Output<string>,
+): k8s.types.input.core.v1.PodSpec {
+  const runAs = {
+    runAsNonRoot: true,
+    runAsUser: SEED_USER_ID,
+    runAsGroup: SEED_USER_ID,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+  return {
+    restartPolicy: "Never",
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: runAs,
+    containers: [
+      {
+        name: "seed",
+        image,
+        command: ["/bin/sh", "-c", script],
+        env: [{ name: "HOME", value: "/tmp" }],
+        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+          ...runAs,
+        },
+        volumeMounts: [
+          { name: "share", mountPath: SEED_SHARE_MOUNT_PATH },
+          { name: "tmp", mountPath: "/tmp" },
+        ],
+      },
+    ],
+    volumes: [
+      { name: "share", persistentVolumeClaim: { claimName: seedClaimName } },
+      { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+    ],
+  };
+}
+
+/** Where the store's volumes live: the namespace of their claims, the NFS location, their capacity. */
+interface VolumeSite {
+  readonly namespace: pulumi.Output<string>;
+  readonly location: pulumi.Output<{ server: string; exportPath: string; repositoryPath: string }>;
+  readonly capacity: string;
+}
+
+/** Throws on bad seed models or `subPath`, validated before any resource exists, this component included. */
+function throwOnBadSeed(name: string, seed: ModelStoreArgs["seed"], rawSubPath: string): void {
+  const problems = seedScriptProblems(seed?.models ?? [], rawSubPath, { models: "seed.models", subPath: "subPath" });
+  problems.push(...subPathProblems("subPath", rawSubPath, "nfsPath"));
+  if (problems.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `ModelStore ${name}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems
+      .map((p) => `  - ${p}`)
+      .join("\n")}`,
+    errors: inputPropertyErrors(problems.map(problemFromText)),
+  });
 }

@@ -1,11 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { splitPrometheusUrl } from "./adapter-rules";
+import { splitPrometheusUrl } from "./metrics-adapter-rules";
 import {
   type DashboardInput,
   GRAFANA_DASHBOARD_LABEL,
   GRAFANA_DASHBOARD_LABEL_VALUE,
   nodeLabelsAllowlist,
-} from "./dashboard";
+} from "./monitoring-dashboard";
 import type { Problem } from "../../problems";
 import { deepMerge, type OwnedValue, ownedValuesSet, type Values } from "./helm-values";
 

@@ -8,7 +8,7 @@ import {
   DEFAULT_MONITORING_NAMESPACE,
   DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY,
 } from "../defaults";
-import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./dashboard";
+import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, platformDashboard } from "./monitoring-dashboard";
 import {
   grafanaAdminSecretData,
   type MonitoringArgs,
@@ -44,13 +44,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before anything is registered: bad arguments create nothing.
-    const errors = monitoringSettingsProblems(args);
-    if (errors.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `Monitoring ${name}: cannot install monitoring as given`,
-        errors: inputPropertyErrors(errors),
-      });
-    }
+    throwOnBadSettings(name, args);
     super("gpushare:k8s:Monitoring", name, args, opts);
     const namespaceName = args.namespace ?? DEFAULT_MONITORING_NAMESPACE;
     const grafanaEnabled = args.grafanaEnabled ?? DEFAULT_GRAFANA_ENABLED;
@@ -68,75 +62,19 @@ export class Monitoring extends pulumi.ComponentResource {
       this.prometheusUrl = pulumi.output(args.prometheusUrl ?? "");
       this.grafanaAdminPassword = undefined;
     } else {
-      const namespace = new k8s.core.v1.Namespace(
+      this.namespace = new k8s.core.v1.Namespace(
         `${name}-namespace`,
         // A fixed name: the adapter and users find Prometheus and Grafana there.
         { metadata: { name: namespaceName } },
         { parent: this },
-      );
-      this.namespace = namespace.metadata.name;
-      this.namespaceReady = namespace.metadata.name;
-
-      let password: pulumi.Output<string> | undefined;
-      let adminSecret: k8s.core.v1.Secret | undefined;
-      if (grafanaEnabled) {
-        const generated = new random.RandomPassword(
-          `${name}-grafana-admin`,
-          { length: 32, special: false },
-          { parent: this },
-        );
-        password = pulumi.secret(generated.result);
-        // Grafana reads its credentials from this Secret, not from the values: a password in the values makes
-        // the whole values, and the manifest, secret in Pulumi's state and unreadable in a preview.
-        adminSecret = new k8s.core.v1.Secret(
-          `${name}-grafana-admin`,
-          {
-            metadata: { namespace: this.namespaceReady, labels: { "app.kubernetes.io/part-of": "gpushare" } },
-            type: "Opaque",
-            stringData: grafanaAdminSecretData(password),
-          },
-          { parent: this },
-        );
-      }
-      this.grafanaAdminPassword = password;
-
-      const release = new k8s.helm.v3.Release(
-        `${name}-release`,
-        {
-          name: MONITORING_RELEASE_NAME,
-          chart: KUBE_PROMETHEUS_STACK_CHART,
-          version: args.chartVersion ?? DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
-          repositoryOpts: { repo: args.repository ?? DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY },
-          namespace: this.namespaceReady,
-          values: monitoringValues(args, adminSecret?.metadata.name),
-          // The operator, Prometheus and Grafana take a while to become ready on a fresh cluster.
-          timeout: 900,
-        },
-        // Grafana does not start without its admin Secret. No output is secret: the values name the Secret,
-        // and the chart renders no Secret with the password (monitoringValues).
-        { parent: this, dependsOn: adminSecret === undefined ? [] : [adminSecret] },
-      );
+      ).metadata.name;
+      this.namespaceReady = this.namespace;
+      const admin = grafanaEnabled ? this.grafanaAdmin(name) : undefined;
+      this.grafanaAdminPassword = admin?.password;
       // From the release's own namespace output, so the adapter waits for Prometheus to be installed.
-      this.prometheusUrl = release.namespace.apply(prometheusServiceUrl);
+      this.prometheusUrl = this.release(name, args, admin?.secret).namespace.apply(prometheusServiceUrl);
     }
-
-    if (grafanaEnabled) {
-      const dashboard = platformDashboard(args.dashboard);
-      new k8s.core.v1.ConfigMap(
-        `${name}-dashboard`,
-        {
-          metadata: {
-            namespace: this.namespaceReady,
-            labels: {
-              [GRAFANA_DASHBOARD_LABEL]: GRAFANA_DASHBOARD_LABEL_VALUE,
-              "app.kubernetes.io/part-of": "gpushare",
-            },
-          },
-          data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboard, null, 2) },
-        },
-        { parent: this },
-      );
-    }
+    if (grafanaEnabled) this.dashboard(name, args);
 
     this.registerOutputs({
       namespace: this.namespace,
@@ -145,4 +83,78 @@ export class Monitoring extends pulumi.ComponentResource {
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
+
+  /**
+   * Grafana's generated admin password, and the Secret Grafana reads it from, not from the values: a password in
+   * the values makes the whole values, and the manifest, secret in Pulumi's state and unreadable in a preview.
+   */
+  private grafanaAdmin(name: string): { password: pulumi.Output<string>; secret: k8s.core.v1.Secret } {
+    const generated = new random.RandomPassword(
+      `${name}-grafana-admin`,
+      { length: 32, special: false },
+      { parent: this },
+    );
+    const password = pulumi.secret(generated.result);
+    const secret = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { namespace: this.namespaceReady, labels: { "app.kubernetes.io/part-of": "gpushare" } },
+        type: "Opaque",
+        stringData: grafanaAdminSecretData(password),
+      },
+      { parent: this },
+    );
+    return { password, secret };
+  }
+
+  private release(
+    name: string,
+    args: MonitoringArgs,
+    adminSecret: k8s.core.v1.Secret | undefined,
+  ): k8s.helm.v3.Release {
+    return new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: MONITORING_RELEASE_NAME,
+        chart: KUBE_PROMETHEUS_STACK_CHART,
+        version: args.chartVersion ?? DEFAULT_KUBE_PROMETHEUS_STACK_CHART_VERSION,
+        repositoryOpts: { repo: args.repository ?? DEFAULT_PROMETHEUS_COMMUNITY_REPOSITORY },
+        namespace: this.namespaceReady,
+        values: monitoringValues(args, adminSecret?.metadata.name),
+        // The operator, Prometheus and Grafana take a while to become ready on a fresh cluster.
+        timeout: 900,
+      },
+      // Grafana does not start without its admin Secret. No output is secret: the values name the Secret,
+      // and the chart renders no Secret with the password (monitoringValues).
+      { parent: this, dependsOn: adminSecret === undefined ? [] : [adminSecret] },
+    );
+  }
+
+  /** gpushare's dashboard, in a ConfigMap Grafana's sidecar picks up by its label. */
+  private dashboard(name: string, args: MonitoringArgs): void {
+    const dashboard = platformDashboard(args.dashboard);
+    new k8s.core.v1.ConfigMap(
+      `${name}-dashboard`,
+      {
+        metadata: {
+          namespace: this.namespaceReady,
+          labels: {
+            [GRAFANA_DASHBOARD_LABEL]: GRAFANA_DASHBOARD_LABEL_VALUE,
+            "app.kubernetes.io/part-of": "gpushare",
+          },
+        },
+        data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboard, null, 2) },
+      },
+      { parent: this },
+    );
+  }
+}
+
+function throwOnBadSettings(name: string, args: MonitoringArgs): void {
+  const errors = monitoringSettingsProblems(args);
+  if (errors.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `Monitoring ${name}: cannot install monitoring as given`,
+    errors: inputPropertyErrors(errors),
+  });
 }

@@ -19,7 +19,7 @@ import {
   tritonServicePorts,
   tritonServiceProblems,
   type TritonServerSpec,
-} from "./triton-spec";
+} from "./triton-server-spec";
 
 /** The server (`TritonServerSpec`: what it serves, where, how many) and the objects it runs with. */
 export interface TritonServerArgs extends TritonServerSpec {
@@ -54,46 +54,65 @@ export class TritonServer extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
 
   constructor(name: string, args: TritonServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    const serviceType = args.service?.type ?? DEFAULT_TRITON_SERVICE_TYPE;
-    const exposeMetrics = args.service?.exposeMetrics ?? false;
-    const auto = args.autoscaling;
-
-    const serviceProblems = tritonServiceProblems(args.service).map((p) => ({
-      propertyPath: `service.${p.key}`,
-      reason: p.reason,
-    }));
-    if (serviceProblems.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `TritonServer ${name}: ${serviceProblems.map((p) => `${p.propertyPath}: ${p.reason}`).join("; ")}`,
-        errors: serviceProblems,
-      });
-    }
+    throwOnBadService(name, args);
     super("gpushare:k8s:TritonServer", name, args, opts);
-
+    const serviceType = args.service?.type ?? DEFAULT_TRITON_SERVICE_TYPE;
     const selector = tritonSelectorLabels(args);
     const labels = { ...tritonPodLabels(args), "app.kubernetes.io/part-of": "gpushare" };
-    const metadata = { name: args.serverName, namespace: args.namespace, labels };
+    const metadata: ServerMetadata = { name: args.serverName, namespace: args.namespace, labels };
 
-    // On a DRA pool, the claim (or the template of one claim per pod) that brings each pod its device.
+    const deployment = this.deployment(name, args, metadata, selector, this.deviceClaim(name, args, metadata));
+    const svc = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { ...metadata, annotations: { ...(args.service?.annotations ?? {}) } },
+        spec: { type: serviceType, selector, ports: tritonServicePorts(args.service?.exposeMetrics ?? false) },
+      },
+      { parent: this },
+    );
+    this.disruptionBudget(name, metadata, selector);
+    this.podMonitor(name, args, metadata, selector);
+    if (args.autoscaling !== undefined) this.autoscaler(name, args, args.autoscaling, metadata, deployment);
+
+    this.deploymentName = deployment.metadata.name;
+    this.serviceName = svc.metadata.name;
+    this.clusterEndpoint = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
+    this.endpoint = pulumi
+      .all([svc.status, this.clusterEndpoint])
+      .apply(([status, inCluster]) => tritonEndpoint(serviceType, status?.loadBalancer?.ingress?.[0], inCluster));
+
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      clusterEndpoint: this.clusterEndpoint,
+      deploymentName: this.deploymentName,
+      serviceName: this.serviceName,
+    });
+  }
+
+  /** On a DRA pool, the claim (or the template of one claim per pod) that brings each pod its device. */
+  private deviceClaim(
+    name: string,
+    args: TritonServerArgs,
+    metadata: ServerMetadata,
+  ): k8s.types.input.core.v1.PodResourceClaim | undefined {
     const claim = tritonDeviceClaim(args);
-    const deviceClaim =
-      claim === undefined
-        ? undefined
-        : tritonPodResourceClaim(
-            claim.mode,
-            new k8s.apiextensions.CustomResource(
-              `${name}-claim`,
-              {
-                apiVersion: claim.apiVersion,
-                kind: claim.kind,
-                metadata: { ...metadata, name: claim.name },
-                spec: claim.spec,
-              },
-              { parent: this },
-            ).metadata.name,
-          );
+    if (claim === undefined) return undefined;
+    const resource = new k8s.apiextensions.CustomResource(
+      `${name}-claim`,
+      { apiVersion: claim.apiVersion, kind: claim.kind, metadata: { ...metadata, name: claim.name }, spec: claim.spec },
+      { parent: this },
+    );
+    return tritonPodResourceClaim(claim.mode, resource.metadata.name);
+  }
 
-    const deployment = new k8s.apps.v1.Deployment(
+  private deployment(
+    name: string,
+    args: TritonServerArgs,
+    metadata: ServerMetadata,
+    selector: Record<string, string>,
+    deviceClaim: k8s.types.input.core.v1.PodResourceClaim | undefined,
+  ): k8s.apps.v1.Deployment {
+    return new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
         metadata,
@@ -117,21 +136,16 @@ export class TritonServer extends pulumi.ComponentResource {
         // manager kube-controller-manager) the provider leaves the field out of its server-side apply, so neither
         // conflicts nor resets it. Leaving `replicas` out altogether would reset it to 1 when a fixed-size server
         // becomes autoscaled: server-side apply defaults a field that no manager owns any more.
-        ...(auto === undefined ? {} : { ignoreChanges: ["spec.replicas"] }),
+        ...(args.autoscaling === undefined ? {} : { ignoreChanges: ["spec.replicas"] }),
       },
     );
+  }
 
-    const svc = new k8s.core.v1.Service(
-      `${name}-service`,
-      {
-        metadata: { ...metadata, annotations: { ...(args.service?.annotations ?? {}) } },
-        spec: { type: serviceType, selector, ports: tritonServicePorts(exposeMetrics) },
-      },
-      { parent: this },
-    );
-
-    // One pod at a time, always: `minAvailable` on a 1-replica server would block every node drain, including
-    // those the GPU operator needs to change MIG layouts and drivers.
+  /**
+   * One pod at a time, always: `minAvailable` on a 1-replica server would block every node drain, including
+   * those the GPU operator needs to change MIG layouts and drivers.
+   */
+  private disruptionBudget(name: string, metadata: ServerMetadata, selector: Record<string, string>): void {
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
       {
@@ -145,13 +159,20 @@ export class TritonServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
+  private podMonitor(
+    name: string,
+    args: TritonServerArgs,
+    metadata: ServerMetadata,
+    selector: Record<string, string>,
+  ): void {
     new k8s.apiextensions.CustomResource(
       `${name}-podmonitor`,
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PodMonitor",
-        metadata: { ...metadata, labels: { ...labels, ...args.monitorLabels } },
+        metadata: { ...metadata, labels: { ...metadata.labels, ...args.monitorLabels } },
         spec: {
           selector: { matchLabels: selector },
           podMetricsEndpoints: [{ port: "metrics", path: "/metrics", interval: `${SCRAPE_INTERVAL_SECONDS}s` }],
@@ -159,47 +180,60 @@ export class TritonServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    if (auto !== undefined) {
-      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        `${name}-hpa`,
-        {
-          metadata,
-          spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-            minReplicas: auto.minReplicas ?? DEFAULT_MIN_REPLICAS,
-            maxReplicas: auto.maxReplicas,
-            metrics: [
-              {
-                type: "Pods",
-                pods: {
-                  metric: { name: args.metricName },
-                  target: {
-                    type: "AverageValue",
-                    averageValue: toQuantity(auto.targetAverageValue ?? DEFAULT_TARGET_QUEUE_TIME_US),
-                  },
+  /** The HPA: the pods' average of the custom metric against its target. */
+  private autoscaler(
+    name: string,
+    args: TritonServerArgs,
+    auto: NonNullable<TritonServerArgs["autoscaling"]>,
+    metadata: ServerMetadata,
+    deployment: k8s.apps.v1.Deployment,
+  ): void {
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${name}-hpa`,
+      {
+        metadata,
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+          minReplicas: auto.minReplicas ?? DEFAULT_MIN_REPLICAS,
+          maxReplicas: auto.maxReplicas,
+          metrics: [
+            {
+              type: "Pods",
+              pods: {
+                metric: { name: args.metricName },
+                target: {
+                  type: "AverageValue",
+                  averageValue: toQuantity(auto.targetAverageValue ?? DEFAULT_TARGET_QUEUE_TIME_US),
                 },
               },
-            ],
-            behavior: tritonHpaBehavior(auto.scaleDown),
-          },
+            },
+          ],
+          behavior: tritonHpaBehavior(auto.scaleDown),
         },
-        { parent: this },
-      );
-    }
-
-    this.deploymentName = deployment.metadata.name;
-    this.serviceName = svc.metadata.name;
-    this.clusterEndpoint = pulumi.interpolate`http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${TRITON_PORTS.http}`;
-    this.endpoint = pulumi
-      .all([svc.status, this.clusterEndpoint])
-      .apply(([status, inCluster]) => tritonEndpoint(serviceType, status?.loadBalancer?.ingress?.[0], inCluster));
-
-    this.registerOutputs({
-      endpoint: this.endpoint,
-      clusterEndpoint: this.clusterEndpoint,
-      deploymentName: this.deploymentName,
-      serviceName: this.serviceName,
-    });
+      },
+      { parent: this },
+    );
   }
+}
+
+/** The metadata every object of a server carries: its name, namespace and labels. */
+interface ServerMetadata {
+  readonly name: string;
+  readonly namespace: pulumi.Input<string>;
+  readonly labels: Record<string, string>;
+}
+
+/** Throws on a bad `service` before anything, the component included, is registered. */
+function throwOnBadService(name: string, args: TritonServerArgs): void {
+  const serviceProblems = tritonServiceProblems(args.service).map((p) => ({
+    propertyPath: `service.${p.key}`,
+    reason: p.reason,
+  }));
+  if (serviceProblems.length === 0) return;
+  throw new pulumi.InputPropertiesError({
+    message: `TritonServer ${name}: ${serviceProblems.map((p) => `${p.propertyPath}: ${p.reason}`).join("; ")}`,
+    errors: serviceProblems,
+  });
 }

@@ -1,6 +1,9 @@
 import { nodeGroupNameProblems as nodeGroupNameRule } from "../../components/cloud/magnum-names";
 import type { GpuModel } from "../../gpu/catalog";
-import { adapterSettingsProblems as adapterRule, OWNED_ADAPTER_VALUES } from "../../components/k8s/adapter-values";
+import {
+  adapterSettingsProblems as adapterRule,
+  OWNED_ADAPTER_VALUES,
+} from "../../components/k8s/metrics-adapter-values";
 import {
   OWNED_GPU_OPERATOR_VALUES,
   poolLabelConflicts as poolLabelRule,
@@ -12,7 +15,7 @@ import {
   monitoringSettingsProblems as monitoringRule,
   OWNED_MONITORING_VALUES,
 } from "../../components/k8s/monitoring-values";
-import { type SeedModel, seedScriptProblems as seedRule } from "../../components/k8s/seed-script";
+import { type SeedModel, seedScriptProblems as seedRule } from "../../components/k8s/model-store-seed-script";
 import type { RawStackConfig } from "./schema";
 
 /**

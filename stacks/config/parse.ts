@@ -31,7 +31,7 @@ import {
 } from "../../gpu/config-names";
 import { devicePluginConfig } from "../../gpu/device-plugin-config";
 import { ownedValueProblems, valueAt } from "../../components/k8s/helm-values";
-import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../../components/k8s/triton-spec";
+import { SCRAPE_INTERVAL_SECONDS, tritonServiceProblems } from "../../components/k8s/triton-server-spec";
 import {
   adapterSettingsProblems,
   monitoringSettingsProblems,
@@ -42,7 +42,7 @@ import {
 } from "./component-rules";
 import { plainTextSecretProblems } from "./credentials";
 import { clusterTemplateProblems } from "../../components/cloud/magnum-names";
-import { subPathProblems } from "../../components/k8s/seed-script";
+import { subPathProblems } from "../../components/k8s/model-store-seed-script";
 import { POOL_LABEL } from "./defaults";
 import { problemFromText, problemText } from "../../problems";
 import { StackConfigError } from "./errors";

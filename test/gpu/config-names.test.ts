@@ -6,7 +6,7 @@ import {
   defaultMigLayoutPrefix,
   generationName,
 } from "../../gpu/config-names";
-import { contentHash as seedContentHash } from "../../components/k8s/seed-script";
+import { contentHash as seedContentHash } from "../../components/k8s/model-store-seed-script";
 
 describe("generationName", () => {
   it("appends the first 8 hex digits of the content's SHA-256", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tritonDeviceClaim, tritonPodResourceClaim, tritonPodSpec } from "../../components/k8s/triton-spec";
+import { tritonDeviceClaim, tritonPodResourceClaim, tritonPodSpec } from "../../components/k8s/triton-server-spec";
 import { GUARDRAILS } from "../../policy/guardrails";
 import type { PolicyResource } from "../../policy/lib/resource";
 import { draClaimViolations } from "../../policy/policies/dra-claim-one-gpu";

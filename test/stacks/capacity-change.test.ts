@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configuredPools } from "../../components/k8s/gpu-operator-values";
-import { sharingState } from "../../components/k8s/sharing-state";
+import { sharingState } from "../../components/k8s/gpu-operator-sharing-state";
 import { gpuOperatorSettings } from "../../stacks/args";
 import { capacityTable } from "../../stacks/capacity-table";
 import {

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { configuredPools } from "../../components/k8s/gpu-operator-values";
-import { sharingState } from "../../components/k8s/sharing-state";
+import { sharingState } from "../../components/k8s/gpu-operator-sharing-state";
 import { MONITORING_RELEASE_NAME } from "../../components/k8s/monitoring-values";
 import type { RecordedResource } from "../../scripts/mock-runtime";
 import { gpuOperatorSettings } from "../../stacks/args";

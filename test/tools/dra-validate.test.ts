@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { tritonDeviceClaim } from "../../components/k8s/triton-spec";
+import { tritonDeviceClaim } from "../../components/k8s/triton-server-spec";
 import { findGpuModel, gpuModelNames, maxMpsClients } from "../../gpu/catalog";
 import { DRA_DRIVER_VERSION, draGateProblems } from "../../gpu/dra";
 import { namedLayouts } from "../../gpu/layouts";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { GpuOperator } from "../../../components/k8s/gpu-operator";
 import type { GpuOperatorPool, GpuOperatorSettings } from "../../../components/k8s/gpu-operator-values";
-import type { PreviousSharing } from "../../../components/k8s/sharing-state";
+import type { PreviousSharing } from "../../../components/k8s/gpu-operator-sharing-state";
 import { findGpuModel } from "../../../gpu/catalog";
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config/parse";

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ADAPTER_RULES_CONFIG_MAP } from "../../../components/k8s/adapter-rules";
-import type { MetricsAdapterSettings } from "../../../components/k8s/adapter-values";
+import { ADAPTER_RULES_CONFIG_MAP } from "../../../components/k8s/metrics-adapter-rules";
+import type { MetricsAdapterSettings } from "../../../components/k8s/metrics-adapter-values";
 import {
   CA_EARLY_RENEWAL_HOURS,
   CA_VALIDITY_HOURS,

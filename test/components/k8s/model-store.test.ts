@@ -13,7 +13,7 @@ import {
   type SeedModel,
   seedScriptProblems,
   shellQuote,
-} from "../../../components/k8s/seed-script";
+} from "../../../components/k8s/model-store-seed-script";
 import { DEFAULT_SEED_MODELS } from "../../../stacks/config/defaults";
 import type { RecordedResource } from "../../../scripts/mock-runtime";
 import { at, one, ofType, PROJECT_DIR, resolve, runFailing, runProgram } from "../../helpers";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { MOCK_AUTONAME_SUFFIX, type RecordedResource } from "../../../scripts/mock-runtime";
-import { type DashboardInput, GRAFANA_DASHBOARD_LABEL } from "../../../components/k8s/dashboard";
+import { type DashboardInput, GRAFANA_DASHBOARD_LABEL } from "../../../components/k8s/monitoring-dashboard";
 import { KUBE_PROMETHEUS_STACK_CHART, Monitoring, type MonitoringArgs } from "../../../components/k8s/monitoring";
 import { monitorLabelsFor, prometheusServiceUrl } from "../../../components/k8s/monitoring-values";
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TritonServer } from "../../../components/k8s/triton-server";
-import { tritonDeviceClaim, type TritonServerSpec } from "../../../components/k8s/triton-spec";
+import { tritonDeviceClaim, type TritonServerSpec } from "../../../components/k8s/triton-server-spec";
 import { tritonServerSpec } from "../../../stacks/args";
 import { parseStackConfig } from "../../../stacks/config/parse";
 import type { RecordedResource } from "../../../scripts/mock-runtime";

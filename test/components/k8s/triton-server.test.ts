@@ -10,7 +10,7 @@ import {
   tritonEndpoint,
   tritonRolloutStrategy,
   type TritonServerSpec,
-} from "../../../components/k8s/triton-spec";
+} from "../../../components/k8s/triton-server-spec";
 import type { AdvertisedDevice } from "../../../gpu/capacity";
 import { MOCK_LOAD_BALANCER_IP, type RecordedResource } from "../../../scripts/mock-runtime";
 import { tritonServerSpec } from "../../../stacks/args";

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { ChartPrometheusUrl } from "./adapter-rules";
+import type { ChartPrometheusUrl } from "./metrics-adapter-rules";
 import type { Problem } from "../../problems";
 import { deepMerge, type OwnedValue, ownedValuesSet, type Values } from "./helm-values";
 

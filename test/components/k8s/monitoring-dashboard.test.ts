@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { queueTimeRule } from "../../../components/k8s/adapter-rules";
+import { queueTimeRule } from "../../../components/k8s/metrics-adapter-rules";
 import {
   type DashboardInput,
   type DashboardPool,
@@ -9,7 +9,7 @@ import {
   kubeStateMetricsResource,
   nodeLabelsAllowlist,
   platformDashboard,
-} from "../../../components/k8s/dashboard";
+} from "../../../components/k8s/monitoring-dashboard";
 import { metricsOf, promqlErrors } from "../../promql";
 
 /**

@@ -1,4 +1,4 @@
-import { TRITON_QUEUE_DURATION_METRIC, TRITON_REQUEST_SUCCESS_METRIC } from "./adapter-rules";
+import { TRITON_QUEUE_DURATION_METRIC, TRITON_REQUEST_SUCCESS_METRIC } from "./metrics-adapter-rules";
 
 /**
  * The platform's Grafana dashboard, as plain data: Triton's traffic and latencies, the servers' replicas, and

@@ -7,7 +7,7 @@ import {
   splitPrometheusUrl,
   TRITON_QUEUE_DURATION_METRIC,
   TRITON_REQUEST_SUCCESS_METRIC,
-} from "../../../components/k8s/adapter-rules";
+} from "../../../components/k8s/metrics-adapter-rules";
 import { assertParses, functionsOf, metricsOf } from "../../promql";
 
 /** The adapter's templates filled in as it does for `GET .../namespaces/inference/pods/*\/<metric>`. */

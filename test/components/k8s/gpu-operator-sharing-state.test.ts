@@ -15,7 +15,7 @@ import {
   type SharingState,
   SharingStateError,
   sharingState,
-} from "../../../components/k8s/sharing-state";
+} from "../../../components/k8s/gpu-operator-sharing-state";
 import { gpuOperatorSettings } from "../../../stacks/args";
 import { capacityTable } from "../../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../../stacks/config/parse";
