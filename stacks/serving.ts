@@ -1,7 +1,7 @@
 import type { AdvertisedDevice } from "../gpu/capacity";
 import type { Knee, ServedLoad, ServingObjective, SharingCurve } from "../gpu/sharing-curve";
 import { curveProblems, kneeOf, replicasForObjective, servedBy } from "../gpu/sharing-curve";
-import { alignedRows } from "./text";
+import { alignedRows, round } from "./text";
 import type { PoolConfig, ServerConfig, StackConfig } from "./config/parse";
 
 /**
@@ -161,11 +161,6 @@ function loadJson(l: ServedLoad) {
     p99Ms: round(l.p99Ms, 2),
     extrapolated: l.extrapolated,
   };
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }
 
 /** The report as `capacity --json` prints it. */
