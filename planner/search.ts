@@ -184,6 +184,11 @@ class Bin {
     return nodes;
   }
 
+  /** Whether server `i` may go on `kind` in some mode. */
+  fits(i: number, kind: number): boolean {
+    return this.limits[i][kind].some((n) => n > 0);
+  }
+
   get empty(): boolean {
     return this.members.every((m) => m.size === 0);
   }
@@ -205,6 +210,219 @@ function preferredPods(s: WorkloadServer, gpu: GpuModel, kind: DeviceKind, mode:
   return best.pods;
 }
 
+/** What a pool of one shape allows under one MIG strategy, for every server. */
+interface ShapeRules {
+  /** Per kind, the sharing modes it allows. */
+  readonly modes: SharingMode[][];
+  /** Per server, kind and mode, the most pods per device the server tolerates (or asks for, planned on requests). */
+  readonly limits: number[][][];
+  readonly demand: DemandOf;
+}
+
+function shapeRules(w: Workloads, shape: NodeShape, strategy: MigStrategy): ShapeRules {
+  const gpu = w.offers[shape.offer].gpu;
+  const modes = shape.kinds.map((k): SharingMode[] =>
+    k.profile === undefined && strategy === "single" ? ["none", "timeSlicing", "mps"] : ["none", "timeSlicing"],
+  );
+  const limits = w.servers.map((s) =>
+    shape.kinds.map((k, d) =>
+      modes[d].map((m) => (s.serving === undefined ? sharingLimit(s, gpu, k, m) : preferredPods(s, gpu, k, m))),
+    ),
+  );
+  const demand: DemandOf = (i, d, mode, pods) =>
+    demandAt(w.servers[i], gpu, shape.kinds[d], pods <= 1 ? UNSHARED : { mode, replicas: pods });
+  return { modes, limits, demand };
+}
+
+/** A price to compare places by: the cost a place adds, then what one replica there costs. */
+interface Priced {
+  readonly delta: number;
+  readonly perReplica: number;
+}
+
+/** Whether `a` costs less than `b` (or than nothing yet); among equal costs, the cheaper replica. */
+function cheaper(a: Priced, b: Priced | undefined): boolean {
+  return (
+    b === undefined ||
+    a.delta < b.delta - SEARCH_COST_EPSILON ||
+    (a.delta <= b.delta + SEARCH_COST_EPSILON && a.perReplica < b.perReplica - SEARCH_COST_EPSILON)
+  );
+}
+
+/** A new pool one server could open alone: its shape, the kind it takes and the nodes it needs. */
+interface FreshOption extends Priced {
+  readonly shape: NodeShape;
+  readonly kind: number;
+  readonly nodes: number;
+}
+
+/** Where a server is, or could go: a pool and a kind of it. */
+interface Place {
+  readonly bin: Bin;
+  readonly kind: number;
+}
+
+/** What every start of one strategy's search shares: the shapes it may use, their rules, each server's new pools. */
+class SearchSetting {
+  readonly shapes: readonly NodeShape[];
+  /** Per server, the new pools it could open alone, cheapest first. */
+  readonly fresh: readonly (readonly FreshOption[])[];
+  private readonly rules = new Map<NodeShape, ShapeRules>();
+
+  constructor(
+    readonly w: Workloads,
+    allShapes: readonly NodeShape[],
+    strategy: MigStrategy,
+  ) {
+    this.shapes = allShapes.filter((s) => s.strategy === undefined || s.strategy === strategy);
+    for (const shape of this.shapes) this.rules.set(shape, shapeRules(w, shape, strategy));
+    // A new pool's cost for one server does not depend on the others: rank those options once per server.
+    this.fresh = w.servers.map((_, i) => this.freshOptions(i));
+  }
+
+  get servers(): readonly WorkloadServer[] {
+    return this.w.servers;
+  }
+
+  /** An empty pool of one of this search's shapes. */
+  newBin(shape: NodeShape): Bin {
+    const rules = this.rules.get(shape);
+    if (rules === undefined) throw new Error(`shape ${shape.key} is not one of this search's`);
+    return new Bin(shape, this.w.offers[shape.offer], rules.modes, rules.limits, this.w.servers, rules.demand);
+  }
+
+  /** The servers, largest first. */
+  largestFirst(servers: readonly number[]): number[] {
+    return [...servers].sort((a, b) => sizeOf(this.servers[b]) - sizeOf(this.servers[a]) || a - b);
+  }
+
+  private freshOptions(i: number): FreshOption[] {
+    return this.shapes
+      .flatMap((shape) => {
+        const offer = this.w.offers[shape.offer];
+        return shape.kinds.flatMap((k, d) => {
+          // Alone on a new pool: the mode that needs the fewest nodes, the most pods per device among equals.
+          const { pods, nodes } = this.newBin(shape).stateWith(d, i, -1);
+          if (pods === 0 || nodes === Infinity) return [];
+          const perReplica = offer.costPerNode / (k.perNode * pods);
+          return [{ shape, kind: d, nodes, delta: nodes * offer.costPerNode, perReplica }];
+        });
+      })
+      .sort((a, b) => a.delta - b.delta || a.perReplica - b.perReplica);
+  }
+}
+
+/** The search's state: the open pools, the nodes used per offer and where each server is. */
+class Layout {
+  private readonly openBins: Bin[] = [];
+  private readonly used = new Map<GpuOffer, number>();
+  private readonly where: (Place | undefined)[];
+
+  constructor(readonly setting: SearchSetting) {
+    this.where = setting.servers.map(() => undefined);
+  }
+
+  /** The open pools, in the order they opened; live, so a copy is needed to change pools while reading it. */
+  get bins(): readonly Bin[] {
+    return this.openBins;
+  }
+
+  placeOf(i: number): Place | undefined {
+    return this.where[i];
+  }
+
+  place(i: number, bin: Bin, kind: number): void {
+    if (!this.openBins.includes(bin)) this.openBins.push(bin);
+    const before = bin.nodes();
+    bin.add(i, kind);
+    this.used.set(bin.offer, this.usedOf(bin.offer) + bin.nodes() - before);
+    this.where[i] = { bin, kind };
+  }
+
+  remove(i: number): void {
+    const at = this.where[i];
+    if (at === undefined) return;
+    const before = at.bin.nodes();
+    at.bin.delete(i, at.kind);
+    this.used.set(at.bin.offer, this.usedOf(at.bin.offer) + at.bin.nodes() - before);
+    this.where[i] = undefined;
+    if (at.bin.empty) this.openBins.splice(this.openBins.indexOf(at.bin), 1);
+  }
+
+  total(): number {
+    return this.openBins.reduce((n, b) => n + b.nodes() * b.offer.costPerNode, 0);
+  }
+
+  withinLimits(): boolean {
+    return [...this.used].every(([offer, n]) => n <= offer.maxNodes);
+  }
+
+  /** Where every placed server is now, for {@link restore}. */
+  snapshot(): ReadonlyMap<number, Place> {
+    return new Map(this.where.flatMap((at, i) => (at === undefined ? [] : [[i, at] as const])));
+  }
+
+  /** Puts the moved servers back where the snapshot had them. */
+  restore(moved: readonly number[], before: ReadonlyMap<number, Place>): void {
+    for (const i of moved) this.remove(i);
+    for (const i of moved) {
+      const at = before.get(i);
+      if (at !== undefined) this.place(i, at.bin, at.kind);
+    }
+  }
+
+  /** The cheapest place for server i: an open pool (other than `skip`), or a new one of any shape. */
+  bestPlace(i: number, skip?: Bin): (Place & { delta: number }) | undefined {
+    const found = this.bestOpenPlace(i, skip);
+    const { w } = this.setting;
+    const option = this.setting.fresh[i].find(
+      (o) => this.usedOf(w.offers[o.shape.offer]) + o.nodes <= w.offers[o.shape.offer].maxNodes,
+    );
+    if (option !== undefined && cheaper(option, found)) {
+      return { bin: this.setting.newBin(option.shape), kind: option.kind, delta: option.delta };
+    }
+    return found;
+  }
+
+  /** Places the servers one by one, largest first; false (and nothing placed) when one finds no place. */
+  placeAll(servers: readonly number[], skip?: Bin): boolean {
+    const placed: number[] = [];
+    for (const i of this.setting.largestFirst(servers)) {
+      const p = this.bestPlace(i, skip);
+      if (p === undefined) {
+        for (const j of placed) this.remove(j);
+        return false;
+      }
+      this.place(i, p.bin, p.kind);
+      placed.push(i);
+    }
+    return true;
+  }
+
+  private usedOf(offer: GpuOffer): number {
+    return this.used.get(offer) ?? 0;
+  }
+
+  private bestOpenPlace(i: number, skip?: Bin): (Place & Priced) | undefined {
+    let found: (Place & Priced) | undefined;
+    for (const bin of this.openBins) {
+      if (bin === skip) continue;
+      const before = bin.nodes();
+      for (let d = 0; d < bin.shape.kinds.length; d++) {
+        if (!bin.fits(i, d)) continue;
+        const after = bin.nodesWith(d, i, false);
+        if (after === Infinity || this.usedOf(bin.offer) + after - before > bin.offer.maxNodes) continue;
+        const delta = (after - before) * bin.offer.costPerNode;
+        // Among equal costs, the place whose devices hold the most of this server per unit of cost.
+        const perReplica = bin.offer.costPerNode / (bin.shape.kinds[d].perNode * bin.podsWith(d, i));
+        const place = { bin, kind: d, delta, perReplica };
+        if (cheaper(place, found)) found = place;
+      }
+    }
+    return found;
+  }
+}
+
 /**
  * The heuristic for one MIG strategy: servers in a few orders each go where they add the least cost (filling
  * slack first, opening a pool of any shape when that is cheaper), then local search — move one server, empty one
@@ -216,274 +434,166 @@ export function searchPlan(
   allShapes: readonly NodeShape[],
   strategy: MigStrategy,
 ): { drafts: Draft[]; cost: number } | undefined {
-  const shapes = allShapes.filter((s) => s.strategy === undefined || s.strategy === strategy);
-  const S = w.servers;
-  // Per shape: the modes each kind allows, and every server's pods-per-device limit per kind and mode.
-  const modesOf = new Map<NodeShape, SharingMode[][]>();
-  const limitsOf = new Map<NodeShape, number[][][]>();
-  const demandOf = new Map<NodeShape, DemandOf>();
-  for (const shape of shapes) {
-    const gpu = w.offers[shape.offer].gpu;
-    const modes = shape.kinds.map((k): SharingMode[] =>
-      k.profile === undefined && strategy === "single" ? ["none", "timeSlicing", "mps"] : ["none", "timeSlicing"],
-    );
-    modesOf.set(shape, modes);
-    limitsOf.set(
-      shape,
-      S.map((s) =>
-        shape.kinds.map((k, d) =>
-          modes[d].map((m) => (s.serving === undefined ? sharingLimit(s, gpu, k, m) : preferredPods(s, gpu, k, m))),
-        ),
-      ),
-    );
-    demandOf.set(shape, (i, d, mode, pods) =>
-      demandAt(S[i], gpu, shape.kinds[d], pods <= 1 ? UNSHARED : { mode, replicas: pods }),
-    );
-  }
-  const fits = (i: number, shape: NodeShape, kind: number): boolean =>
-    (limitsOf.get(shape)?.[i][kind] ?? []).some((n) => n > 0);
-
+  const setting = new SearchSetting(w, allShapes, strategy);
   let best: { drafts: Draft[]; cost: number } | undefined;
-  for (const order of startOrders(S)) {
-    const r = searchFrom(order);
+  for (const order of startOrders(w.servers)) {
+    const r = searchFrom(setting, order);
     if (r !== undefined && (best === undefined || r.cost < best.cost - SEARCH_COST_EPSILON)) best = r;
   }
   return best;
+}
 
-  function searchFrom(order: readonly number[]): { drafts: Draft[]; cost: number } | undefined {
-    const bins: Bin[] = [];
-    const used = new Map<GpuOffer, number>();
-    const where: ({ bin: Bin; kind: number } | undefined)[] = S.map(() => undefined);
-    const newBin = (shape: NodeShape): Bin =>
-      new Bin(
-        shape,
-        w.offers[shape.offer],
-        modesOf.get(shape) ?? [],
-        limitsOf.get(shape) ?? [],
-        S,
-        demandOf.get(shape) ?? (() => Infinity),
-      );
-
-    const place = (i: number, bin: Bin, kind: number): void => {
-      if (!bins.includes(bin)) bins.push(bin);
-      const before = bin.nodes();
-      bin.add(i, kind);
-      used.set(bin.offer, (used.get(bin.offer) ?? 0) + bin.nodes() - before);
-      where[i] = { bin, kind };
-    };
-    const remove = (i: number): void => {
-      const at = where[i];
-      if (at === undefined) return;
-      const before = at.bin.nodes();
-      at.bin.delete(i, at.kind);
-      used.set(at.bin.offer, (used.get(at.bin.offer) ?? 0) + at.bin.nodes() - before);
-      where[i] = undefined;
-      if (at.bin.empty) bins.splice(bins.indexOf(at.bin), 1);
-    };
-    /** The cheapest place for server i: an open pool, or a new one of any shape. */
-    // A new pool's cost for one server does not depend on the others: rank those options once per server.
-    const freshOptions = S.map((_, i) =>
-      shapes
-        .flatMap((shape) => {
-          const offer = w.offers[shape.offer];
-          return shape.kinds.flatMap((k, d) => {
-            // Alone on a new pool: the mode that needs the fewest nodes, the most pods per device among equals.
-            const bin = newBin(shape);
-            const { pods, nodes } = bin.stateWith(d, i, -1);
-            if (pods === 0 || nodes === Infinity) return [];
-            return [
-              {
-                shape,
-                kind: d,
-                nodes,
-                delta: nodes * offer.costPerNode,
-                perReplica: offer.costPerNode / (k.perNode * pods),
-              },
-            ];
-          });
-        })
-        .sort((a, b) => a.delta - b.delta || a.perReplica - b.perReplica),
-    );
-    /** The cheapest place for server i: an open pool, or a new one of any shape. */
-    const bestPlace = (i: number, skip?: Bin): { bin: Bin; kind: number; delta: number } | undefined => {
-      let found: { bin: Bin; kind: number; delta: number; perReplica: number } | undefined;
-      for (const bin of bins) {
-        if (bin === skip) continue;
-        const before = bin.nodes();
-        for (let d = 0; d < bin.shape.kinds.length; d++) {
-          if (!fits(i, bin.shape, d)) continue;
-          const after = bin.nodesWith(d, i, false);
-          if (after === Infinity || (used.get(bin.offer) ?? 0) + after - before > bin.offer.maxNodes) continue;
-          const delta = (after - before) * bin.offer.costPerNode;
-          // Among equal costs, the place whose devices hold the most of this server per unit of cost.
-          const perReplica = bin.offer.costPerNode / (bin.shape.kinds[d].perNode * bin.podsWith(d, i));
-          if (
-            found === undefined ||
-            delta < found.delta - SEARCH_COST_EPSILON ||
-            (delta <= found.delta + SEARCH_COST_EPSILON && perReplica < found.perReplica - SEARCH_COST_EPSILON)
-          ) {
-            found = { bin, kind: d, delta, perReplica };
-          }
-        }
-      }
-      const option = freshOptions[i].find(
-        (o) => (used.get(w.offers[o.shape.offer]) ?? 0) + o.nodes <= w.offers[o.shape.offer].maxNodes,
-      );
-      if (
-        option !== undefined &&
-        (found === undefined ||
-          option.delta < found.delta - SEARCH_COST_EPSILON ||
-          (option.delta <= found.delta + SEARCH_COST_EPSILON &&
-            option.perReplica < found.perReplica - SEARCH_COST_EPSILON))
-      ) {
-        return { bin: newBin(option.shape), kind: option.kind, delta: option.delta };
-      }
-      return found;
-    };
-    const total = (): number => bins.reduce((n, b) => n + b.nodes() * b.offer.costPerNode, 0);
-    /** Places the servers one by one, largest first; false (and nothing placed) when one finds no place. */
-    const placeAll = (servers: readonly number[], skip?: Bin): boolean => {
-      const placed: number[] = [];
-      for (const i of [...servers].sort((a, b) => sizeOf(S[b]) - sizeOf(S[a]) || a - b)) {
-        const p = bestPlace(i, skip);
-        if (p === undefined) {
-          for (const j of placed) remove(j);
-          return false;
-        }
-        place(i, p.bin, p.kind);
-        placed.push(i);
-      }
-      return true;
-    };
-    const snapshot = (): Map<number, { bin: Bin; kind: number }> =>
-      new Map(where.flatMap((at, i) => (at === undefined ? [] : [[i, at] as const])));
-    const restore = (moved: readonly number[], before: ReadonlyMap<number, { bin: Bin; kind: number }>): void => {
-      for (const i of moved) remove(i);
-      for (const i of moved) {
-        const at = before.get(i);
-        if (at !== undefined) place(i, at.bin, at.kind);
-      }
-    };
-
-    for (const i of order) {
-      const p = bestPlace(i);
-      if (p === undefined) return undefined;
-      place(i, p.bin, p.kind);
-    }
-
-    for (let pass = 0; pass < MAX_PASSES; pass++) {
-      let improved = false;
-      // Move one server.
-      for (const i of order) {
-        const at = where[i];
-        if (at === undefined) continue;
-        const { bin, kind } = at;
-        const after = bin.nodesWith(kind, i, true);
-        const saving = (bin.nodes() - after) * bin.offer.costPerNode;
-        const p = bestPlace(i, bin);
-        if (p !== undefined && p.delta < saving - SEARCH_COST_EPSILON) {
-          remove(i);
-          place(i, p.bin, p.kind);
-          improved = true;
-        }
-      }
-      // Empty one pool into the others (or into new pools).
-      for (const bin of [...bins]) {
-        if (!bins.includes(bin)) continue;
-        const before = total();
-        const state = snapshot();
-        const moved = bin.members.flatMap((m) => [...m]);
-        for (const i of moved) remove(i);
-        if (placeAll(moved, bin) && total() < before - SEARCH_COST_EPSILON) {
-          improved = true;
-          continue;
-        }
-        restore(moved, state);
-      }
-      // Merge two pools into one new pool of any shape.
-      if (bins.length <= PAIR_MERGE_POOLS) {
-        for (let a = 0; a < bins.length; a++) {
-          for (let b = a + 1; b < bins.length; b++) {
-            const before = total();
-            const pair = bins[a].nodes() * bins[a].offer.costPerNode + bins[b].nodes() * bins[b].offer.costPerNode;
-            const group = [...bins[a].members, ...bins[b].members].flatMap((m) => [...m]);
-            // Into a pool of either pool's GPU model: a third model would have been an option for each alone.
-            const merged = bestSinglePool(group, pair, new Set([bins[a].shape.offer, bins[b].shape.offer]));
-            if (merged === undefined) continue;
-            const state = snapshot();
-            for (const i of group) remove(i);
-            for (const [i, kind] of merged.assignment) place(i, merged.bin, kind);
-            if (total() < before - SEARCH_COST_EPSILON && withinLimits()) {
-              improved = true;
-              // The pools changed: start the pairs again.
-              a = -1;
-              break;
-            }
-            restore(group, state);
-          }
-        }
-      }
-      if (!improved) break;
-    }
-
-    function withinLimits(): boolean {
-      return [...used].every(([offer, n]) => n <= offer.maxNodes);
-    }
-
-    /** The cheapest single new pool (any shape) for a group of servers, if cheaper than `budget`. */
-    function bestSinglePool(
-      group: readonly number[],
-      budget: number,
-      offers: ReadonlySet<number>,
-    ): { bin: Bin; assignment: [number, number][] } | undefined {
-      let found: { bin: Bin; assignment: [number, number][]; cost: number } | undefined;
-      const sorted = [...group].sort((a, b) => sizeOf(S[b]) - sizeOf(S[a]) || a - b);
-      for (const shape of shapes) {
-        if (!offers.has(shape.offer)) continue;
-        const bin = newBin(shape);
-        const assignment: [number, number][] = [];
-        let ok = true;
-        for (const i of sorted) {
-          let pick: { kind: number; nodes: number } | undefined;
-          for (let d = 0; d < shape.kinds.length; d++) {
-            if (!fits(i, shape, d)) continue;
-            const nodes = bin.nodesWith(d, i, false);
-            if (nodes !== Infinity && (pick === undefined || nodes < pick.nodes)) pick = { kind: d, nodes };
-          }
-          // Cost only grows as servers join: stop as soon as the pool is no cheaper than the pair.
-          if (
-            pick === undefined ||
-            pick.nodes * bin.offer.costPerNode >= Math.min(budget, found?.cost ?? Infinity) - SEARCH_COST_EPSILON
-          ) {
-            ok = false;
-            break;
-          }
-          bin.add(i, pick.kind);
-          assignment.push([i, pick.kind]);
-        }
-        if (!ok) continue;
-        const cost = bin.nodes() * bin.offer.costPerNode;
-        if (cost < budget - SEARCH_COST_EPSILON && (found === undefined || cost < found.cost - SEARCH_COST_EPSILON)) {
-          found = { bin: newBin(shape), assignment, cost };
-        }
-      }
-      return found;
-    }
-
-    const drafts: Draft[] = bins.map((bin) => {
-      const sharings = bin.shape.kinds.map((_, d) => (bin.members[d].size > 0 ? bin.sharing(d) : UNSHARED));
-      const needs = bin.shape.strategy ?? (sharings.some((s) => s.mode === "mps") ? "single" : undefined);
-      const servers = new Map<number, number>();
-      bin.members.forEach((m, d) => m.forEach((i) => servers.set(i, d)));
-      return {
-        shape: bin.shape,
-        sharings,
-        nodes: bin.nodes(),
-        servers,
-        ...(needs === undefined ? {} : { strategy: needs }),
-      };
-    });
-    if (![...used].every(([offer, n]) => n <= offer.maxNodes)) return undefined;
-    return { drafts, cost: drafts.reduce((n, d) => n + d.nodes * w.offers[d.shape.offer].costPerNode, 0) };
+/** One start: the servers placed greedily in `order`, then improved. */
+function searchFrom(setting: SearchSetting, order: readonly number[]): { drafts: Draft[]; cost: number } | undefined {
+  const layout = new Layout(setting);
+  for (const i of order) {
+    const p = layout.bestPlace(i);
+    if (p === undefined) return undefined;
+    layout.place(i, p.bin, p.kind);
   }
+  improve(layout, order);
+  if (!layout.withinLimits()) return undefined;
+  const drafts = layout.bins.map(draftOf);
+  return { drafts, cost: drafts.reduce((n, d) => n + d.nodes * setting.w.offers[d.shape.offer].costPerNode, 0) };
+}
+
+/** Local search: every move in turn, pass after pass, until a pass improves nothing. */
+function improve(layout: Layout, order: readonly number[]): void {
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const moved = moveServers(layout, order);
+    const emptied = emptyPools(layout);
+    const merged = layout.bins.length <= PAIR_MERGE_POOLS && mergePairs(layout);
+    if (!moved && !emptied && !merged) break;
+  }
+}
+
+/** Moves each server, one at a time, where it costs less than it saves where it is; whether any moved. */
+function moveServers(layout: Layout, order: readonly number[]): boolean {
+  let improved = false;
+  for (const i of order) {
+    const at = layout.placeOf(i);
+    if (at === undefined) continue;
+    const { bin, kind } = at;
+    const after = bin.nodesWith(kind, i, true);
+    const saving = (bin.nodes() - after) * bin.offer.costPerNode;
+    const p = layout.bestPlace(i, bin);
+    if (p !== undefined && p.delta < saving - SEARCH_COST_EPSILON) {
+      layout.remove(i);
+      layout.place(i, p.bin, p.kind);
+      improved = true;
+    }
+  }
+  return improved;
+}
+
+/** Empties each pool into the others (or into new pools) where that lowers the cost; whether any was. */
+function emptyPools(layout: Layout): boolean {
+  let improved = false;
+  for (const bin of [...layout.bins]) {
+    if (!layout.bins.includes(bin)) continue;
+    const before = layout.total();
+    const state = layout.snapshot();
+    const moved = bin.members.flatMap((m) => [...m]);
+    for (const i of moved) layout.remove(i);
+    if (layout.placeAll(moved, bin) && layout.total() < before - SEARCH_COST_EPSILON) {
+      improved = true;
+      continue;
+    }
+    layout.restore(moved, state);
+  }
+  return improved;
+}
+
+/** Merges pairs of pools into one new pool of any shape where that lowers the cost; whether any merged. */
+function mergePairs(layout: Layout): boolean {
+  let improved = false;
+  const bins = layout.bins;
+  for (let a = 0; a < bins.length; a++) {
+    for (let b = a + 1; b < bins.length; b++) {
+      if (mergePair(layout, bins[a], bins[b])) {
+        improved = true;
+        // The pools changed: start the pairs again.
+        a = -1;
+        break;
+      }
+    }
+  }
+  return improved;
+}
+
+/** Moves the servers of two pools into one new pool if that lowers the cost and keeps the node limits. */
+function mergePair(layout: Layout, x: Bin, y: Bin): boolean {
+  const before = layout.total();
+  const pair = x.nodes() * x.offer.costPerNode + y.nodes() * y.offer.costPerNode;
+  const group = [...x.members, ...y.members].flatMap((m) => [...m]);
+  // Into a pool of either pool's GPU model: a third model would have been an option for each alone.
+  const merged = bestSinglePool(layout.setting, group, pair, new Set([x.shape.offer, y.shape.offer]));
+  if (merged === undefined) return false;
+  const state = layout.snapshot();
+  for (const i of group) layout.remove(i);
+  for (const [i, kind] of merged.assignment) layout.place(i, merged.bin, kind);
+  if (layout.total() < before - SEARCH_COST_EPSILON && layout.withinLimits()) return true;
+  layout.restore(group, state);
+  return false;
+}
+
+/** The cheapest single new pool (any shape of the offers) for a group of servers, if cheaper than `budget`. */
+function bestSinglePool(
+  setting: SearchSetting,
+  group: readonly number[],
+  budget: number,
+  offers: ReadonlySet<number>,
+): { bin: Bin; assignment: [number, number][] } | undefined {
+  let found: { bin: Bin; assignment: [number, number][]; cost: number } | undefined;
+  const sorted = setting.largestFirst(group);
+  for (const shape of setting.shapes) {
+    if (!offers.has(shape.offer)) continue;
+    const filled = fillPool(setting.newBin(shape), sorted, Math.min(budget, found?.cost ?? Infinity));
+    if (filled === undefined) continue;
+    const cost = filled.bin.nodes() * filled.bin.offer.costPerNode;
+    if (cost < budget - SEARCH_COST_EPSILON && (found === undefined || cost < found.cost - SEARCH_COST_EPSILON)) {
+      found = { bin: setting.newBin(shape), assignment: filled.assignment, cost };
+    }
+  }
+  return found;
+}
+
+/**
+ * Adds the servers to an empty pool one by one, each on the kind that needs the fewest nodes; undefined as soon as
+ * one fits no kind or the pool costs `cap` or more.
+ */
+function fillPool(
+  bin: Bin,
+  servers: readonly number[],
+  cap: number,
+): { bin: Bin; assignment: [number, number][] } | undefined {
+  const assignment: [number, number][] = [];
+  for (const i of servers) {
+    let pick: { kind: number; nodes: number } | undefined;
+    for (let d = 0; d < bin.shape.kinds.length; d++) {
+      if (!bin.fits(i, d)) continue;
+      const nodes = bin.nodesWith(d, i, false);
+      if (nodes !== Infinity && (pick === undefined || nodes < pick.nodes)) pick = { kind: d, nodes };
+    }
+    // Cost only grows as servers join: stop as soon as the pool is no cheaper than the cap.
+    if (pick === undefined || pick.nodes * bin.offer.costPerNode >= cap - SEARCH_COST_EPSILON) return undefined;
+    bin.add(i, pick.kind);
+    assignment.push([i, pick.kind]);
+  }
+  return { bin, assignment };
+}
+
+/** A filled pool as the plan's draft: its sharing per kind, the strategy it needs, its nodes and servers. */
+function draftOf(bin: Bin): Draft {
+  const sharings = bin.shape.kinds.map((_, d) => (bin.members[d].size > 0 ? bin.sharing(d) : UNSHARED));
+  const needs = bin.shape.strategy ?? (sharings.some((s) => s.mode === "mps") ? "single" : undefined);
+  const servers = new Map<number, number>();
+  bin.members.forEach((m, d) => m.forEach((i) => servers.set(i, d)));
+  return {
+    shape: bin.shape,
+    sharings,
+    nodes: bin.nodes(),
+    servers,
+    ...(needs === undefined ? {} : { strategy: needs }),
+  };
 }

@@ -12,6 +12,7 @@ import { DEFAULT_INFERENCE_NAMESPACE } from "../components/defaults";
 import { SCRAPE_INTERVAL_SECONDS } from "../components/k8s/triton-server-spec";
 import { alignedRows } from "../stacks/capacity-change";
 import { durationMilliseconds, parseStackSettings } from "../stacks/config/parse";
+import { round } from "../stacks/text";
 import { checkOutputFile, cliArgs, runCommand, UsageError } from "./cli";
 import type { MatrixSeries } from "./prometheus";
 import { PrometheusClient, PrometheusError, prometheusEndpoint } from "./prometheus";
@@ -255,7 +256,6 @@ interface Advice {
   readonly notes: readonly string[];
 }
 
-const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 /** A unix time as ISO 8601 to the second. */
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace(/\.000Z$/, "Z");
 

@@ -3,6 +3,7 @@ import { Document, isMap, isScalar } from "yaml";
 import type { Plan, PlannedPool, PlannedServer } from "../planner/plan";
 import { DEFAULT_MAX_PODS_PER_NODE, DEFAULT_SYSTEM_PODS_PER_NODE } from "../gpu/capacity";
 import { nonZeroProfiles } from "../gpu/layouts";
+import { round } from "../stacks/text";
 
 /**
  * The model store a plan's stack file names so that it validates alone (`npm run capacity -- --config`): an NFS
@@ -25,9 +26,8 @@ export function placeholderFlavor(p: PlannedPool): string {
   return `replace-with-a-flavor-with-${p.offer.gpusPerNode}x-${p.offer.gpu.name.toLowerCase()}`;
 }
 
-function round(n: number): number {
-  return Number(n.toFixed(4));
-}
+/** Decimals of a cost as the plan prints it. */
+const COST_DIGITS = 4;
 
 function poolConfig(p: PlannedPool, openstack: boolean): Record<string, unknown> {
   return {
@@ -93,7 +93,7 @@ export function stackFileText(
 ): string {
   const doc = new Document({ config: written });
   doc.commentBefore = [
-    ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound)}${plan.provenOptimal ? " (optimal with each server on one resource of one pool)" : ""}.`,
+    ` Planned by \`npm run plan -- --workloads ${source}\`: cost ${round(plan.cost, COST_DIGITS)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"}, lower bound ${round(plan.lowerBound, COST_DIGITS)}${plan.provenOptimal ? " (optimal with each server on one resource of one pool)" : ""}.`,
     ` Merge gpushare:cluster.migStrategy, gpushare:gpuPools and gpushare:servers into a stack file; alone, this file`,
     ` passes \`npm run capacity -- --config\`.`,
   ].join("\n");
@@ -157,7 +157,7 @@ export function planText(plan: Plan): string {
   const proof = plan.provenOptimal
     ? `optimal among plans that put each server on one resource of one pool, proven by the ${source}`
     : `${plan.search} plan, ${gap.toFixed(1)} % above the bound from the ${source}`;
-  const head = `cost ${round(plan.cost)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"} on ${nodes} node${nodes === 1 ? "" : "s"}; lower bound ${round(plan.lowerBound)} (${proof}); MIG strategy ${plan.migStrategy}`;
+  const head = `cost ${round(plan.cost, COST_DIGITS)} for ${plan.gpus} GPU${plan.gpus === 1 ? "" : "s"} on ${nodes} node${nodes === 1 ? "" : "s"}; lower bound ${round(plan.lowerBound, COST_DIGITS)} (${proof}); MIG strategy ${plan.migStrategy}`;
   const pools: string[][] = [
     ["POOL", "GPU", "NODES", "GPUS", "COST", "LAYOUT", "RESOURCE", "SHARING", "ADVERTISED", "CLAIMED"],
   ];
@@ -168,7 +168,7 @@ export function planText(plan: Plan): string {
         p.offer.gpu.name,
         `${p.nodes.min}..${p.nodes.max}`,
         String(p.gpus),
-        String(round(p.cost)),
+        String(round(p.cost, COST_DIGITS)),
         layoutText(p),
         r.resource,
         r.sharing === "none" ? "none" : `${r.sharing} × ${r.replicas}`,
@@ -213,9 +213,9 @@ export function planText(plan: Plan): string {
 /** The plan for machines: totals, bound, pools, servers and the stack config. */
 export function planJson(plan: Plan): Record<string, unknown> {
   return {
-    cost: round(plan.cost),
+    cost: round(plan.cost, COST_DIGITS),
     gpus: plan.gpus,
-    lowerBound: round(plan.lowerBound),
+    lowerBound: round(plan.lowerBound, COST_DIGITS),
     lowerBoundSource: plan.lowerBoundSource,
     search: plan.search,
     provenOptimal: plan.provenOptimal,
@@ -225,7 +225,7 @@ export function planJson(plan: Plan): Record<string, unknown> {
       gpu: p.offer.gpu.name,
       gpusPerNode: p.offer.gpusPerNode,
       nodes: p.nodes,
-      cost: round(p.cost),
+      cost: round(p.cost, COST_DIGITS),
       gpus: p.gpus,
       ...(p.migProfiles === undefined ? {} : { migProfiles: p.migProfiles }),
       ...(p.timeSlicing === undefined ? {} : { timeSlicing: p.timeSlicing }),

@@ -1,5 +1,5 @@
 import type { ServedLoad } from "../gpu/sharing-curve";
-import { alignedRows } from "./text";
+import { alignedRows, round } from "./text";
 import type { StackConfig } from "./config/parse";
 import type { ServerServing } from "./config/serving-rules";
 import { serverServing } from "./config/serving-rules";
@@ -37,11 +37,6 @@ function loadJson(l: ServedLoad) {
     p99Ms: round(l.p99Ms, 2),
     extrapolated: l.extrapolated,
   };
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }
 
 /** The report as `capacity --json` prints it. */

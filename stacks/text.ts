@@ -8,3 +8,11 @@ export function alignedRows(rows: readonly (readonly string[])[]): string[] {
       .trimEnd(),
   );
 }
+
+/**
+ * A number rounded to `digits` decimals for people to read: the decimal nearest the value itself (`toFixed`), so
+ * that 66.095, held as 66.09499…, gives 66.09.
+ */
+export function round(n: number, digits: number): number {
+  return Number(n.toFixed(digits));
+}
