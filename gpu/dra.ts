@@ -1,4 +1,5 @@
-import type { AdvertisedDevice } from "./capacity";
+import type { AdvertisedDevice, PoolSharingSpec } from "./capacity";
+import { advertisedDevices } from "./capacity";
 import { MPS_SERVER_GIB } from "./memory";
 
 /**
@@ -126,6 +127,17 @@ export function draGateProblems(path: string, gates: Readonly<Record<string, boo
  */
 export function draResourceName(migProfile: string | undefined): string {
   return migProfile === undefined ? GPU_DEVICE_CLASS : `${MIG_DEVICE_CLASS}/${migProfile}`;
+}
+
+/**
+ * What a DRA pool offers: the devices the driver publishes, named by DeviceClass (and profile). The driver publishes
+ * every MIG device with its profile, so the cluster's MIG strategy plays no part: it is read as `mixed`.
+ */
+export function draAdvertisedDevices(sharing: PoolSharingSpec): AdvertisedDevice[] {
+  return advertisedDevices(sharing, "mixed").map((v) => {
+    const name = draResourceName(v.migProfile);
+    return { ...v, baseResource: name, resource: name };
+  });
 }
 
 /** Whether a capacity key names a DRA device (as opposed to a device plugin's extended resource). */

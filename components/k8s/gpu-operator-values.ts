@@ -4,6 +4,7 @@ import { defaultDevicePluginConfig, devicePluginConfig } from "../../gpu/device-
 import { advertisedDevices, capacityPerNode, scaleCapacity } from "../../gpu/capacity";
 import type { MigStrategy, PoolSharingSpec } from "../../gpu/capacity";
 import { generationName } from "../../gpu/config-names";
+import { draAdvertisedDevices } from "../../gpu/dra";
 import type { LayoutUse, MigConfigEntry, MigManagerConfig } from "../../gpu/mig-manager-config";
 import { migManagerConfig } from "../../gpu/mig-manager-config";
 import { DRA_NODE_LABEL, DRA_NODE_LABEL_VALUE } from "./dra-driver-values";
@@ -107,9 +108,14 @@ export interface ConfiguredPool extends GpuOperatorPool {
   readonly atMaxNodes: Readonly<Record<string, number>>;
 }
 
-/** A pool's config names and capacity, derived from what it shares under the cluster's MIG strategy. */
+/**
+ * A pool's config names and capacity, derived from what it shares under the cluster's MIG strategy; a DRA pool's
+ * capacity is what the DRA driver publishes, by DeviceClass.
+ */
 export function configuredPool(pool: GpuOperatorPool, migStrategy: MigStrategy): ConfiguredPool {
-  const perNode = capacityPerNode(advertisedDevices(pool.sharing, migStrategy));
+  const devices =
+    pool.allocation === "dra" ? draAdvertisedDevices(pool.sharing) : advertisedDevices(pool.sharing, migStrategy);
+  const perNode = capacityPerNode(devices);
   return {
     ...pool,
     // Named after its content: config-manager re-reads a config only when the node's label value changes.

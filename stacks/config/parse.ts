@@ -53,7 +53,7 @@ import { annotationsProblems, dns1035Problem, labelsProblems, quantityProblem, q
 import type { RawPool, RawServer, RawStackConfig } from "./schema";
 import { SECRET_STAND_IN, SECRET_STACK_CONFIG_KEYS, stackConfigSchema } from "./schema";
 import { kneeMaxReplicas, kneeOf } from "../../gpu/sharing-curve";
-import { draResourceName } from "../../gpu/dra";
+import { draAdvertisedDevices } from "../../gpu/dra";
 import { resolveCurveFiles } from "./curve-files";
 import { draConsumableShares, draMpsServerProblem, draProblems } from "./dra";
 import { curveDeviceProblems, serverDevices, serverServing, servingWarnings } from "./serving-rules";
@@ -1151,12 +1151,7 @@ export function parseStackConfig(input: unknown): StackConfig {
       ...(d.raw.timeSlicing === undefined ? {} : { timeSlicing: d.raw.timeSlicing }),
       ...(d.raw.mps === undefined ? {} : { mps: d.raw.mps }),
     };
-    const devices = dra
-      ? advertisedDevices(sharing, "mixed").map((v) => {
-          const name = draResourceName(v.migProfile);
-          return { ...v, baseResource: name, resource: name };
-        })
-      : advertisedDevices(sharing, migStrategy);
+    const devices = dra ? draAdvertisedDevices(sharing) : advertisedDevices(sharing, migStrategy);
     const pods = podsPerNode(devices);
     if (podLimitOk && pods > gpuPodBudget(raw.cluster)) {
       problems.push(

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { compareCapacity, comparisonText, snapshotOf } from "../../stacks/capacity-change";
+import { configuredPools } from "../../components/k8s/gpu-operator-values";
+import { sharingState } from "../../components/k8s/gpu-operator-sharing-state";
+import { gpuOperatorSettings } from "../../stacks/args";
+import {
+  compareCapacity,
+  comparisonMatters,
+  comparisonText,
+  snapshotFromOutputs,
+  snapshotOf,
+} from "../../stacks/capacity-change";
 import { capacityTable, draCapacityNote, draPoolJson } from "../../stacks/capacity-table";
 import { parseStackConfig, type StackConfig } from "../../stacks/config/parse";
 import { minimalConfig } from "../support/config";
@@ -130,5 +139,19 @@ describe("moving pools to DRA, previewed", () => {
     expect(disruption.reason).toMatch(
       /^MIG layout gpushare-h200-[0-9a-f]{8} → all-1g\.18gb \(the DRA driver's kubelet plugin finds static MIG devices only when it starts: restart it on the pool's nodes afterwards\)$/,
     );
+  });
+});
+
+describe("the previous deployment of a DRA pool", () => {
+  it("records what the pool offers by DeviceClass, so the next preview of the same config sees no change", () => {
+    const config = stack("dra", true);
+    const state = sharingState(configuredPools(gpuOperatorSettings(config)));
+    expect(state.pools.h200.atMaxNodes).toEqual({ "mig.nvidia.com/1g.18gb": 6, "mig.nvidia.com/2g.35gb": 4 });
+    expect(state.pools.t4.atMaxNodes).toEqual({ "gpu.nvidia.com": 8 });
+    const before = snapshotFromOutputs(state, undefined);
+    if (before === undefined) throw new Error("no snapshot from the sharing state");
+    const comparison = compareCapacity(before, config);
+    expect(comparison.disruptions).toEqual([]);
+    expect(comparisonMatters(comparison)).toBe(false);
   });
 });
