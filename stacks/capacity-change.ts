@@ -1,4 +1,4 @@
-import { MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
+import { DEFAULT_MIG_CONFIG, MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
 import { isDraResource } from "../gpu/dra";
 import type { SharingState } from "../components/k8s/gpu-operator-sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
@@ -87,6 +87,15 @@ export interface CapacityComparison {
   readonly disruptions: readonly Disruption[];
 }
 
+/**
+ * The MIG layout a pool's nodes are labelled with, as the GPU operator labels them (`poolNodeLabels`): its own, or
+ * `all-disabled` on a MIG-capable GPU without a `mig` section; none on other GPUs.
+ */
+function migLayoutOf(pool: StackConfig["pools"][number]): { migLayout?: string } {
+  if (pool.sharing.mig !== undefined) return { migLayout: pool.sharing.mig.configName };
+  return pool.gpu.mig === undefined ? {} : { migLayout: DEFAULT_MIG_CONFIG };
+}
+
 export function snapshotOf(config: StackConfig): CapacitySnapshot {
   return {
     migStrategy: config.migStrategy,
@@ -95,7 +104,7 @@ export function snapshotOf(config: StackConfig): CapacitySnapshot {
         p.name,
         {
           atMaxNodes: { ...p.atMaxNodes },
-          ...(p.sharing.mig === undefined ? {} : { migLayout: p.sharing.mig.configName }),
+          ...migLayoutOf(p),
         },
       ]),
     ),

@@ -155,3 +155,16 @@ describe("the previous deployment of a DRA pool", () => {
     expect(comparisonMatters(comparison)).toBe(false);
   });
 });
+
+describe("the previous deployment of a MIG-capable pool without a mig section", () => {
+  it("is labelled all-disabled on both sides, so a preview of the same config names no layout change", () => {
+    const config = parseStackConfig(
+      minimalConfig({ gpuPools: { h200: { gpu: "H200-141GB", nodes: { min: 1, max: 1 } } }, servers: {} }),
+    );
+    const before = snapshotFromOutputs(sharingState(configuredPools(gpuOperatorSettings(config))), undefined);
+    if (before === undefined) throw new Error("no snapshot from the sharing state");
+    expect(before.pools.h200.migLayout).toBe("all-disabled");
+    expect(snapshotOf(config).pools.h200.migLayout).toBe("all-disabled");
+    expect(compareCapacity(before, config).disruptions).toEqual([]);
+  });
+});
