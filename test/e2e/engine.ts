@@ -62,6 +62,8 @@ export interface EngineOptions {
    * pods of two clusters never share an address. Default 0.
    */
   readonly portOffset?: number;
+  /** More environment for the control plane's scripts, e.g. `GPUSHARE_DRA_CONSUMABLE_SHARES` (tools/README.md). */
+  readonly clusterEnv?: Readonly<Record<string, string>>;
 }
 
 export function provideEngine(opts: EngineOptions = {}): Engine {
@@ -103,6 +105,7 @@ export function provideEngine(opts: EngineOptions = {}): Engine {
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
     NO_COLOR: "1",
+    ...opts.clusterEnv,
   };
   fs.mkdirSync(path.join(scratch, "state"));
   let kubeconfig: string;
@@ -187,6 +190,21 @@ export function prepareLocalStack(
   });
   return kubeconfig;
 }
+
+/**
+ * The stack config of what the local cluster already runs (tools/cluster-up.sh): the operator, monitoring and the
+ * adapter "installed", the model store on an NFS export no pod mounts, no seed Job (no internet).
+ */
+export const LOCAL_CLUSTER_PARTS = {
+  "gpushare:modelStore": { nfs: { server: "127.0.0.1", path: "/srv/models" }, seed: { enabled: false } },
+  "gpushare:gpuOperator": { installed: true },
+  "gpushare:monitoring": {
+    installed: true,
+    prometheusUrl: "http://prometheus-operated.monitoring.svc:9090",
+    monitorLabels: { release: "kube-prometheus-stack" },
+  },
+  "gpushare:metricsAdapter": { installed: true },
+};
 
 /** The simulated Triton's control API (tools/sim-triton/README.md). */
 export async function simTriton(engine: Engine, method: string, apiPath: string, body?: unknown): Promise<unknown> {

@@ -10,6 +10,7 @@ import {
   eventually,
   kubectl,
   kubectlJson,
+  LOCAL_CLUSTER_PARTS,
   prepareLocalStack,
   provideEngine,
   pulumi,
@@ -61,14 +62,7 @@ const STACK_CONFIG = {
   "gpushare:gpuPools": {
     h200: { gpu: "H200-141GB", nodes: { min: 1, max: 1 }, timeSlicing: { replicas: SLOTS } },
   },
-  "gpushare:modelStore": { nfs: { server: "127.0.0.1", path: "/srv/models" }, seed: { enabled: false } },
-  "gpushare:gpuOperator": { installed: true },
-  "gpushare:monitoring": {
-    installed: true,
-    prometheusUrl: "http://prometheus-operated.monitoring.svc:9090",
-    monitorLabels: { release: "kube-prometheus-stack" },
-  },
-  "gpushare:metricsAdapter": { installed: true },
+  ...LOCAL_CLUSTER_PARTS,
   "gpushare:servers": {
     [SERVER]: {
       pool: "h200",
