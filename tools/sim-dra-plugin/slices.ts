@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { DRA_NODE_LABEL, DRA_NODE_LABEL_VALUE } from "../../components/k8s/dra-driver-values";
 import type { GpuArchitecture, GpuModel, MigProfile } from "../../gpu/catalog";
 import { findGpuModel } from "../../gpu/catalog";
 import type { SimulatedHardware } from "../sim-device-plugin/advertise";
@@ -19,7 +20,7 @@ export const DRIVER_NAME = "gpu.nvidia.com";
  * Nodes the kubelet plugin runs on: the label gpushare puts on every node of a DRA pool, which the driver's release
  * gets as `kubeletPlugin.nodeSelector`.
  */
-export const DEFAULT_NODE_SELECTOR = "gpushare.io/gpu-allocation=dra";
+export const DEFAULT_NODE_SELECTOR = `${DRA_NODE_LABEL}=${DRA_NODE_LABEL_VALUE}`;
 /** What NVML would report as the driver version on every simulated node (a 580 branch release, as the H200 ran). */
 export const SIMULATED_DRIVER_VERSION = "580.95.05";
 /** What NVML would report as the CUDA driver version with {@link SIMULATED_DRIVER_VERSION}. */
