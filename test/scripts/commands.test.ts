@@ -92,6 +92,23 @@ describe("npm run capacity", () => {
     });
   });
 
+  it("lists the DRA example's devices by DeviceClass, with what a count is made of, beside a device-plugin pool", () => {
+    const r = run("capacity.ts", ["--config", "examples/dra.yaml"]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout
+      .trim()
+      .split("\n\n")[0]
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(/\s{2,}/));
+    // H100-80GB all-1g.10gb: 7 devices a node, 2 nodes; L4 with 4 consumable shares; the T4 time-sliced 4 ways.
+    expect(rows).toEqual([
+      ["h100", "H100-80GB", "mig (all-1g.10gb, DRA)", "mig.nvidia.com/1g.10gb", "9.75", "7", "2", "14"],
+      ["l4", "L4", "timeSlicing (DRA)", "gpu.nvidia.com", "21.89", "4 (1 device × 4 shares)", "2", "8"],
+      ["t4", "T4", "timeSlicing", "nvidia.com/gpu", "14.73", "4", "2", "8"],
+    ]);
+  });
+
   it("says which servers are counted in slots when they have no curve", () => {
     const r = run("capacity.ts", ["--config", "Pulumi.dev.yaml"]);
     expect(r.status).toBe(0);
