@@ -66,6 +66,9 @@ export function draProblems(raw: RawStackConfig, warnings: string[]): string[] {
     if (Object.keys(gates).length > 0) {
       warnings.push(`${GATES}: ignored, since no pool has allocation "dra"`);
     }
+    if (Object.keys(raw.draDriver.values).length > 0) {
+      warnings.push(`draDriver.values: ignored, since no pool has allocation "dra"`);
+    }
     return [];
   }
   const problems: string[] = [];

@@ -142,6 +142,11 @@ describe("a DRA pool", () => {
     const config = parseStackConfig(minimalConfig({ draDriver: { featureGates: { MPSSupport: true } } }));
     expect(config.warnings).toEqual([`draDriver.featureGates: ignored, since no pool has allocation "dra"`]);
   });
+
+  it("warns that driver values without a DRA pool are ignored", () => {
+    const config = parseStackConfig(minimalConfig({ draDriver: { values: { logVerbosity: "6" } } }));
+    expect(config.warnings).toEqual([`draDriver.values: ignored, since no pool has allocation "dra"`]);
+  });
 });
 
 describe("DRA refusals", () => {
