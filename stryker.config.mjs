@@ -22,6 +22,7 @@ export default {
     "stacks/config/serving-rules.ts",
     "stacks/config/curve-files.ts",
     "stacks/config/dra.ts",
+    "components/k8s/dra-driver-values.ts",
     "components/cloud/network-range.ts",
   ],
   coverageAnalysis: "perTest",

@@ -8,7 +8,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/gpu/{capacity,catalog,config-names,memory,placement,sharing-curve,measured-curves,curve-fit}.test.ts",
+      "test/gpu/{capacity,catalog,config-names,memory,placement,sharing-curve,measured-curves,curve-fit,dra}.test.ts",
+      "test/components/k8s/dra-driver-values.test.ts",
       "test/stacks/config/{bad-inputs,parse,credentials,rules,dra}.test.ts",
       "test/stacks/serving.test.ts",
     ],
