@@ -303,3 +303,83 @@ describe("DRA refusals", () => {
     expect(problems[0]).toMatch(/^gpuPools\.h200\.mps: MPS does not run on MIG devices/);
   });
 });
+
+describe("DRA refusals, one at a time", () => {
+  it("names every DRA pool when the version is missing, and says nothing of consumable capacity then", () => {
+    const missing = (pools: string) =>
+      `cluster.kubernetesVersion: missing; ${pools} allocate through DRA, whose resource.k8s.io/v1 API needs Kubernetes 1.34 or later; set cluster.kubernetesVersion to the cluster's version (e.g. "1.36")`;
+    const pools = (p: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(p).map(([n, v]) => [n, { nodes: { min: 1, max: 1 }, allocation: "dra", ...(v as object) }]),
+      );
+    expect(problemsOf(minimalConfig({ gpuPools: pools({ a: { gpu: "T4" }, b: { gpu: "L4" } }) }))).toEqual([
+      missing("gpuPools.a, gpuPools.b"),
+    ]);
+    expect(
+      problemsOf(
+        minimalConfig({
+          gpuPools: pools({ t4: { gpu: "T4", timeSlicing: { replicas: 4 } } }),
+          draDriver: { featureGates: TS_GATES },
+        }),
+      ),
+    ).toEqual([missing("gpuPools.t4")]);
+  });
+
+  it("says only that an unreadable version is unreadable, even for a time-sliced pool", () => {
+    expect(
+      problemsOf(
+        dra({ t4: { gpu: "T4", timeSlicing: { replicas: 4 } } }, { draDriver: { featureGates: TS_GATES } }, "latest"),
+      ),
+    ).toEqual([
+      `cluster.kubernetesVersion: "latest" is not allowed; it is not a Kubernetes version; give major.minor as the API server reports it (e.g. "1.36" or "v1.36.1")`,
+    ]);
+  });
+
+  it("refuses the device plugin's renameByDefault on an MPS DRA pool", () => {
+    expect(
+      problemsOf(
+        dra(
+          { t4: { gpu: "T4", mps: { replicas: 2, renameByDefault: true } } },
+          { draDriver: { featureGates: { MPSSupport: true } } },
+        ),
+      ),
+    ).toEqual([
+      "gpuPools.t4.mps.renameByDefault: true is not allowed on a DRA pool; it shapes the device plugin's extended resources, which claims do not use; remove it",
+    ]);
+  });
+
+  it("reports a pool with both timeSlicing and mps once, as MPS, not also as a time-sliced DRA pool", () => {
+    expect(
+      problemsOf(
+        dra(
+          { t4: { gpu: "T4", mps: { replicas: 2 }, timeSlicing: { replicas: 4 } } },
+          { draDriver: { featureGates: { MPSSupport: true } } },
+        ),
+      ),
+    ).toEqual([
+      "gpuPools.t4: both timeSlicing and mps are set and the device plugin would silently use MPS; keep one of gpuPools.t4.timeSlicing or gpuPools.t4.mps",
+    ]);
+  });
+
+  it("lets an MPS server run exactly as many pods as the device's clients", () => {
+    const config = parseStackConfig(
+      dra(
+        { t4: { gpu: "T4", mps: { replicas: 2 } } },
+        { draDriver: { featureGates: { MPSSupport: true } }, servers: { s: { pool: "t4", replicas: 2 } } },
+      ),
+    );
+    expect(config.servers[0].maxReplicas).toBe(2);
+  });
+
+  it("shortens a long value it quotes", () => {
+    const replicas = { "1g.18gb": 2, "1g.18gb+me": 2, "1g.35gb": 2, "2g.35gb": 2, "3g.71gb": 2, "4g.71gb": 2 };
+    const problems = problemsOf(
+      dra({ h: { gpu: "H200-141GB", mig: { profiles: { "1g.18gb": 1 } }, timeSlicing: { replicas } } }),
+    );
+    const gate = problems.find((p) => p.includes("TimeSlicingSettings is off")) ?? "";
+    // 77 characters of the JSON, then an ellipsis.
+    expect(gate).toMatch(
+      /^gpuPools\.h\.timeSlicing: \{"replicas":\{"1g\.18gb":2,"1g\.18gb\+me":2,"1g\.35gb":2,"2g\.35gb":2,"3g\.71gb":2,"… is not allowed /,
+    );
+  });
+});
