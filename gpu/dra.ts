@@ -60,7 +60,10 @@ export function showVersion(v: KubernetesVersion): string {
   return `${v.major}.${v.minor}`;
 }
 
-/** The stages of the driver's feature gates at {@link DRA_DRIVER_VERSION} (pkg/featuregates). */
+/**
+ * The driver's feature gates at {@link DRA_DRIVER_VERSION} (pkg/featuregates), their stages and defaults: exactly its
+ * own registry, which `dra-validate --list-gates` prints (test/tools/dra-validate.test.ts compares the two).
+ */
 export const DRA_FEATURE_GATES: Readonly<
   Record<string, { readonly stage: "alpha" | "beta"; readonly default: boolean }>
 > = {
@@ -77,6 +80,10 @@ export const DRA_FEATURE_GATES: Readonly<
   HostManagedIMEXDaemon: { stage: "alpha", default: false },
   DRAListTypeAttributes: { stage: "alpha", default: false },
   ConsumableShares: { stage: "alpha", default: false },
+  // Kubernetes' logging gates, which the driver's gate registry takes in with its logging options.
+  ContextualLogging: { stage: "beta", default: true },
+  LoggingAlphaOptions: { stage: "alpha", default: false },
+  LoggingBetaOptions: { stage: "beta", default: true },
 };
 
 /** Whether a gate is on: as set, else its default. */

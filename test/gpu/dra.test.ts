@@ -102,6 +102,7 @@ describe("claim specs", () => {
 
   it("ask for no capacity when the driver runs without consumable shares", () => {
     expect(shares(draClaimSpec(GPU, undefined))).toBeUndefined();
+    expect(shares(draClaimSpec({ ...GPU, sharing: "timeSlicing", replicas: 4 }, undefined))).toBeUndefined();
   });
 });
 

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tritonDeviceClaim } from "../../components/k8s/triton-server-spec";
 import { findGpuModel, gpuModelNames, maxMpsClients } from "../../gpu/catalog";
-import { DRA_DRIVER_VERSION, draGateProblems } from "../../gpu/dra";
+import { DRA_DRIVER_VERSION, DRA_FEATURE_GATES, draGateProblems } from "../../gpu/dra";
 import { namedLayouts } from "../../gpu/layouts";
 import { tritonServerSpec } from "../../stacks/args";
 import { parseStackConfig } from "../../stacks/config/parse";
@@ -256,5 +256,11 @@ describe(`NVIDIA's DRA driver ${DRA_DRIVER_VERSION}`, { timeout: 20 * 60_000 }, 
 
   it("starts with the gates gpushare's DRA pools ask for", () => {
     expect(validate({ ...TS_GATES, ...MPS_GATES }, []).featureGates).toEqual({ accepted: true });
+  });
+
+  it("has exactly the feature gates, stages and defaults gpushare's rules assume", () => {
+    const run = spawnSync(tool(), ["--list-gates"], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(DRA_FEATURE_GATES);
   });
 });

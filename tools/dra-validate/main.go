@@ -5,6 +5,8 @@
 //
 // Usage: dra-validate [--feature-gates Gate=true,...] < configs.json
 //
+//	dra-validate --list-gates: the driver's feature gates as {"<gate>": {"default": bool, "stage": "alpha"|"beta"|"ga"}}
+//
 // stdin: a JSON array of {"name": string, "parameters": <opaque config object>} or {"name": string, "object":
 // <resource.k8s.io/v1 ResourceClaim or ResourceClaimTemplate>}. An object is first decoded strictly into the
 // Kubernetes API's own types (unknown fields refused), then each opaque config of the driver in it is checked, as the
@@ -22,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -69,9 +72,14 @@ type report struct {
 func main() {
 	gates := flag.String("feature-gates", "", "comma-separated Gate=true|false pairs, as the driver's --feature-gates")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	listGates := flag.Bool("list-gates", false, "print the driver's feature gates, their defaults and stages, and exit")
 	flag.Parse()
 	if *showVersion {
 		fmt.Printf("dra-validate %s\n", version)
+		return
+	}
+	if *listGates {
+		printGates()
 		return
 	}
 
@@ -190,4 +198,31 @@ func check(in input) verdict {
 	}
 	v.Accepted = true
 	return v
+}
+
+type gate struct {
+	Default bool   `json:"default"`
+	Stage   string `json:"stage"`
+}
+
+// printGates writes the driver's own gate table, as its feature gate registry knows it (the pseudo-gates AllAlpha and
+// AllBeta left out), so that gpushare's copy can be compared with it.
+func printGates() {
+	out := map[string]gate{}
+	for name, spec := range featuregates.FeatureGates().GetAll() {
+		if name == "AllAlpha" || name == "AllBeta" {
+			continue
+		}
+		stage := strings.ToLower(string(spec.PreRelease))
+		if stage == "" {
+			stage = "ga"
+		}
+		out[string(name)] = gate{Default: spec.Default, Stage: stage}
+	}
+	text, err := json.Marshal(out)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dra-validate: %v\n", err)
+		os.Exit(2)
+	}
+	fmt.Println(string(text))
 }

@@ -275,7 +275,7 @@ describe("DRA refusals", () => {
     [
       "a gate is unknown",
       dra({ h100: { gpu: "H100-80GB" } }, { draDriver: { featureGates: { MpsSupport: true } } }),
-      `draDriver.featureGates.MpsSupport: "MpsSupport" is not allowed; it is not a feature gate of NVIDIA's DRA driver 0.5.0; use one of TimeSlicingSettings, MPSSupport, IMEXDaemonsWithDNSNames, PassthroughSupport, NVMLDeviceHealthCheck, DynamicMIG, ComputeDomainCliques, CrashOnNVLinkFabricErrors, DeviceMetadata, FabricManagerPartitioning, HostManagedIMEXDaemon, DRAListTypeAttributes, ConsumableShares`,
+      `draDriver.featureGates.MpsSupport: "MpsSupport" is not allowed; it is not a feature gate of NVIDIA's DRA driver 0.5.0; use one of TimeSlicingSettings, MPSSupport, IMEXDaemonsWithDNSNames, PassthroughSupport, NVMLDeviceHealthCheck, DynamicMIG, ComputeDomainCliques, CrashOnNVLinkFabricErrors, DeviceMetadata, FabricManagerPartitioning, HostManagedIMEXDaemon, DRAListTypeAttributes, ConsumableShares, ContextualLogging, LoggingAlphaOptions, LoggingBetaOptions`,
     ],
     [
       "an MPS server's pods outnumber one device's clients",
