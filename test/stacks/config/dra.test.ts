@@ -361,6 +361,16 @@ describe("DRA refusals, one at a time", () => {
     ]);
   });
 
+  it("leaves an MPS server on a device-plugin pool free to spread over the pool's GPUs", () => {
+    const config = parseStackConfig(
+      minimalConfig({
+        gpuPools: { t4: { gpu: "T4", nodes: { min: 1, max: 2 }, mps: { replicas: 2 } } },
+        servers: { s: { pool: "t4", replicas: 4 } },
+      }),
+    );
+    expect(config.servers[0].maxReplicas).toBe(4);
+  });
+
   it("lets an MPS server run exactly as many pods as the device's clients", () => {
     const config = parseStackConfig(
       dra(
