@@ -1,4 +1,4 @@
-import { DEFAULT_MIG_CONFIG, MIG_CONFIG_LABEL } from "../components/k8s/gpu-operator-values";
+import { MIG_CONFIG_LABEL, poolMigLayout } from "../components/k8s/gpu-operator-values";
 import { isDraResource } from "../gpu/dra";
 import type { SharingState } from "../components/k8s/gpu-operator-sharing-state";
 import type { PoolCapacityRow } from "./capacity-table";
@@ -87,26 +87,15 @@ export interface CapacityComparison {
   readonly disruptions: readonly Disruption[];
 }
 
-/**
- * The MIG layout a pool's nodes are labelled with, as the GPU operator labels them (`poolNodeLabels`): its own, or
- * `all-disabled` on a MIG-capable GPU without a `mig` section; none on other GPUs.
- */
-function migLayoutOf(pool: StackConfig["pools"][number]): { migLayout?: string } {
-  if (pool.sharing.mig !== undefined) return { migLayout: pool.sharing.mig.configName };
-  return pool.gpu.mig === undefined ? {} : { migLayout: DEFAULT_MIG_CONFIG };
-}
-
 export function snapshotOf(config: StackConfig): CapacitySnapshot {
   return {
     migStrategy: config.migStrategy,
     pools: Object.fromEntries(
-      config.pools.map((p) => [
-        p.name,
-        {
-          atMaxNodes: { ...p.atMaxNodes },
-          ...migLayoutOf(p),
-        },
-      ]),
+      config.pools.map((p) => {
+        // The layout the pool's nodes are labelled with, as the GPU operator labels them.
+        const layout = poolMigLayout(p.sharing);
+        return [p.name, { atMaxNodes: { ...p.atMaxNodes }, ...(layout === undefined ? {} : { migLayout: layout }) }];
+      }),
     ),
   };
 }

@@ -318,6 +318,15 @@ export function danglingConfigNames(
 export const DEVICE_PLUGIN_DEPLOY_LABEL = "nvidia.com/gpu.deploy.device-plugin";
 
 /**
+ * The MIG layout a pool's nodes are labelled with: its own, `all-disabled` on a MIG-capable GPU without a `mig`
+ * section (so that removing one turns MIG off visibly instead of leaving the last layout in place), none on others.
+ */
+export function poolMigLayout(sharing: Pick<PoolSharingSpec, "gpu" | "mig">): string | undefined {
+  if (sharing.mig !== undefined) return sharing.mig.configName;
+  return sharing.gpu.mig === undefined ? undefined : DEFAULT_MIG_CONFIG;
+}
+
+/**
  * The labels every node of a pool gets: the pool label servers select on, the device-plugin config key and,
  * on MIG-capable GPUs, the MIG layout (`all-disabled` for a pool without a `mig` section, so that removing
  * one turns MIG off visibly instead of leaving the last layout in place).
@@ -327,8 +336,8 @@ export function poolNodeLabels(pool: ConfiguredPool): Record<string, string> {
     [POOL_LABEL]: pool.name,
     [DEVICE_PLUGIN_CONFIG_LABEL]: pool.devicePluginConfig,
   };
-  if (pool.sharing.mig !== undefined) labels[MIG_CONFIG_LABEL] = pool.sharing.mig.configName;
-  else if (pool.sharing.gpu.mig !== undefined) labels[MIG_CONFIG_LABEL] = DEFAULT_MIG_CONFIG;
+  const layout = poolMigLayout(pool.sharing);
+  if (layout !== undefined) labels[MIG_CONFIG_LABEL] = layout;
   if (pool.allocation === "dra") {
     labels[DEVICE_PLUGIN_DEPLOY_LABEL] = "false";
     labels[DRA_NODE_LABEL] = DRA_NODE_LABEL_VALUE;
